@@ -1,0 +1,37 @@
+"""Composition root: settings, database, services and router are built here and nowhere else."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from bot.clock import Clock, system_clock
+from bot.config import Settings
+from bot.services import Services
+from handlers.router import Router
+from storage.db import Database
+
+
+@contextlib.asynccontextmanager
+async def open_services(settings: Settings, *, clock: Clock = system_clock,
+                        database_path: str | None = None) -> AsyncIterator[Services]:
+    """Open the database (migrated), mirror the configured places, and close it afterwards."""
+    db = await Database(database_path or settings.database_path).open()
+    try:
+        services = Services.build(settings, db, clock)
+        await services.sync_places()
+        yield services
+    finally:
+        await db.close()
+
+
+def build_router(services: Services) -> Router:
+    """The router every channel hands its messages to."""
+    return Router(services)
+
+
+def setup_logging(level: int = logging.INFO) -> None:
+    """Plain logs on stderr; python-telegram-bot's HTTP chatter kept at warnings."""
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -1,0 +1,1 @@
+"""Channel adapters: turn a chat platform's updates into neutral messages and render replies."""

@@ -1,0 +1,193 @@
+"""Deployment configuration: `config.toml` validated by pydantic; secrets from the environment."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+Language = Literal["vi", "en"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Targets(_Strict):
+    """The plan's targets, as shares between 0 and 1 (seed 003: 85% level 2, 90% activation)."""
+
+    capable_households: float = Field(1.0, ge=0, le=1)
+    level2_registration: float = Field(0.85, ge=0, le=1)
+    activation: float = Field(0.90, ge=0, le=1)
+    weekly_visits_per_hamlet: int = Field(0, ge=0)
+
+
+class Hamlet(_Strict):
+    """A hamlet (thôn/xóm/tổ dân phố) with the figures its targets are measured against."""
+
+    code: str = Field(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9_-]+$")
+    name: str = Field(min_length=1)
+    households: int = Field(gt=0)
+    eligible_citizens: int = Field(gt=0)
+    level2_baseline: int = Field(0, ge=0)
+    activated_baseline: int = Field(0, ge=0)
+
+    @model_validator(mode="after")
+    def _baselines_fit(self) -> Hamlet:
+        if self.level2_baseline > self.eligible_citizens:
+            raise ValueError("level2_baseline is larger than eligible_citizens")
+        if self.activated_baseline > self.level2_baseline:
+            raise ValueError("activated_baseline is larger than level2_baseline")
+        return self
+
+
+class Commune(_Strict):
+    """A commune (xã/phường) and its hamlets."""
+
+    code: str = Field(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9_-]+$")
+    name: str = Field(min_length=1)
+    timezone: str = "Asia/Ho_Chi_Minh"
+    language: Language = "vi"
+    targets: Targets = Targets()
+    hamlets: list[Hamlet] = Field(min_length=1)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The commune's time zone object."""
+        return ZoneInfo(self.timezone)
+
+
+class Database(_Strict):
+    path: str = "data/bot.sqlite3"
+
+
+class BotSettings(_Strict):
+    default_language: Language = "vi"
+    invite_ttl_days: int = Field(7, ge=1, le=90)
+    max_invite_failures: int = Field(5, ge=1, le=100)
+    invite_failure_window_minutes: int = Field(15, ge=1, le=24 * 60)
+    correction_window_days: int = Field(7, ge=1, le=60)
+
+
+class Settings(_Strict):
+    """The whole configuration file."""
+
+    database: Database = Database()
+    bot: BotSettings = BotSettings()
+    communes: list[Commune] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_codes(self) -> Settings:
+        seen_communes: set[str] = set()
+        seen_hamlets: set[str] = set()
+        for commune in self.communes:
+            if commune.code in seen_communes:
+                raise ValueError(f"commune code {commune.code!r} is used twice")
+            seen_communes.add(commune.code)
+            for hamlet in commune.hamlets:
+                if hamlet.code in seen_hamlets:
+                    raise ValueError(f"hamlet code {hamlet.code!r} is used twice")
+                seen_hamlets.add(hamlet.code)
+        return self
+
+    def commune(self, code: str) -> Commune:
+        """The commune with this code (KeyError if unknown)."""
+        for commune in self.communes:
+            if commune.code == code:
+                return commune
+        raise KeyError(code)
+
+    def hamlet(self, code: str) -> tuple[Commune, Hamlet] | None:
+        """The hamlet with this code and its commune, or None."""
+        for commune in self.communes:
+            for hamlet in commune.hamlets:
+                if hamlet.code.lower() == code.lower():
+                    return commune, hamlet
+        return None
+
+    @property
+    def database_path(self) -> str:
+        """Database path: `BOT_DATABASE` from the environment wins over the file."""
+        return os.environ.get("BOT_DATABASE") or self.database.path
+
+
+class Secrets(BaseModel):
+    """Tokens that never live in files."""
+
+    telegram_token: SecretStr | None = None
+    telegram_base_url: str | None = None
+    telegram_base_file_url: str | None = None
+
+    @classmethod
+    def from_env(cls) -> Secrets:
+        """Read the secrets from the environment."""
+        token = os.environ.get("TELEGRAM_BOT_TOKEN")
+        return cls(
+            telegram_token=SecretStr(token) if token else None,
+            telegram_base_url=os.environ.get("TELEGRAM_BASE_URL") or None,
+            telegram_base_file_url=os.environ.get("TELEGRAM_BASE_FILE_URL") or None,
+        )
+
+
+class ConfigError(Exception):
+    """The configuration file is missing or invalid; the message names the field."""
+
+
+def _describe(error: ValidationError, settings_source: dict) -> str:
+    lines = []
+    for item in error.errors():
+        location = _location(item["loc"], settings_source)
+        lines.append(f"  {location}: {item['msg']}")
+    return "\n".join(lines)
+
+
+def _location(loc: tuple, source: dict) -> str:
+    """Render a pydantic location with names instead of bare list indexes where possible."""
+    parts: list[str] = []
+    node: object = source
+    for key in loc:
+        if isinstance(key, int) and isinstance(node, list):
+            item = node[key] if key < len(node) else None
+            label = item.get("code") if isinstance(item, dict) else None
+            parts[-1] = f"{parts[-1]}[{key}{f' {label!r}' if label else ''}]"
+            node = item
+        else:
+            parts.append(str(key))
+            node = node.get(key) if isinstance(node, dict) else None
+    return ".".join(parts) or "(file)"
+
+
+def load_settings(path: str | Path) -> Settings:
+    """Read and validate a TOML configuration file, raising ConfigError with a readable message."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: configuration file not found") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: invalid configuration\n{_describe(exc, raw)}") from exc

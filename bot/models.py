@@ -1,0 +1,119 @@
+"""Plain data objects shared by storage, services and flows (no chat-library types)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Role(StrEnum):
+    VOLUNTEER = "volunteer"
+    OFFICER = "officer"
+
+
+class Outcome(StrEnum):
+    DONE = "done"
+    FOLLOW_UP = "follow_up"
+
+
+@dataclass(frozen=True)
+class Member:
+    """Someone who joined with an invite: a volunteer of a hamlet or an officer of a commune."""
+
+    id: int
+    channel: str
+    external_id: str
+    display_name: str
+    role: Role
+    commune_code: str
+    hamlet_code: str | None
+    language: str
+    joined_at: datetime
+
+
+@dataclass(frozen=True)
+class Invite:
+    code: str
+    role: Role
+    commune_code: str
+    hamlet_code: str | None
+    created_at: datetime
+    expires_at: datetime
+    used_by: int | None
+
+
+@dataclass(frozen=True)
+class Household:
+    id: int
+    code: str
+    hamlet_code: str
+    head_name: str
+    members: int | None
+    address: str | None
+
+
+@dataclass(frozen=True)
+class Activation:
+    id: int
+    household_id: int
+    member_id: int
+    hamlet_code: str
+    level2_registered: int
+    activated: int
+    household_capable: bool
+    recorded_at: datetime
+
+
+@dataclass(frozen=True)
+class Visit:
+    id: int
+    household_id: int
+    member_id: int
+    hamlet_code: str
+    topics: tuple[str, ...]
+    outcome: Outcome
+    follow_up_on: date | None
+    recorded_at: datetime
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One of a volunteer's recent records, for the correct/undo list."""
+
+    kind: str  # "activation" or "visit"
+    id: int
+    household_id: int
+    household_code: str
+    head_name: str
+    recorded_at: datetime
+
+
+@dataclass(frozen=True)
+class HouseholdTotals:
+    """What has been logged so far for one household (non-voided records)."""
+
+    level2_registered: int
+    activated: int
+    capable: bool
+
+
+@dataclass(frozen=True)
+class HamletCounts:
+    """Raw counts logged for one hamlet, before comparing with targets."""
+
+    hamlet_code: str
+    capable_households: int
+    level2_registered: int
+    activated: int
+    visits: int
+
+
+@dataclass
+class Conversation:
+    """Where a user is in a flow; kept in storage so a restart resumes it."""
+
+    flow: str
+    step: str
+    data: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,51 @@
+"""Domain services: the product's rules, free of any chat library."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.services.households import HouseholdService
+from bot.services.members import MembershipService
+from bot.services.progress import ProgressService
+from bot.services.records import RecordService
+from storage.db import Database
+from storage.repositories import Repositories
+
+
+@dataclass
+class Services:
+    """Everything flows and jobs need, built once in the composition root."""
+
+    settings: Settings
+    db: Database
+    repos: Repositories
+    clock: Clock
+    members: MembershipService
+    households: HouseholdService
+    records: RecordService
+    progress: ProgressService
+
+    @classmethod
+    def build(cls, settings: Settings, db: Database, clock: Clock) -> Services:
+        """Wire the services over one database."""
+        repos = Repositories(db)
+        return cls(
+            settings=settings, db=db, repos=repos, clock=clock,
+            members=MembershipService(repos, settings, clock),
+            households=HouseholdService(repos, settings, clock),
+            records=RecordService(repos, settings, clock),
+            progress=ProgressService(repos, settings, clock),
+        )
+
+    async def sync_places(self) -> None:
+        """Copy communes and hamlets from the configuration into the database."""
+        await self.repos.sync_places(
+            [{"code": c.code, "name": c.name, "timezone": c.timezone, "language": c.language}
+             for c in self.settings.communes],
+            [{"code": h.code, "commune_code": c.code, "name": h.name, "households": h.households,
+              "eligible_citizens": h.eligible_citizens, "level2_baseline": h.level2_baseline,
+              "activated_baseline": h.activated_baseline}
+             for c in self.settings.communes for h in c.hamlets],
+        )

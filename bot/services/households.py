@@ -1,0 +1,213 @@
+"""Finding, adding and importing households, with likely duplicates flagged."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz, process
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.i18n import _
+from bot.models import Household, Member
+from bot.services.errors import Refusal
+from bot.textnorm import contains_citizen_id, fold
+from storage.repositories import Repositories
+
+MAX_HOUSEHOLD_MEMBERS = 30
+MAX_NAME_LENGTH = 80
+REQUIRED_COLUMNS = ("code", "hamlet", "head_name")
+
+
+def tidy_name(text: str) -> str:
+    """Collapse spaces and capitalise each word the way names are written."""
+    return " ".join(word[:1].upper() + word[1:] for word in text.split())
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    line: int
+    reason: str
+
+
+@dataclass
+class ImportReport:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: list[RejectedRow] = field(default_factory=list)
+
+
+class HouseholdService:
+    """Rules about households: who may see them, how they are found and added."""
+
+    def __init__(self, repos: Repositories, settings: Settings, clock: Clock) -> None:
+        self.repos = repos
+        self.settings = settings
+        self.clock = clock
+
+    def visible_hamlets(self, member: Member) -> list[str]:
+        """Volunteers see their hamlet; officers every hamlet of their commune."""
+        if member.hamlet_code and member.role == "volunteer":
+            return [member.hamlet_code]
+        return [h.code for h in self.settings.commune(member.commune_code).hamlets]
+
+    async def get_visible(self, member: Member, household_id: int) -> Household | None:
+        """A household by id, only if the member may see it."""
+        household = await self.repos.household(household_id)
+        if household is None or household.hamlet_code not in self.visible_hamlets(member):
+            return None
+        return household
+
+    async def search(self, member: Member, query: str, limit: int = 6) -> list[Household]:
+        """Households of the member's hamlets whose code or head's name matches, best first."""
+        folded = fold(query)
+        if not folded:
+            return []
+        households = await self.repos.households_in(self.visible_hamlets(member))
+        by_code = [h for h in households if h.code.lower() == folded.replace(" ", "")]
+        if by_code:
+            return by_code
+        return rank_households(households, folded, limit)
+
+    async def likely_duplicates(self, hamlet_code: str, head_name: str) -> list[Household]:
+        """Households of the hamlet whose head has (almost) the same name."""
+        folded = fold(head_name)
+        households = await self.repos.households_in([hamlet_code])
+        return [h for h in households if fuzz.token_sort_ratio(fold(h.head_name), folded) >= 90]
+
+    async def add(self, member: Member, hamlet_code: str, head_name: str,
+                  members: int | None = None) -> Household:
+        """Add a household found on the spot; the code is made from the hamlet's code."""
+        name = check_head_name(head_name)
+        if hamlet_code not in self.visible_hamlets(member):
+            raise Refusal(_("You can only add households in your own hamlet."))
+        existing = await self.repos.household_codes_like(f"{hamlet_code}-M")
+        number = 1 + max((int(c.rsplit("M", 1)[1]) for c in existing
+                          if c.rsplit("M", 1)[1].isdigit()), default=0)
+        now = self.clock()
+        async with self.repos.db.transaction():
+            household = await self.repos.add_household(
+                code=f"{hamlet_code}-M{number:03d}", hamlet_code=hamlet_code, head_name=name,
+                head_name_folded=fold(name), members=members, address=None, source="chat",
+                created_by=member.id, at=now)
+            await self.repos.audit(member_id=member.id, action="create", entity="household",
+                                   entity_id=household.id,
+                                   details={"code": household.code, "head_name": name}, at=now)
+        return household
+
+    async def import_rows(self, rows: Iterable[dict[str, str]], *, source: str = "import",
+                          progress: Callable[[int], None] | None = None) -> ImportReport:
+        """Add or update households from CSV rows (keyed by code); bad rows are reported."""
+        report = ImportReport()
+        seen: set[str] = set()
+        now = self.clock()
+        async with self.repos.db.transaction():
+            for line, row in enumerate(rows, start=2):
+                if progress:
+                    progress(1)
+                try:
+                    code, hamlet_code, name, members, address = self._check_row(row, seen)
+                except Refusal as refusal:
+                    report.rejected.append(RejectedRow(line, str(refusal)))
+                    continue
+                seen.add(code.lower())
+                current = await self.repos.household_by_code(code)
+                if current is None:
+                    household = await self.repos.add_household(
+                        code=code, hamlet_code=hamlet_code, head_name=name,
+                        head_name_folded=fold(name), members=members, address=address,
+                        source=source, created_by=None, at=now)
+                    await self.repos.audit(member_id=None, action="import", entity="household",
+                                           entity_id=household.id, details={"code": code},
+                                           at=now)
+                    report.added += 1
+                elif current.hamlet_code != hamlet_code:
+                    report.rejected.append(RejectedRow(line, _(
+                        "code {code} already belongs to hamlet {hamlet}").format(
+                            code=code, hamlet=current.hamlet_code)))
+                elif (current.head_name, current.members, current.address) == (
+                        name, members, address):
+                    report.unchanged += 1
+                else:
+                    await self.repos.update_household(
+                        current.id, head_name=name, head_name_folded=fold(name),
+                        members=members, address=address)
+                    await self.repos.audit(member_id=None, action="update", entity="household",
+                                           entity_id=current.id,
+                                           details={"head_name": name, "members": members},
+                                           at=now)
+                    report.updated += 1
+        return report
+
+    def _check_row(self, row: dict[str, str], seen: set[str]
+                   ) -> tuple[str, str, str, int | None, str | None]:
+        values = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
+        if any(contains_citizen_id(v) for v in values.values()):
+            raise Refusal(_("contains a citizen ID number; such numbers are not stored"))
+        code = values.get("code", "")
+        if not code:
+            raise Refusal(_("missing household code"))
+        if len(code) > 32 or not all(ch.isalnum() or ch in "-_." for ch in code):
+            raise Refusal(_("household code {code!r} has characters other than letters, digits,"
+                            " '-', '_' or '.'").format(code=code))
+        if code.lower() in seen:
+            raise Refusal(_("household code {code} appears twice in the file").format(code=code))
+        found = self.settings.hamlet(values.get("hamlet", ""))
+        if found is None:
+            raise Refusal(_("unknown hamlet code {hamlet!r}").format(
+                hamlet=values.get("hamlet", "")))
+        name = check_head_name(values.get("head_name", ""))
+        members = None
+        if values.get("members"):
+            if not values["members"].isdigit() or not (
+                    0 < int(values["members"]) <= MAX_HOUSEHOLD_MEMBERS):
+                raise Refusal(_("number of members must be a whole number from 1 to {max}")
+                              .format(max=MAX_HOUSEHOLD_MEMBERS))
+            members = int(values["members"])
+        return code, found[1].code, name, members, values.get("address") or None
+
+
+def check_head_name(text: str) -> str:
+    """A readable head-of-household name, or a Refusal saying what is wrong."""
+    name = tidy_name(text)
+    if contains_citizen_id(name):
+        raise Refusal(_("contains a citizen ID number; such numbers are not stored"))
+    if not name:
+        raise Refusal(_("missing the head of household's name"))
+    if len(name) > MAX_NAME_LENGTH:
+        raise Refusal(_("the name is longer than {max} characters").format(max=MAX_NAME_LENGTH))
+    if not any(ch.isalpha() for ch in name):
+        raise Refusal(_("a name needs letters"))
+    return name
+
+
+def rank_households(households: Sequence[Household], folded_query: str,
+                    limit: int) -> list[Household]:
+    """Rank by name: every typed word starting a word of the name first, then fuzzy matches."""
+    words = folded_query.split()
+    exact: list[Household] = []
+    for household in households:
+        name_words = fold(household.head_name).split()
+        if all(any(nw.startswith(w) for nw in name_words) for w in words):
+            exact.append(household)
+    if len(exact) >= limit:
+        return exact[:limit]
+    rest = [h for h in households if h not in exact]
+    fuzzy = process.extract(folded_query, {i: fold(h.head_name) for i, h in enumerate(rest)},
+                            scorer=fuzz.partial_ratio, limit=limit - len(exact), score_cutoff=80)
+    return exact + [rest[key] for _name, _score, key in fuzzy]
+
+
+def read_csv(data: bytes) -> tuple[list[dict[str, str]], list[str]]:
+    """Parse a household CSV (UTF-8, with or without BOM; comma or semicolon)."""
+    text = data.decode("utf-8-sig")
+    dialect = csv.Sniffer().sniff(text.splitlines()[0] if text else ",", delimiters=",;\t")
+    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
+    columns = [c.strip().lower() for c in reader.fieldnames or []]
+    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+    return list(reader), missing
+

@@ -1,0 +1,142 @@
+"""Joining with one-time invites, roles and each person's language."""
+
+from __future__ import annotations
+
+import math
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.models import Invite, Member, Role
+from bot.services.errors import Refusal
+from storage.repositories import Repositories
+
+# No 0/O, 1/I/L: codes are read aloud and typed on small keyboards.
+_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 10
+_CODE_SHAPE = re.compile(r"^[A-Za-z0-9]{6,32}$")
+
+
+def clean_code(text: str) -> str:
+    """Normalise a typed code: drop spaces and dashes, upper-case."""
+    return re.sub(r"[\s\-_.]", "", text).upper()
+
+
+class JoinStatus(StrEnum):
+    JOINED = "joined"
+    UNKNOWN = "unknown"
+    EXPIRED = "expired"
+    USED = "used"
+    PAUSED = "paused"
+
+
+@dataclass(frozen=True)
+class JoinResult:
+    status: JoinStatus
+    member: Member | None = None
+    wait_minutes: int = 0
+
+
+class MembershipService:
+    """Rules for invites and joining."""
+
+    def __init__(self, repos: Repositories, settings: Settings, clock: Clock) -> None:
+        self.repos = repos
+        self.settings = settings
+        self.clock = clock
+
+    async def create_invite(self, role: Role, *, hamlet_code: str | None = None,
+                            commune_code: str | None = None,
+                            created_by: Member | None = None) -> Invite:
+        """Store a new one-time code; volunteers need a hamlet, officers a commune."""
+        if hamlet_code:
+            found = self.settings.hamlet(hamlet_code)
+            if found is None:
+                raise Refusal(f"unknown hamlet code {hamlet_code!r}")
+            commune_code, hamlet_code = found[0].code, found[1].code
+        elif role is Role.VOLUNTEER:
+            raise Refusal("a volunteer invite needs a hamlet")
+        if commune_code is None:
+            if len(self.settings.communes) > 1:
+                raise Refusal("an officer invite needs --commune or --hamlet")
+            commune_code = self.settings.communes[0].code
+        self.settings.commune(commune_code)
+        if created_by is not None and created_by.commune_code != commune_code:
+            raise Refusal("officers invite people to their own commune only")
+        now = self.clock()
+        invite = Invite(
+            code="".join(secrets.choice(_ALPHABET) for _ in range(CODE_LENGTH)),
+            role=role, commune_code=commune_code,
+            hamlet_code=hamlet_code if role is Role.VOLUNTEER else None,
+            created_at=now, expires_at=now + timedelta(days=self.settings.bot.invite_ttl_days),
+            used_by=None,
+        )
+        async with self.repos.db.transaction():
+            await self.repos.add_invite(invite, created_by.id if created_by else None)
+            await self.repos.audit(member_id=created_by.id if created_by else None,
+                                   action="create", entity="invite", entity_id=invite.code,
+                                   details={"role": role.value, "hamlet": hamlet_code,
+                                            "commune": commune_code}, at=now)
+        return invite
+
+    async def join(self, *, channel: str, external_id: str, display_name: str,
+                   typed_code: str) -> JoinResult:
+        """Join with a code, slowing down repeated wrong guesses."""
+        now = self.clock()
+        cfg = self.settings.bot
+        window_start = now - timedelta(minutes=cfg.invite_failure_window_minutes)
+        failures = await self.repos.invite_failures_since(channel, external_id, window_start)
+        if len(failures) >= cfg.max_invite_failures:
+            unlock = failures[-cfg.max_invite_failures] + timedelta(
+                minutes=cfg.invite_failure_window_minutes)
+            minutes = max(1, math.ceil((unlock - now).total_seconds() / 60))
+            return JoinResult(JoinStatus.PAUSED, wait_minutes=minutes)
+
+        code = clean_code(typed_code)
+        invite = await self.repos.invite(code) if _CODE_SHAPE.match(code) else None
+        if invite is None:
+            await self.repos.add_invite_failure(channel, external_id, now)
+            return JoinResult(JoinStatus.UNKNOWN)
+        existing = await self.repos.member(channel, external_id)
+        if invite.used_by is not None:
+            if existing is not None and existing.id == invite.used_by:
+                return JoinResult(JoinStatus.JOINED, existing)
+            return JoinResult(JoinStatus.USED)
+        if invite.expires_at <= now:
+            return JoinResult(JoinStatus.EXPIRED)
+
+        language = await self.language_of(channel, external_id)
+        member = await self.repos.upsert_member(
+            channel=channel, external_id=external_id, display_name=display_name[:64],
+            role=invite.role, commune_code=invite.commune_code, hamlet_code=invite.hamlet_code,
+            language=language, at=now)
+        if not await self.repos.use_invite(code, member.id, now):
+            raise RuntimeError("invite was used concurrently")  # rolls the whole update back
+        await self.repos.audit(member_id=member.id, action="join", entity="member",
+                               entity_id=member.id,
+                               details={"invite": code, "role": invite.role.value,
+                                        "hamlet": invite.hamlet_code}, at=now)
+        return JoinResult(JoinStatus.JOINED, member)
+
+    async def language_of(self, channel: str, external_id: str) -> str:
+        """The language to answer in: the person's own choice, else the deployment default."""
+        # The client's language hint is ignored on purpose: many Vietnamese phones run in
+        # English, and the product speaks Vietnamese until the person asks otherwise (/lang).
+        member = await self.repos.member(channel, external_id)
+        if member is not None:
+            return member.language
+        chosen = await self.repos.user_language(channel, external_id)
+        return chosen or self.settings.bot.default_language
+
+    async def set_language(self, channel: str, external_id: str, language: str) -> None:
+        """Remember someone's language choice."""
+        language = normalize_language(language)
+        member = await self.repos.member(channel, external_id)
+        if member is not None:
+            await self.repos.set_member_language(member.id, language)
+        else:
+            await self.repos.set_user_language(channel, external_id, language)

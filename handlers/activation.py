@@ -1,0 +1,207 @@
+"""Log an activation: household → counts (a common case in one tap) → confirm → saved."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.i18n import _
+from bot.messages import Reply
+from bot.models import Conversation, Household
+from bot.services.errors import Refusal
+from bot.textnorm import fold, parse_count, parse_yes_no, split_words
+from handlers import household_step
+from handlers.base import Ctx, Turn, opt, parse_option, stay
+from handlers.menu import cancel_row
+from handlers.progress_text import hamlet_progress_text
+
+NAME = "act"
+# (level 2 registered, activated, household can now use VNeID) for the one-tap common cases.
+PRESETS = ((1, 1, True), (0, 1, True), (1, 0, False))
+COUNT_BUTTONS = (0, 1, 2, 3, 4, 5)
+
+
+def _preset_label(level2: int, activated: int, capable: bool) -> str:
+    parts = []
+    if level2:
+        parts.append(_("{n} level-2 registration").format(n=level2))
+    if activated:
+        parts.append(_("{n} activated").format(n=activated))
+    text = " + ".join(parts)
+    return text + ", " + (_("can use it") if capable else _("cannot use it yet"))
+
+
+def _intro() -> str:
+    return _("Log a VNeID activation.")
+
+
+class ActivationFlow:
+    """The activation flow; its data holds household id, counts and what it corrects."""
+
+    name = NAME
+
+    async def begin(self, ctx: Ctx, data: dict[str, Any]) -> Turn:
+        state = Conversation(NAME, household_step.STEP, dict(data))
+        if "household" in data:
+            state.step = "counts"
+        return Turn(await self.prompt(ctx, state), state)
+
+    async def prompt(self, ctx: Ctx, state: Conversation) -> list[Reply]:
+        if state.step == household_step.STEP:
+            return await household_step.prompt(ctx, state, _intro())
+        household = await self._household(ctx, state)
+        if household is None:
+            state.step = household_step.STEP
+            return await household_step.prompt(ctx, state, _intro())
+        head = f"{household.head_name} ({household.code})"
+        if state.step == "counts":
+            rows = [[opt(_preset_label(*p), NAME, "counts", "-".join(str(int(x)) for x in p))]
+                    for p in PRESETS]
+            rows.append([opt(_("Other numbers"), NAME, "counts", "custom")])
+            text = _("{household}: what happened?\nTap a common case, or type three answers: "
+                     "new level-2 registrations, new activations, can the household now use "
+                     "VNeID (c/k). Example: 2 1 c").format(household=head)
+            return [Reply(text, rows + [cancel_row()])]
+        if state.step in ("level2", "activated"):
+            question = (_("{household}: how many members newly registered for level 2?")
+                        if state.step == "level2" else
+                        _("{household}: how many members newly activated VNeID?"))
+            row = [opt(str(n), NAME, state.step, n) for n in COUNT_BUTTONS]
+            return [Reply(question.format(household=head) + "\n" + _(
+                "Tap a number or type it."), [row, cancel_row()])]
+        if state.step == "capable":
+            text = _("{household}: does the household now have at least one member who can use "
+                     "VNeID and the public-service portal?").format(household=head)
+            return [Reply(text, [[opt(_("Yes"), NAME, "capable", 1),
+                                  opt(_("Not yet"), NAME, "capable", 0)], cancel_row()])]
+        # confirm
+        d = state.data
+        lines = [
+            _("Please check:"),
+            _("Household: {household}").format(household=head),
+            _("New level-2 registrations: {n}").format(n=d["level2"]),
+            _("New activations: {n}").format(n=d["activated"]),
+            _("Can use VNeID and the portal: {answer}").format(
+                answer=_("yes") if d["capable"] else _("not yet")),
+        ]
+        if d.get("replaces"):
+            lines.append(_("This replaces your earlier entry."))
+        rows = [[opt(_("Save"), NAME, "confirm", "save"),
+                 opt(_("Change numbers"), NAME, "confirm", "edit")], cancel_row()]
+        return [Reply("\n".join(lines), rows)]
+
+    async def handle(self, ctx: Ctx, state: Conversation) -> Turn:
+        if state.step == household_step.STEP:
+            picked = await household_step.handle(ctx, state, _intro())
+            if isinstance(picked, Turn):
+                return picked
+            state.data["household"] = picked.id
+            state.step = "counts"
+            return stay(await self.prompt(ctx, state), state)
+        household = await self._household(ctx, state)
+        if household is None:
+            return await self.begin(ctx, {})
+        _flow, step, value = parse_option(ctx.option)
+        if ctx.option and step != state.step:
+            return await self._reprompt(ctx, state, _("That button belongs to an earlier "
+                                                      "question. Please answer this one:"))
+        handler = {"counts": self._counts, "level2": self._count, "activated": self._count,
+                   "capable": self._capable, "confirm": self._confirm}[state.step]
+        return await handler(ctx, state, household, value)
+
+    async def _counts(self, ctx: Ctx, state: Conversation, household: Household,
+                      value: str) -> Turn:
+        if value == "custom":
+            state.step = "level2"
+            return stay(await self.prompt(ctx, state), state)
+        if value:
+            level2, activated, capable = (int(x) for x in value.split("-"))
+            return await self._checked(ctx, state, household, level2, activated, bool(capable))
+        words = split_words(ctx.text)
+        if len(words) == 3:
+            level2, activated, capable = (parse_count(words[0]), parse_count(words[1]),
+                                          parse_yes_no(words[2]))
+            if level2 is not None and activated is not None and capable is not None:
+                return await self._checked(ctx, state, household, level2, activated, capable)
+        return await self._reprompt(ctx, state, _(
+            "I could not read that. Type three answers separated by spaces, for example 2 1 c, "
+            "or tap a button."))
+
+    async def _count(self, ctx: Ctx, state: Conversation, household: Household,
+                     value: str) -> Turn:
+        number = int(value) if value.lstrip("-").isdigit() else parse_count(ctx.text)
+        if number is None:
+            return await self._reprompt(ctx, state, _("Please type a number, for example 2."))
+        try:
+            if state.step == "level2":
+                await ctx.services.records.check_counts(household, number, 0, None,
+                                                        state.data.get("replaces"))
+            else:
+                await ctx.services.records.check_counts(household, state.data["level2"], number,
+                                                        None, state.data.get("replaces"))
+        except Refusal as refusal:
+            return await self._reprompt(ctx, state, str(refusal))
+        state.data[state.step] = number
+        state.step = "activated" if state.step == "level2" else "capable"
+        return stay(await self.prompt(ctx, state), state)
+
+    async def _capable(self, ctx: Ctx, state: Conversation, household: Household,
+                       value: str) -> Turn:
+        answer = bool(int(value)) if value in ("0", "1") else parse_yes_no(ctx.text)
+        if answer is None:
+            return await self._reprompt(ctx, state, _("Please answer yes or no."))
+        return await self._checked(ctx, state, household, state.data["level2"],
+                                   state.data["activated"], answer)
+
+    async def _checked(self, ctx: Ctx, state: Conversation, household: Household,
+                       level2: int, activated: int, capable: bool) -> Turn:
+        try:
+            await ctx.services.records.check_counts(household, level2, activated, capable,
+                                                    state.data.get("replaces"))
+        except Refusal as refusal:
+            state.step = "counts"
+            return await self._reprompt(ctx, state, str(refusal))
+        state.data.update(level2=level2, activated=activated, capable=capable)
+        state.step = "confirm"
+        return stay(await self.prompt(ctx, state), state)
+
+    async def _confirm(self, ctx: Ctx, state: Conversation, household: Household,
+                       value: str) -> Turn:
+        choice = value or _confirm_word(ctx.text)
+        if choice == "edit":
+            state.step = "counts"
+            return stay(await self.prompt(ctx, state), state)
+        if choice != "save":
+            return await self._reprompt(ctx, state, _("Tap Save to keep this entry, or Cancel."))
+        assert ctx.member is not None
+        d = state.data
+        try:
+            await ctx.services.records.log_activation(
+                ctx.member, household, level2=d["level2"], activated=d["activated"],
+                capable=d["capable"], replaces=d.get("replaces"))
+        except Refusal as refusal:
+            return Turn([Reply(str(refusal))], None)
+        saved = _("✅ Saved: {household}.").format(household=household.head_name)
+        progress = await hamlet_progress_text(ctx, household.hamlet_code)
+        return Turn([Reply(saved + "\n\n" + progress)], None)
+
+    async def _reprompt(self, ctx: Ctx, state: Conversation, reason: str) -> Turn:
+        replies = await self.prompt(ctx, state)
+        replies[0].text = reason + "\n\n" + replies[0].text
+        return stay(replies, state)
+
+    async def _household(self, ctx: Ctx, state: Conversation) -> Household | None:
+        assert ctx.member is not None
+        household_id = state.data.get("household")
+        if household_id is None:
+            return None
+        return await ctx.services.households.get_visible(ctx.member, int(household_id))
+
+
+def _confirm_word(text: str) -> str:
+    """Typed answers at a confirm step: save / edit, else empty."""
+    word = fold(text)
+    if word in {"luu", "save", "ok", "co", "c", "yes", "dong y", "xong"}:
+        return "save"
+    if word in {"sua", "edit", "change"}:
+        return "edit"
+    return ""

@@ -1,0 +1,75 @@
+"""The main menu, help texts and the command menu each role sees."""
+
+from __future__ import annotations
+
+from bot.i18n import N_, _
+from bot.messages import Command, Option, Reply
+from bot.models import Member, Role
+
+CANCEL = "nav:cancel:"
+
+# (command, description) per role; the descriptions are translated when the menu is built.
+_CITIZEN_COMMANDS = [("start", N_("Start")), ("help", N_("What this bot does")),
+                     ("lang", N_("Tiếng Việt / English"))]
+_VOLUNTEER_COMMANDS = [
+    ("menu", N_("Main menu")),
+    ("activate", N_("Log a VNeID activation")),
+    ("visit", N_("Log a guidance visit")),
+    ("fix", N_("Correct or undo a recent entry")),
+    ("me", N_("My week and my hamlet")),
+    ("cancel", N_("Stop what I am doing")),
+    ("help", N_("Help")),
+    ("lang", N_("Tiếng Việt / English")),
+]
+_OFFICER_EXTRA = [("invite", N_("Invite a volunteer or officer"))]
+
+
+def commands_for(member: Member | None) -> list[Command]:
+    """The command menu for a role, in the current language."""
+    if member is None:
+        pairs = _CITIZEN_COMMANDS
+    elif member.role is Role.OFFICER:
+        pairs = _VOLUNTEER_COMMANDS[:5] + _OFFICER_EXTRA + _VOLUNTEER_COMMANDS[5:]
+    else:
+        pairs = _VOLUNTEER_COMMANDS
+    return [Command(name, _(description)) for name, description in pairs]
+
+
+def cancel_row() -> list[Option]:
+    """A row with the cancel button, shown under every step."""
+    return [Option(_("Cancel"), CANCEL)]
+
+
+def main_menu(member: Member, intro: str | None = None) -> Reply:
+    """What a volunteer or officer can do, as buttons."""
+    rows = [
+        [Option(_("Log activation"), "nav:go:act"), Option(_("Log visit"), "nav:go:vis")],
+        [Option(_("Correct / undo"), "nav:go:fix"), Option(_("My progress"), "nav:go:me")],
+    ]
+    if member.role is Role.OFFICER:
+        rows.append([Option(_("Invite someone"), "nav:go:inv")])
+    rows.append([Option(_("Help"), "nav:go:help"), Option("Tiếng Việt / English", "nav:go:lang")])
+    return Reply(intro or _("What would you like to do?"), rows)
+
+
+def help_text(member: Member | None) -> str:
+    """Help for the sender's role."""
+    if member is None:
+        return _(
+            "Hello! This is the assistant of the commune's community digital technology team.\n"
+            "If you are a team member, send the invite code you were given: /start CODE\n"
+            "/lang switches between Vietnamese and English."
+        )
+    text = _(
+        "How to log:\n"
+        "1. /activate: a household's new level-2 registrations and activations.\n"
+        "2. /visit: a guidance visit and its topics.\n"
+        "3. /fix: correct or undo one of your entries from the last few days.\n"
+        "4. /me: your week and your hamlet against its targets.\n"
+        "Find a household by typing part of the head's name or the household code; "
+        "diacritics are not needed.\n"
+        "/cancel stops at any step; nothing half-done is saved."
+    )
+    if member.role is Role.OFFICER:
+        text += "\n" + _("/invite creates a one-time code for a new volunteer or officer.")
+    return text

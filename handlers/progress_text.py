@@ -1,0 +1,70 @@
+"""Progress as short texts for a phone screen: a hamlet against its targets, a volunteer's week."""
+
+from __future__ import annotations
+
+from bot.i18n import _, fmt_int, fmt_percent, ngettext
+from bot.models import Member
+from bot.services.progress import HamletProgress
+from handlers.base import Ctx
+
+
+def _line(label: str, done: int, whole: int, share: float | None, target: float,
+          missing: int) -> str:
+    figures = f"{fmt_int(done)}/{fmt_int(whole)} ({fmt_percent(share)})"
+    if missing <= 0:
+        status = _("target {target} reached").format(target=fmt_percent(target))
+    else:
+        status = _("target {target}, {n} to go").format(target=fmt_percent(target),
+                                                         n=fmt_int(missing))
+    return f"• {label}: {figures} — {status}"
+
+
+def progress_lines(p: HamletProgress) -> list[str]:
+    """The lines that describe one hamlet's progress."""
+    targets = p.commune.targets
+    lines = [
+        _line(_("Households with someone who can use VNeID"), p.capable_households,
+              p.hamlet.households, p.capable_share, targets.capable_households, p.capable_gap),
+        _line(_("Level-2 e-ID registered"), p.level2_total, p.hamlet.eligible_citizens,
+              p.level2_share, targets.level2_registration, p.level2_gap),
+        _line(_("Activated"), p.activated_total, p.level2_total, p.activation_share,
+              targets.activation, p.activation_gap),
+    ]
+    visits = ngettext("{n} guidance visit this week", "{n} guidance visits this week",
+                      p.visits_this_week).format(n=fmt_int(p.visits_this_week))
+    if targets.weekly_visits_per_hamlet:
+        visits += " " + _("(aim: {n})").format(n=fmt_int(targets.weekly_visits_per_hamlet))
+    lines.append(f"• {visits}")
+    return lines
+
+
+async def hamlet_progress_text(ctx: Ctx, hamlet_code: str) -> str:
+    """A hamlet's progress, headed by its name."""
+    progress = await ctx.services.progress.hamlet(hamlet_code)
+    head = _("Progress of {hamlet}:").format(hamlet=progress.hamlet.name)
+    return "\n".join([head, *progress_lines(progress)])
+
+
+async def my_week_text(ctx: Ctx, member: Member) -> str:
+    """A member's week, then their hamlet (volunteer) or every hamlet (officer) briefly."""
+    week = await ctx.services.progress.member_week(member)
+    lines = [
+        _("Your week so far:"),
+        "• " + ngettext("{n} activation entry", "{n} activation entries",
+                        week.activation_records).format(n=fmt_int(week.activation_records)),
+        "• " + ngettext("{n} account activated", "{n} accounts activated",
+                        week.accounts_activated).format(n=fmt_int(week.accounts_activated)),
+        "• " + ngettext("{n} guidance visit", "{n} guidance visits",
+                        week.visits).format(n=fmt_int(week.visits)),
+        "",
+    ]
+    if member.hamlet_code:
+        lines.append(await hamlet_progress_text(ctx, member.hamlet_code))
+        return "\n".join(lines)
+    commune = ctx.services.settings.commune(member.commune_code)
+    lines.append(_("{commune}, by hamlet (households that can use VNeID; level 2):").format(
+        commune=commune.name))
+    for p in await ctx.services.progress.hamlets(commune):
+        lines.append(f"• {p.hamlet.name}: {fmt_percent(p.capable_share)}; "
+                     f"{fmt_percent(p.level2_share)}")
+    return "\n".join(lines)

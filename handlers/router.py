@@ -1,0 +1,253 @@
+"""The one entry point for every channel: an incoming message in, neutral replies out."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from bot.i18n import _, use_language
+from bot.messages import Incoming, Kind, Option, Reply
+from bot.models import Conversation, Member
+from bot.services import Services
+from bot.services.members import JoinStatus
+from bot.textnorm import contains_citizen_id, fold
+from handlers.activation import ActivationFlow
+from handlers.base import Ctx, Flow, Turn, parse_option
+from handlers.corrections import CorrectionFlow
+from handlers.invite import InviteFlow
+from handlers.menu import commands_for, help_text, main_menu
+from handlers.progress_text import my_week_text
+from handlers.visit import VisitFlow
+
+log = logging.getLogger(__name__)
+
+_MENU_WORDS = (  # typed words (folded) that open a menu item when no flow is in progress
+    ("act", ("kich hoat", "kichhoat", "activat", "dang ky muc 2")),
+    ("vis", ("huong dan", "tham ho", "visit")),
+    ("fix", ("sua", "huy", "fix", "undo", "correct")),
+    ("me", ("tien do", "progress", "cua toi")),
+)
+_COMMAND_ALIASES = {"activate": "act", "visit": "vis", "fix": "fix", "undo": "fix",
+                    "invite": "inv", "me": "me", "menu": "menu", "help": "help",
+                    "lang": "lang", "cancel": "cancel", "start": "start"}
+
+
+def _citizen_id_warning() -> str:
+    return _("⚠️ Your message looked like a citizen ID number, so I did not keep it. "
+             "Never share ID numbers, passcodes or OTP codes in chats.")
+
+
+class Router:
+    """Runs each update as one unit of work: deduplicated, in the sender's language, atomic."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.flows: dict[str, Flow] = {
+            f.name: f for f in (ActivationFlow(), VisitFlow(), CorrectionFlow(), InviteFlow())}
+
+    async def handle(self, msg: Incoming) -> list[Reply]:
+        """Process one update; a duplicate gets no reply and changes nothing."""
+        repos = self.services.repos
+        try:
+            async with self.services.db.transaction():
+                if not await repos.claim_update(msg.channel, msg.update_id,
+                                                self.services.clock()):
+                    log.info("duplicate update %s/%s ignored", msg.channel, msg.update_id)
+                    return []
+                language = await self.services.members.language_of(msg.channel, msg.user_id)
+                with use_language(language):
+                    return await self._dispatch(msg)
+        except Exception:
+            # The transaction rolled back: nothing of this update was kept, so a retry is safe.
+            log.exception("update %s/%s failed", msg.channel, msg.update_id)
+            language = await self.services.members.language_of(msg.channel, msg.user_id)
+            with use_language(language):
+                return [Reply(_("Sorry, something went wrong and nothing was saved. "
+                                "Please try again, or send /cancel to start over."))]
+
+    async def _dispatch(self, msg: Incoming) -> list[Reply]:
+        member = await self.services.repos.member(msg.channel, msg.user_id)
+        ctx = Ctx(self.services, msg, member)
+        state = await self.services.repos.conversation(msg.channel, msg.user_id)
+
+        if msg.kind is Kind.TEXT and contains_citizen_id(msg.text):
+            replies = [Reply(_citizen_id_warning())]
+            if state is not None and member is not None and state.flow in self.flows:
+                replies += await self.flows[state.flow].prompt(ctx, state)
+            return replies
+
+        if msg.kind is Kind.TEXT and msg.text.startswith("/"):
+            return await self._command(ctx, state)
+
+        flow_name, step, value = parse_option(ctx.option)
+        if msg.kind is Kind.OPTION and flow_name == "nav":
+            return await self._nav(ctx, state, step, value)
+
+        if member is None:
+            return await self._citizen(ctx)
+
+        if state is not None and state.flow in self.flows:
+            if msg.kind is Kind.OTHER:
+                replies = await self.flows[state.flow].prompt(ctx, state)
+                replies[0].text = _("I can only read text and buttons here.") + "\n\n" + \
+                    replies[0].text
+                return replies
+            if msg.kind is Kind.OPTION and flow_name != state.flow:
+                replies = await self.flows[state.flow].prompt(ctx, state)
+                replies[0].text = _("That button belongs to an earlier question. "
+                                    "Please answer this one:") + "\n\n" + replies[0].text
+                return replies
+            turn = await self.flows[state.flow].handle(ctx, state)
+            return await self._finish(ctx, turn)
+
+        if msg.kind is Kind.OPTION:
+            return [main_menu(member, _("That button belongs to a question that is already "
+                                        "closed. What would you like to do?"))]
+        if msg.kind is Kind.OTHER:
+            return [main_menu(member, _("I can only read text and buttons here. "
+                                        "What would you like to do?"))]
+        folded = fold(msg.text)
+        for target, words in _MENU_WORDS:
+            if any(word in folded for word in words):
+                return await self._go(ctx, target)
+        return [main_menu(member)]
+
+    async def _finish(self, ctx: Ctx, turn: Turn) -> list[Reply]:
+        """Store where the user is now; follow a hand-over to another flow."""
+        replies = list(turn.replies)
+        state = turn.state
+        if turn.then is not None:
+            name, data = turn.then
+            started = await self.flows[name].begin(ctx, data)
+            replies += started.replies
+            state = started.state
+        await self.services.repos.save_conversation(ctx.msg.channel, ctx.msg.user_id, state,
+                                                    self.services.clock())
+        return replies
+
+    async def _begin(self, ctx: Ctx, name: str, data: dict[str, Any] | None = None
+                     ) -> list[Reply]:
+        turn = await self.flows[name].begin(ctx, data or {})
+        return await self._finish(ctx, turn)
+
+    async def _go(self, ctx: Ctx, target: str) -> list[Reply]:
+        """Open a menu item; starting a flow replaces whatever flow was in progress."""
+        member = ctx.member
+        if target == "help":
+            return [Reply(help_text(member))]
+        if target == "lang":
+            return [_language_choice()]
+        if member is None:
+            return await self._citizen(ctx)
+        if target == "me":
+            return [Reply(await my_week_text(ctx, member))]
+        if target == "menu":
+            return [main_menu(member)]
+        if target in self.flows:
+            return await self._begin(ctx, target)
+        return [main_menu(member)]
+
+    async def _nav(self, ctx: Ctx, state: Conversation | None, step: str,
+                   value: str) -> list[Reply]:
+        if step == "cancel":
+            return await self._cancel(ctx, state)
+        if step == "lang" and value in ("vi", "en"):
+            return await self._set_language(ctx, value)
+        return await self._go(ctx, value)
+
+    async def _cancel(self, ctx: Ctx, state: Conversation | None) -> list[Reply]:
+        await self.services.repos.save_conversation(ctx.msg.channel, ctx.msg.user_id, None,
+                                                    self.services.clock())
+        text = _("Stopped. Nothing was saved.") if state else _("There was nothing to stop.")
+        if ctx.member is None:
+            return [Reply(text)]
+        return [main_menu(ctx.member, text + "\n" + _("What would you like to do?"))]
+
+    async def _set_language(self, ctx: Ctx, language: str) -> list[Reply]:
+        await self.services.members.set_language(ctx.msg.channel, ctx.msg.user_id, language)
+        member = await self.services.repos.member(ctx.msg.channel, ctx.msg.user_id)
+        with use_language(language):
+            replies = [Reply(_("I will speak English with you."),
+                             commands=commands_for(member), replace=False)]
+            if member is not None:
+                replies.append(main_menu(member))
+            return replies
+
+    async def _command(self, ctx: Ctx, state: Conversation | None) -> list[Reply]:
+        head, _sep, rest = ctx.msg.text.strip().partition(" ")
+        name = head[1:].split("@", 1)[0].lower()
+        argument = rest.strip()
+        target = _COMMAND_ALIASES.get(name)
+        if target == "start":
+            return await self._start(ctx, argument)
+        if target == "cancel":
+            return await self._cancel(ctx, state)
+        if target == "lang" and fold(argument) in ("vi", "en"):
+            return await self._set_language(ctx, fold(argument))
+        if target is None:
+            reply = Reply(_("I do not know that command.") + "\n\n" + help_text(ctx.member))
+            return [reply]
+        return await self._go(ctx, target)
+
+    async def _start(self, ctx: Ctx, code: str) -> list[Reply]:
+        if not code:
+            if ctx.member is None:
+                return await self._citizen(ctx, greet=True)
+            await self.services.repos.save_conversation(ctx.msg.channel, ctx.msg.user_id, None,
+                                                        self.services.clock())
+            return [main_menu(ctx.member, _("Hello, {name}!").format(
+                name=ctx.member.display_name or "") + "\n" + _("What would you like to do?")),
+                Reply(commands=commands_for(ctx.member))]
+        result = await self.services.members.join(
+            channel=ctx.msg.channel, external_id=ctx.msg.user_id,
+            display_name=ctx.msg.display_name, typed_code=code)
+        if result.status is JoinStatus.PAUSED:
+            return [Reply(_("Too many wrong codes. Please wait {n} minutes and try again, "
+                            "or ask your commune officer for a new code.").format(
+                                n=result.wait_minutes))]
+        if result.status is JoinStatus.UNKNOWN:
+            return [Reply(_("That invite code is not valid. Check it and send /start CODE "
+                            "again, or ask your commune officer for a new one."))]
+        if result.status is JoinStatus.EXPIRED:
+            return [Reply(_("That invite code has expired. Please ask your commune officer "
+                            "for a new one."))]
+        if result.status is JoinStatus.USED:
+            return [Reply(_("That invite code has already been used. Each code works once; "
+                            "please ask your commune officer for a new one."))]
+        member = result.member
+        assert member is not None
+        await self.services.repos.save_conversation(ctx.msg.channel, ctx.msg.user_id, None,
+                                                    self.services.clock())
+        return [main_menu(member, _welcome(ctx, member)),
+                Reply(commands=commands_for(member))]
+
+    async def _citizen(self, ctx: Ctx, greet: bool = False) -> list[Reply]:
+        text = _(
+            "Hello! I am the assistant of the commune's community digital technology team. "
+            "Team members use me to log their work.\n"
+            "For help with VNeID or online public services, please contact your hamlet's "
+            "digital technology team or the commune's one-stop office.\n"
+            "If you have an invite code, send: /start CODE")
+        replies = [Reply(text, [[Option("Tiếng Việt / English", "nav:go:lang")]])]
+        if greet:
+            replies.append(Reply(commands=commands_for(None)))
+        return replies
+
+
+def _welcome(ctx: Ctx, member: Member) -> str:
+    settings = ctx.services.settings
+    commune = settings.commune(member.commune_code)
+    if member.hamlet_code:
+        found = settings.hamlet(member.hamlet_code)
+        place = found[1].name if found else member.hamlet_code
+        text = _("Welcome, {name}! You are now a volunteer of {hamlet}, {commune}.").format(
+            name=member.display_name, hamlet=place, commune=commune.name)
+    else:
+        text = _("Welcome, {name}! You are now an officer of {commune}.").format(
+            name=member.display_name, commune=commune.name)
+    return text + "\n" + _("What would you like to do?")
+
+
+def _language_choice() -> Reply:
+    return Reply(_("Choose your language:"), [[Option("Tiếng Việt", "nav:lang:vi"),
+                                               Option("English", "nav:lang:en")]])

@@ -1,0 +1,191 @@
+"""Log a guidance visit: household → topics (several) → done or follow up on a date → saved."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from typing import Any
+
+from bot.i18n import _, fmt_date
+from bot.messages import Reply
+from bot.models import Conversation, Household
+from bot.services.errors import Refusal
+from bot.services.records import TOPICS
+from bot.textnorm import fold, split_words
+from handlers import household_step
+from handlers.base import Ctx, Turn, opt, parse_option, stay
+from handlers.menu import cancel_row
+from handlers.progress_text import hamlet_progress_text
+
+NAME = "vis"
+_TOPIC_CODES = list(TOPICS)
+_DONE_WORDS = {"xong", "done", "da xong", "ok", "luu", "save"}
+_FOLLOW_WORDS = {"hen", "hen lai", "quay lai", "follow up", "followup", "later", "sau"}
+_DATE = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})(?:[/.\-](\d{2,4}))?$")
+
+
+def _intro() -> str:
+    return _("Log a guidance visit.")
+
+
+class VisitFlow:
+    """The visit flow; its data holds household id, chosen topics and what it corrects."""
+
+    name = NAME
+
+    async def begin(self, ctx: Ctx, data: dict[str, Any]) -> Turn:
+        state = Conversation(NAME, household_step.STEP, {"topics": [], **data})
+        if "household" in data:
+            state.step = "topics"
+        return Turn(await self.prompt(ctx, state), state)
+
+    async def prompt(self, ctx: Ctx, state: Conversation) -> list[Reply]:
+        if state.step == household_step.STEP:
+            return await household_step.prompt(ctx, state, _intro())
+        household = await self._household(ctx, state)
+        if household is None:
+            state.step = household_step.STEP
+            return await household_step.prompt(ctx, state, _intro())
+        head = f"{household.head_name} ({household.code})"
+        if state.step == "topics":
+            chosen = state.data["topics"]
+            rows = []
+            for number, code in enumerate(_TOPIC_CODES, start=1):
+                mark = "☑" if code in chosen else "☐"
+                rows.append([opt(f"{mark} {number}. {_(TOPICS[code])}", NAME, "topics", code)])
+            rows.append([opt(_("Done, all guided"), NAME, "topics", "=done"),
+                         opt(_("Follow up later"), NAME, "topics", "=follow")])
+            text = _("{household}: what did you guide? Tap every topic (or type their numbers, "
+                     "e.g. 1 3), then tell how it ended.").format(household=head)
+            return [Reply(text, rows + [cancel_row()])]
+        # follow-up date
+        assert ctx.member is not None
+        today = ctx.services.records.today(ctx.member)
+        choices = [(_("Tomorrow"), 1), (_("In 3 days"), 3), (_("In a week"), 7)]
+        row = [opt(f"{label} ({fmt_date(today + timedelta(days=n))})", NAME, "date",
+                   (today + timedelta(days=n)).isoformat()) for label, n in choices]
+        text = _("{household}: when should someone come back? Tap a day or type a date "
+                 "(dd/mm).").format(household=head)
+        return [Reply(text, [row[:2], row[2:], cancel_row()])]
+
+    async def handle(self, ctx: Ctx, state: Conversation) -> Turn:
+        if state.step == household_step.STEP:
+            picked = await household_step.handle(ctx, state, _intro())
+            if isinstance(picked, Turn):
+                return picked
+            state.data["household"] = picked.id
+            state.step = "topics"
+            return stay(await self.prompt(ctx, state), state)
+        household = await self._household(ctx, state)
+        if household is None:
+            return await self.begin(ctx, {})
+        _flow, step, value = parse_option(ctx.option)
+        if ctx.option and step != state.step:
+            return await self._reprompt(ctx, state, _("That button belongs to an earlier "
+                                                      "question. Please answer this one:"))
+        if state.step == "topics":
+            return await self._topics(ctx, state, household, value)
+        return await self._date(ctx, state, household, value)
+
+    async def _topics(self, ctx: Ctx, state: Conversation, household: Household,
+                      value: str) -> Turn:
+        chosen: list[str] = state.data["topics"]
+        if value in TOPICS:
+            if value in chosen:
+                chosen.remove(value)
+            else:
+                chosen.append(value)
+            return stay(await self.prompt(ctx, state), state)
+        word = fold(ctx.text)
+        numbers = split_words(word)
+        if numbers and all(n.isdigit() and 1 <= int(n) <= len(_TOPIC_CODES) for n in numbers):
+            for n in numbers:
+                code = _TOPIC_CODES[int(n) - 1]
+                if code not in chosen:
+                    chosen.append(code)
+            return stay(await self.prompt(ctx, state), state)
+        if value == "=done" or word in _DONE_WORDS:
+            if not chosen:
+                return await self._reprompt(ctx, state, _("Choose at least one topic."))
+            return await self._save(ctx, state, household, None)
+        if value == "=follow" or word in _FOLLOW_WORDS:
+            if not chosen:
+                return await self._reprompt(ctx, state, _("Choose at least one topic."))
+            state.step = "date"
+            return stay(await self.prompt(ctx, state), state)
+        return await self._reprompt(ctx, state, _(
+            "Tap the topics you guided, or type their numbers (1 to {n}).").format(
+                n=len(_TOPIC_CODES)))
+
+    async def _date(self, ctx: Ctx, state: Conversation, household: Household,
+                    value: str) -> Turn:
+        assert ctx.member is not None
+        today = ctx.services.records.today(ctx.member)
+        day = _read_date(value or ctx.text, today)
+        if day is None:
+            return await self._reprompt(ctx, state, _(
+                "I could not read that date. Type it as day/month, for example {example}.")
+                .format(example=(today + timedelta(days=3)).strftime("%d/%m")))
+        try:
+            ctx.services.records.check_follow_up(ctx.member, day)
+        except Refusal as refusal:
+            return await self._reprompt(ctx, state, str(refusal))
+        return await self._save(ctx, state, household, day)
+
+    async def _save(self, ctx: Ctx, state: Conversation, household: Household,
+                    follow_up: date | None) -> Turn:
+        assert ctx.member is not None
+        try:
+            await ctx.services.records.log_visit(
+                ctx.member, household, topics=state.data["topics"], follow_up_on=follow_up,
+                replaces=state.data.get("replaces"))
+        except Refusal as refusal:
+            return Turn([Reply(str(refusal))], None)
+        topics = ", ".join(_(TOPICS[c]) for c in _TOPIC_CODES if c in state.data["topics"])
+        text = _("✅ Visit saved: {household} — {topics}.").format(
+            household=household.head_name, topics=topics)
+        if follow_up:
+            text += "\n" + _("Follow-up on {date}; I will remind you that day.").format(
+                date=fmt_date(follow_up))
+        progress = await hamlet_progress_text(ctx, household.hamlet_code)
+        return Turn([Reply(text + "\n\n" + progress)], None)
+
+    async def _reprompt(self, ctx: Ctx, state: Conversation, reason: str) -> Turn:
+        replies = await self.prompt(ctx, state)
+        replies[0].text = reason + "\n\n" + replies[0].text
+        return stay(replies, state)
+
+    async def _household(self, ctx: Ctx, state: Conversation) -> Household | None:
+        assert ctx.member is not None
+        household_id = state.data.get("household")
+        if household_id is None:
+            return None
+        return await ctx.services.households.get_visible(ctx.member, int(household_id))
+
+
+def _read_date(text: str, today: date) -> date | None:
+    """A date typed as dd/mm[/yyyy], an ISO date from a button, or "mai"/"tomorrow"."""
+    text = text.strip()
+    folded = fold(text)
+    if folded in {"mai", "ngay mai", "tomorrow"}:
+        return today + timedelta(days=1)
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        pass
+    match = _DATE.match(folded)
+    if not match:
+        return None
+    day, month, year = match.groups()
+    year_value = int(year) + (2000 if year and len(year) == 2 else 0) if year else today.year
+    try:
+        found = date(year_value, int(month), int(day))
+    except ValueError:
+        return None
+    if year is None and found < today:
+        # "05/01" typed in December means next January.
+        try:
+            found = found.replace(year=found.year + 1)
+        except ValueError:
+            return None
+    return found

@@ -1,0 +1,424 @@
+"""Repositories: every SQL statement of the product lives here; they return plain data objects."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import aiosqlite
+
+from bot.models import (
+    Activation,
+    Conversation,
+    Entry,
+    HamletCounts,
+    Household,
+    HouseholdTotals,
+    Invite,
+    Member,
+    Outcome,
+    Role,
+    Visit,
+)
+from storage.db import Database
+
+
+def _ts(value: datetime) -> str:
+    return value.isoformat()
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _member(row: aiosqlite.Row) -> Member:
+    return Member(
+        id=row["id"], channel=row["channel"], external_id=row["external_id"],
+        display_name=row["display_name"], role=Role(row["role"]),
+        commune_code=row["commune_code"], hamlet_code=row["hamlet_code"],
+        language=row["language"], joined_at=datetime.fromisoformat(row["joined_at"]),
+    )
+
+
+def _household(row: aiosqlite.Row) -> Household:
+    return Household(
+        id=row["id"], code=row["code"], hamlet_code=row["hamlet_code"],
+        head_name=row["head_name"], members=row["members"], address=row["address"],
+    )
+
+
+def _activation(row: aiosqlite.Row) -> Activation:
+    return Activation(
+        id=row["id"], household_id=row["household_id"], member_id=row["member_id"],
+        hamlet_code=row["hamlet_code"], level2_registered=row["level2_registered"],
+        activated=row["activated"], household_capable=bool(row["household_capable"]),
+        recorded_at=datetime.fromisoformat(row["recorded_at"]),
+    )
+
+
+def _visit(row: aiosqlite.Row) -> Visit:
+    return Visit(
+        id=row["id"], household_id=row["household_id"], member_id=row["member_id"],
+        hamlet_code=row["hamlet_code"], topics=tuple(row["topics"].split(",")),
+        outcome=Outcome(row["outcome"]),
+        follow_up_on=date.fromisoformat(row["follow_up_on"]) if row["follow_up_on"] else None,
+        recorded_at=datetime.fromisoformat(row["recorded_at"]),
+    )
+
+
+@dataclass(frozen=True)
+class HamletRow:
+    code: str
+    commune_code: str
+    name: str
+    households: int
+    eligible_citizens: int
+    level2_baseline: int
+    activated_baseline: int
+
+
+class Repositories:
+    """Typed access to every table; one instance per database."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- communes and hamlets -------------------------------------------------------------
+    async def sync_places(self, communes: Iterable[dict[str, Any]],
+                          hamlets: Iterable[dict[str, Any]]) -> None:
+        """Insert or update communes and hamlets from the configuration."""
+        async with self.db.transaction():
+            for c in communes:
+                await self.db.execute(
+                    "INSERT INTO communes (code, name, timezone, language) VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT(code) DO UPDATE SET name=excluded.name,"
+                    " timezone=excluded.timezone, language=excluded.language",
+                    (c["code"], c["name"], c["timezone"], c["language"]),
+                )
+            for h in hamlets:
+                await self.db.execute(
+                    "INSERT INTO hamlets (code, commune_code, name, households, eligible_citizens,"
+                    " level2_baseline, activated_baseline) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT(code) DO UPDATE SET commune_code=excluded.commune_code,"
+                    " name=excluded.name, households=excluded.households,"
+                    " eligible_citizens=excluded.eligible_citizens,"
+                    " level2_baseline=excluded.level2_baseline,"
+                    " activated_baseline=excluded.activated_baseline",
+                    (h["code"], h["commune_code"], h["name"], h["households"],
+                     h["eligible_citizens"], h["level2_baseline"], h["activated_baseline"]),
+                )
+
+    # -- members --------------------------------------------------------------------------
+    async def member(self, channel: str, external_id: str) -> Member | None:
+        """The member behind a channel account, if they joined."""
+        row = await self.db.fetchone(
+            "SELECT * FROM members WHERE channel = ? AND external_id = ?", (channel, external_id))
+        return _member(row) if row else None
+
+    async def member_by_id(self, member_id: int) -> Member | None:
+        row = await self.db.fetchone("SELECT * FROM members WHERE id = ?", (member_id,))
+        return _member(row) if row else None
+
+    async def members(self, *, commune_code: str | None = None,
+                      role: Role | None = None, hamlet_code: str | None = None) -> list[Member]:
+        """Members filtered by commune, role and hamlet."""
+        sql, params = "SELECT * FROM members WHERE 1=1", []
+        for column, value in (("commune_code", commune_code), ("role", role),
+                              ("hamlet_code", hamlet_code)):
+            if value is not None:
+                sql += f" AND {column} = ?"
+                params.append(str(value))
+        return [_member(r) for r in await self.db.fetchall(sql + " ORDER BY id", params)]
+
+    async def upsert_member(self, *, channel: str, external_id: str, display_name: str,
+                            role: Role, commune_code: str, hamlet_code: str | None,
+                            language: str, at: datetime) -> Member:
+        """Create the member, or move an existing one to the new role and place."""
+        await self.db.execute(
+            "INSERT INTO members (channel, external_id, display_name, role, commune_code,"
+            " hamlet_code, language, joined_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT(channel, external_id) DO UPDATE SET display_name=excluded.display_name,"
+            " role=excluded.role, commune_code=excluded.commune_code,"
+            " hamlet_code=excluded.hamlet_code",
+            (channel, external_id, display_name, role.value, commune_code, hamlet_code,
+             language, _ts(at)),
+        )
+        member = await self.member(channel, external_id)
+        assert member is not None
+        return member
+
+    async def set_member_language(self, member_id: int, language: str) -> None:
+        await self.db.execute("UPDATE members SET language = ? WHERE id = ?", (language, member_id))
+
+    async def user_language(self, channel: str, external_id: str) -> str | None:
+        """Language chosen by someone who has not joined."""
+        row = await self.db.fetchone(
+            "SELECT language FROM user_languages WHERE channel = ? AND external_id = ?",
+            (channel, external_id))
+        return row["language"] if row else None
+
+    async def set_user_language(self, channel: str, external_id: str, language: str) -> None:
+        await self.db.execute(
+            "INSERT INTO user_languages (channel, external_id, language) VALUES (?, ?, ?)"
+            " ON CONFLICT(channel, external_id) DO UPDATE SET language=excluded.language",
+            (channel, external_id, language))
+
+    # -- invites --------------------------------------------------------------------------
+    async def add_invite(self, invite: Invite, created_by: int | None) -> None:
+        await self.db.execute(
+            "INSERT INTO invites (code, role, commune_code, hamlet_code, created_by, created_at,"
+            " expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (invite.code, invite.role.value, invite.commune_code, invite.hamlet_code, created_by,
+             _ts(invite.created_at), _ts(invite.expires_at)))
+
+    async def invite(self, code: str) -> Invite | None:
+        row = await self.db.fetchone("SELECT * FROM invites WHERE code = ?", (code,))
+        if row is None:
+            return None
+        return Invite(code=row["code"], role=Role(row["role"]), commune_code=row["commune_code"],
+                      hamlet_code=row["hamlet_code"],
+                      created_at=datetime.fromisoformat(row["created_at"]),
+                      expires_at=datetime.fromisoformat(row["expires_at"]),
+                      used_by=row["used_by"])
+
+    async def use_invite(self, code: str, member_id: int, at: datetime) -> bool:
+        """Mark the invite used; False if someone used it first."""
+        cursor = await self.db.execute(
+            "UPDATE invites SET used_by = ?, used_at = ? WHERE code = ? AND used_by IS NULL",
+            (member_id, _ts(at), code))
+        return cursor.rowcount == 1
+
+    async def add_invite_failure(self, channel: str, external_id: str, at: datetime) -> None:
+        await self.db.execute(
+            "INSERT INTO invite_failures (channel, external_id, at) VALUES (?, ?, ?)",
+            (channel, external_id, _ts(at)))
+
+    async def invite_failures_since(self, channel: str, external_id: str,
+                                    since: datetime) -> list[datetime]:
+        """Times of this user's wrong invite codes since a moment, oldest first."""
+        rows = await self.db.fetchall(
+            "SELECT at FROM invite_failures WHERE channel = ? AND external_id = ? AND at >= ?"
+            " ORDER BY at", (channel, external_id, _ts(since)))
+        return [datetime.fromisoformat(r["at"]) for r in rows]
+
+    # -- households -----------------------------------------------------------------------
+    async def household(self, household_id: int) -> Household | None:
+        row = await self.db.fetchone("SELECT * FROM households WHERE id = ?", (household_id,))
+        return _household(row) if row else None
+
+    async def household_by_code(self, code: str) -> Household | None:
+        row = await self.db.fetchone(
+            "SELECT * FROM households WHERE code = ? COLLATE NOCASE", (code,))
+        return _household(row) if row else None
+
+    async def households_in(self, hamlet_codes: Sequence[str]) -> list[Household]:
+        """Every household of these hamlets."""
+        marks = ",".join("?" * len(hamlet_codes))
+        rows = await self.db.fetchall(
+            f"SELECT * FROM households WHERE hamlet_code IN ({marks}) ORDER BY head_name_folded",
+            list(hamlet_codes))
+        return [_household(r) for r in rows]
+
+    async def add_household(self, *, code: str, hamlet_code: str, head_name: str,
+                            head_name_folded: str, members: int | None, address: str | None,
+                            source: str, created_by: int | None, at: datetime) -> Household:
+        cursor = await self.db.execute(
+            "INSERT INTO households (code, hamlet_code, head_name, head_name_folded, members,"
+            " address, source, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (code, hamlet_code, head_name, head_name_folded, members, address, source,
+             created_by, _ts(at)))
+        household = await self.household(int(cursor.lastrowid or 0))
+        assert household is not None
+        return household
+
+    async def update_household(self, household_id: int, *, head_name: str,
+                               head_name_folded: str, members: int | None,
+                               address: str | None) -> None:
+        await self.db.execute(
+            "UPDATE households SET head_name = ?, head_name_folded = ?, members = ?, address = ?"
+            " WHERE id = ?", (head_name, head_name_folded, members, address, household_id))
+
+    async def household_codes_like(self, prefix: str) -> list[str]:
+        rows = await self.db.fetchall(
+            "SELECT code FROM households WHERE code LIKE ? ORDER BY code", (prefix + "%",))
+        return [r["code"] for r in rows]
+
+    async def household_totals(self, household_id: int,
+                               exclude_activation: int | None = None) -> HouseholdTotals:
+        """What non-voided activation records say about a household so far."""
+        row = await self.db.fetchone(
+            "SELECT COALESCE(SUM(level2_registered), 0) AS l2, COALESCE(SUM(activated), 0) AS act,"
+            " COALESCE(MAX(household_capable), 0) AS cap FROM activations"
+            " WHERE household_id = ? AND voided_at IS NULL AND id IS NOT ?",
+            (household_id, exclude_activation))
+        assert row is not None
+        return HouseholdTotals(row["l2"], row["act"], bool(row["cap"]))
+
+    # -- records --------------------------------------------------------------------------
+    async def add_activation(self, *, household_id: int, member_id: int, hamlet_code: str,
+                             level2_registered: int, activated: int, household_capable: bool,
+                             at: datetime, replaces_id: int | None = None) -> Activation:
+        cursor = await self.db.execute(
+            "INSERT INTO activations (household_id, member_id, hamlet_code, level2_registered,"
+            " activated, household_capable, recorded_at, replaces_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (household_id, member_id, hamlet_code, level2_registered, activated,
+             int(household_capable), _ts(at), replaces_id))
+        activation = await self.activation(int(cursor.lastrowid or 0))
+        assert activation is not None
+        return activation
+
+    async def activation(self, activation_id: int) -> Activation | None:
+        row = await self.db.fetchone(
+            "SELECT * FROM activations WHERE id = ? AND voided_at IS NULL", (activation_id,))
+        return _activation(row) if row else None
+
+    async def add_visit(self, *, household_id: int, member_id: int, hamlet_code: str,
+                        topics: Sequence[str], outcome: Outcome, follow_up_on: date | None,
+                        at: datetime, replaces_id: int | None = None) -> Visit:
+        cursor = await self.db.execute(
+            "INSERT INTO visits (household_id, member_id, hamlet_code, topics, outcome,"
+            " follow_up_on, recorded_at, replaces_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (household_id, member_id, hamlet_code, ",".join(topics), outcome.value,
+             follow_up_on.isoformat() if follow_up_on else None, _ts(at), replaces_id))
+        visit = await self.visit(int(cursor.lastrowid or 0))
+        assert visit is not None
+        return visit
+
+    async def visit(self, visit_id: int) -> Visit | None:
+        row = await self.db.fetchone(
+            "SELECT * FROM visits WHERE id = ? AND voided_at IS NULL", (visit_id,))
+        return _visit(row) if row else None
+
+    async def void_record(self, kind: str, record_id: int, member_id: int, at: datetime) -> bool:
+        """Void one of a member's own records; False if it was already voided or is not theirs."""
+        table = {"activation": "activations", "visit": "visits"}[kind]
+        cursor = await self.db.execute(
+            f"UPDATE {table} SET voided_at = ?, voided_by = ?"
+            " WHERE id = ? AND member_id = ? AND voided_at IS NULL",
+            (_ts(at), member_id, record_id, member_id))
+        return cursor.rowcount == 1
+
+    async def recent_entries(self, member_id: int, since: datetime, limit: int) -> list[Entry]:
+        """A member's own non-voided records since a moment, newest first."""
+        rows = await self.db.fetchall(
+            "SELECT kind, r.id, r.household_id, h.code, h.head_name, r.recorded_at FROM ("
+            "  SELECT 'activation' AS kind, id, household_id, recorded_at FROM activations"
+            "   WHERE member_id = ? AND voided_at IS NULL AND recorded_at >= ?"
+            "  UNION ALL"
+            "  SELECT 'visit', id, household_id, recorded_at FROM visits"
+            "   WHERE member_id = ? AND voided_at IS NULL AND recorded_at >= ?"
+            ") AS r JOIN households h ON h.id = r.household_id"
+            " ORDER BY r.recorded_at DESC, r.id DESC LIMIT ?",
+            (member_id, _ts(since), member_id, _ts(since), limit))
+        return [Entry(kind=r[0], id=r[1], household_id=r[2], household_code=r[3],
+                      head_name=r[4], recorded_at=datetime.fromisoformat(r[5])) for r in rows]
+
+    async def hamlet_counts(self, hamlet_codes: Sequence[str], *,
+                            visits_since: datetime | None = None,
+                            visits_until: datetime | None = None) -> dict[str, HamletCounts]:
+        """Logged totals per hamlet; visits only within [since, until) when given."""
+        marks = ",".join("?" * len(hamlet_codes))
+        codes = list(hamlet_codes)
+        act_rows = await self.db.fetchall(
+            "SELECT hamlet_code, SUM(level2_registered) AS l2, SUM(activated) AS act"
+            f" FROM activations WHERE voided_at IS NULL AND hamlet_code IN ({marks})"
+            " GROUP BY hamlet_code", codes)
+        cap_rows = await self.db.fetchall(
+            "SELECT hamlet_code, COUNT(DISTINCT household_id) AS n FROM activations"
+            f" WHERE voided_at IS NULL AND household_capable = 1 AND hamlet_code IN ({marks})"
+            " GROUP BY hamlet_code", codes)
+        visit_sql = (f"SELECT hamlet_code, COUNT(*) AS n FROM visits WHERE voided_at IS NULL"
+                     f" AND hamlet_code IN ({marks})")
+        visit_params: list[Any] = list(codes)
+        if visits_since is not None:
+            visit_sql += " AND recorded_at >= ?"
+            visit_params.append(_ts(visits_since))
+        if visits_until is not None:
+            visit_sql += " AND recorded_at < ?"
+            visit_params.append(_ts(visits_until))
+        visit_rows = await self.db.fetchall(visit_sql + " GROUP BY hamlet_code", visit_params)
+        acts = {r["hamlet_code"]: r for r in act_rows}
+        caps = {r["hamlet_code"]: r["n"] for r in cap_rows}
+        visits = {r["hamlet_code"]: r["n"] for r in visit_rows}
+        return {
+            code: HamletCounts(
+                hamlet_code=code,
+                capable_households=caps.get(code, 0),
+                level2_registered=acts[code]["l2"] if code in acts else 0,
+                activated=acts[code]["act"] if code in acts else 0,
+                visits=visits.get(code, 0),
+            )
+            for code in codes
+        }
+
+    async def member_counts(self, member_id: int, since: datetime) -> tuple[int, int, int]:
+        """(activation records, activated accounts, visits) a member logged since a moment."""
+        act = await self.db.fetchone(
+            "SELECT COUNT(*) AS n, COALESCE(SUM(activated), 0) AS a FROM activations"
+            " WHERE member_id = ? AND voided_at IS NULL AND recorded_at >= ?",
+            (member_id, _ts(since)))
+        vis = await self.db.fetchone(
+            "SELECT COUNT(*) AS n FROM visits WHERE member_id = ? AND voided_at IS NULL"
+            " AND recorded_at >= ?", (member_id, _ts(since)))
+        assert act is not None and vis is not None
+        return act["n"], act["a"], vis["n"]
+
+    # -- audit ----------------------------------------------------------------------------
+    async def audit(self, *, member_id: int | None, action: str, entity: str,
+                    entity_id: object, details: dict[str, Any], at: datetime) -> None:
+        """Record who changed what, when."""
+        await self.db.execute(
+            "INSERT INTO audit_log (at, member_id, action, entity, entity_id, details)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (_ts(at), member_id, action, entity, str(entity_id),
+             json.dumps(details, ensure_ascii=False, default=str)))
+
+    async def audit_trail(self, entity: str, entity_id: object) -> list[dict[str, Any]]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM audit_log WHERE entity = ? AND entity_id = ? ORDER BY id",
+            (entity, str(entity_id)))
+        return [dict(r) | {"details": json.loads(r["details"])} for r in rows]
+
+    # -- conversations and updates --------------------------------------------------------
+    async def conversation(self, channel: str, external_id: str) -> Conversation | None:
+        row = await self.db.fetchone(
+            "SELECT flow, step, data FROM conversations WHERE channel = ? AND external_id = ?",
+            (channel, external_id))
+        if row is None:
+            return None
+        return Conversation(row["flow"], row["step"], json.loads(row["data"]))
+
+    async def save_conversation(self, channel: str, external_id: str,
+                                state: Conversation | None, at: datetime) -> None:
+        """Store where the user is, or forget it when the flow ended (state None)."""
+        if state is None:
+            await self.db.execute(
+                "DELETE FROM conversations WHERE channel = ? AND external_id = ?",
+                (channel, external_id))
+            return
+        await self.db.execute(
+            "INSERT INTO conversations (channel, external_id, flow, step, data, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(channel, external_id) DO UPDATE SET"
+            " flow=excluded.flow, step=excluded.step, data=excluded.data,"
+            " updated_at=excluded.updated_at",
+            (channel, external_id, state.flow, state.step,
+             json.dumps(state.data, ensure_ascii=False), _ts(at)))
+
+    async def claim_update(self, channel: str, update_id: str, at: datetime) -> bool:
+        """Record an update as processed; False if it was processed before (a duplicate)."""
+        cursor = await self.db.execute(
+            "INSERT INTO processed_updates (channel, update_id, processed_at) VALUES (?, ?, ?)"
+            " ON CONFLICT DO NOTHING", (channel, update_id, _ts(at)))
+        return cursor.rowcount == 1
+
+    async def count(self, table: str) -> int:
+        """Rows in a table (used by the CLI summary and tests)."""
+        if table not in {"households", "activations", "visits", "members", "invites",
+                         "audit_log", "processed_updates", "conversations"}:
+            raise ValueError(table)
+        row = await self.db.fetchone(f"SELECT COUNT(*) AS n FROM {table}")
+        return int(row["n"]) if row else 0
