@@ -66,3 +66,28 @@ def parse_yes_no(text: str) -> bool | None:
 def split_words(text: str) -> list[str]:
     """Words of a short answer, split on spaces, commas, semicolons, slashes and plus signs."""
     return [w for w in re.split(r"[\s,;/+]+", text.strip()) if w]
+
+
+# Leftover keystrokes when a Telex/VNI keyboard did not convert: "kichs hoatj", "dduowcj", "vneidd".
+_TELEX_PAIRS = (("dd", "d"), ("aa", "a"), ("aw", "a"), ("ee", "e"), ("oo", "o"), ("ow", "o"), ("uw", "u"))
+_VOWELS = frozenset("aeiouy")
+# Tone keys never end up after a vowel in a real (folded) Vietnamese syllable, so dropping them is safe.
+_TONE_KEYS = frozenset("sfrxj123456789")
+
+
+def strip_telex(word: str) -> str:
+    """Undo Telex/VNI leftovers in one folded word ("kichs"→"kich", "dduowcj"→"duoc").
+
+    Only meaningful for Vietnamese words; callers should keep the result only when it is a
+    word they know, because English words ("pass") are changed too.
+    """
+    for pair, single in _TELEX_PAIRS:
+        word = word.replace(pair, single)
+    kept: list[str] = []
+    seen_vowel = False
+    for ch in word:
+        if seen_vowel and ch in _TONE_KEYS:
+            continue
+        seen_vowel = seen_vowel or ch in _VOWELS
+        kept.append(ch)
+    return "".join(kept)

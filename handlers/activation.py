@@ -11,7 +11,7 @@ from bot.services.errors import Refusal
 from bot.textnorm import fold, parse_count, parse_yes_no, split_words
 from handlers import household_step
 from handlers.base import Ctx, Turn, opt, parse_option, stay
-from handlers.menu import cancel_row
+from handlers.menu import cancel_row, next_actions
 from handlers.progress_text import hamlet_progress_text
 
 NAME = "act"
@@ -182,7 +182,7 @@ class ActivationFlow:
             return Turn([Reply(str(refusal))], None)
         saved = _("✅ Saved: {household}.").format(household=household.head_name)
         progress = await hamlet_progress_text(ctx, household.hamlet_code)
-        return Turn([Reply(saved + "\n\n" + progress)], None)
+        return Turn([Reply(saved + "\n\n" + progress, next_actions())], None)
 
     async def _reprompt(self, ctx: Ctx, state: Conversation, reason: str) -> Turn:
         replies = await self.prompt(ctx, state)

@@ -40,12 +40,15 @@ def cancel_row() -> list[Option]:
     return [Option(_("Cancel"), CANCEL)]
 
 
+def next_actions() -> list[list[Option]]:
+    """Buttons under a saved entry, so the next household is one tap away."""
+    return [[Option(_("Log activation"), "nav:go:act"), Option(_("Log visit"), "nav:go:vis")],
+            [Option(_("Correct / undo"), "nav:go:fix"), Option(_("My progress"), "nav:go:me")]]
+
+
 def main_menu(member: Member, intro: str | None = None) -> Reply:
     """What a volunteer or officer can do, as buttons."""
-    rows = [
-        [Option(_("Log activation"), "nav:go:act"), Option(_("Log visit"), "nav:go:vis")],
-        [Option(_("Correct / undo"), "nav:go:fix"), Option(_("My progress"), "nav:go:me")],
-    ]
+    rows = next_actions()
     if member.role is Role.OFFICER:
         rows.append([Option(_("Invite someone"), "nav:go:inv")])
     rows.append([Option(_("Help"), "nav:go:help"), Option("Tiếng Việt / English", "nav:go:lang")])

@@ -14,7 +14,7 @@ from bot.services.records import TOPICS
 from bot.textnorm import fold, split_words
 from handlers import household_step
 from handlers.base import Ctx, Turn, opt, parse_option, stay
-from handlers.menu import cancel_row
+from handlers.menu import cancel_row, next_actions
 from handlers.progress_text import hamlet_progress_text
 
 NAME = "vis"
@@ -148,7 +148,7 @@ class VisitFlow:
             text += "\n" + _("Follow-up on {date}; I will remind you that day.").format(
                 date=fmt_date(follow_up))
         progress = await hamlet_progress_text(ctx, household.hamlet_code)
-        return Turn([Reply(text + "\n\n" + progress)], None)
+        return Turn([Reply(text + "\n\n" + progress, next_actions())], None)
 
     async def _reprompt(self, ctx: Ctx, state: Conversation, reason: str) -> Turn:
         replies = await self.prompt(ctx, state)

@@ -1,0 +1,247 @@
+"""Telegram adapter (python-telegram-bot): updates in, neutral replies rendered with keyboards."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
+from telegram.constants import MessageLimit
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
+
+from bot.app import build_router, open_services
+from bot.clock import Clock, system_clock
+from bot.config import Secrets, Settings
+from bot.i18n import LANGUAGES, use_language
+from bot.messages import Command, Incoming, Kind, Reply
+from bot.services import Services
+from handlers.menu import commands_for
+from handlers.router import Router
+
+CHANNEL = "telegram"
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
+    """Split a long text on line breaks (or hard, for a single huge line) into sendable parts."""
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            parts.append(current)
+            current = line
+        else:
+            current = candidate
+    if current or not parts:
+        parts.append(current)
+    return parts
+
+
+def to_incoming(update: Update, deep_link: str | None) -> Incoming | None:
+    """Reduce a Telegram update to a neutral message; None for what flows never see."""
+    user = update.effective_user
+    chat = update.effective_chat
+    if user is None or chat is None or user.is_bot or chat.type != chat.PRIVATE:
+        return None
+    common = {"channel": CHANNEL, "user_id": str(user.id), "chat_id": str(chat.id),
+              "update_id": str(update.update_id), "display_name": user.full_name,
+              "deep_link": deep_link}
+    if update.callback_query is not None:
+        return Incoming(kind=Kind.OPTION, option=update.callback_query.data or "", **common)
+    if update.message is not None:
+        if update.message.text is not None:
+            return Incoming(kind=Kind.TEXT, text=update.message.text, **common)
+        return Incoming(kind=Kind.OTHER, **common)
+    return None
+
+
+class TelegramChannel:
+    """Owns the python-telegram-bot Application; hands each update to the router."""
+
+    def __init__(self, settings: Settings, secrets: Secrets, *, clock: Clock = system_clock,
+                 services: Services | None = None, request_timeout: float = 10.0,
+                 retry_delays: Sequence[float] = (1.0, 3.0, 9.0)) -> None:
+        if secrets.telegram_token is None:
+            raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+        self.settings = settings
+        self.clock = clock
+        self.retry_delays = tuple(retry_delays)
+        self.services = services
+        self.router: Router | None = build_router(services) if services else None
+        self._stack = contextlib.AsyncExitStack()
+        builder: ApplicationBuilder = (
+            Application.builder()
+            .token(secrets.telegram_token.get_secret_value())
+            # The library's limiter keeps broadcasts under Telegram's limits and honours 429
+            # retry_after; _retrying() below covers 5xx answers and timeouts.
+            .rate_limiter(AIORateLimiter(max_retries=3))
+            .read_timeout(request_timeout).write_timeout(request_timeout)
+            .connect_timeout(request_timeout).pool_timeout(request_timeout)
+            .post_init(self._on_start).post_shutdown(self._on_stop)
+        )
+        if secrets.telegram_base_url:
+            builder = builder.base_url(secrets.telegram_base_url)
+        if secrets.telegram_base_file_url:
+            builder = builder.base_file_url(secrets.telegram_base_file_url)
+        self.app = builder.build()
+        self.app.add_handler(TypeHandler(Update, self._on_update))
+        self.app.add_error_handler(self._on_error)
+        self.deep_link: str | None = None
+        # How many updates were fully handled (replies delivered): lets callers wait on it.
+        self.handled_count = 0
+
+    # -- lifecycle -----------------------------------------------------------------------
+    async def _on_start(self, app: Application) -> None:
+        if self.services is None:
+            self.services = await self._stack.enter_async_context(
+                open_services(self.settings, clock=self.clock))
+            self.router = build_router(self.services)
+        # initialize() has called getMe, so the bot's username is known.
+        self.deep_link = f"https://t.me/{app.bot.username}?start="
+        for language in LANGUAGES:
+            with use_language(language):
+                commands = [BotCommand(c.name, c.description) for c in commands_for(None)]
+            code = None if language == self.settings.bot.default_language else language
+            await self._retrying(lambda cmds=commands, lc=code: app.bot.set_my_commands(
+                cmds, scope=BotCommandScopeDefault(), language_code=lc))
+
+    async def _on_stop(self, app: Application) -> None:
+        await self._stack.aclose()
+
+    async def start(self, *, poll_timeout: int = 10) -> None:
+        """Start polling inside an already running event loop (tests, embedding)."""
+        await self.app.initialize()
+        await self._on_start(self.app)
+        await self.app.start()
+        assert self.app.updater is not None
+        await self.app.updater.start_polling(poll_interval=0.0, timeout=poll_timeout,
+                                             allowed_updates=["message", "callback_query"])
+
+    async def stop(self) -> None:
+        """Stop polling and close everything start() opened."""
+        if self.app.updater is not None and self.app.updater.running:
+            await self.app.updater.stop()
+        if self.app.running:
+            await self.app.stop()
+        await self.app.shutdown()
+        await self._on_stop(self.app)
+
+    def run_polling(self) -> None:
+        """Block and serve until interrupted (the `python -m bot run` command)."""
+        self.app.run_polling(allowed_updates=["message", "callback_query"])
+
+    # -- updates -------------------------------------------------------------------------
+    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.callback_query is not None:
+            # Stops the button's spinner; harmless if it fails (the answer window is short).
+            with contextlib.suppress(TelegramError):
+                await update.callback_query.answer()
+        incoming = to_incoming(update, self.deep_link)
+        try:
+            if incoming is None or self.router is None:
+                return
+            replies = await self.router.handle(incoming)
+            pressed = update.callback_query.message if update.callback_query else None
+            await self.deliver(int(incoming.chat_id), replies,
+                               pressed if isinstance(pressed, Message) else None)
+        finally:
+            self.handled_count += 1
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.error("telegram handler error", exc_info=context.error)
+
+    # -- rendering -----------------------------------------------------------------------
+    async def deliver(self, chat_id: int, replies: Sequence[Reply],
+                      pressed: Message | None = None) -> None:
+        """Send replies in order; the first may replace the message whose button was pressed."""
+        for reply in replies:
+            target = int(reply.to[1]) if reply.to else chat_id
+            try:
+                if reply.commands is not None:
+                    await self._set_commands(target, reply.commands)
+                if reply.image is not None:
+                    await self._retrying(lambda r=reply, t=target: self.app.bot.send_photo(
+                        t, r.image, caption=r.text[:1024] or None))
+                    continue
+                if reply.document is not None:
+                    await self._retrying(lambda r=reply, t=target: self.app.bot.send_document(
+                        t, r.document.content, filename=r.document.filename,
+                        caption=r.text[:1024] or None))
+                    continue
+                if not reply.text:
+                    continue
+                markup = _keyboard(reply)
+                parts = split_text(reply.text)
+                if pressed is not None and reply.replace and reply.to is None and len(parts) == 1:
+                    if await self._edit(pressed, parts[0], markup):
+                        pressed = None
+                        continue
+                pressed = None
+                for i, part in enumerate(parts):
+                    last = i == len(parts) - 1
+                    await self._retrying(lambda p=part, m=(markup if last else None), t=target:
+                                         self.app.bot.send_message(t, p, reply_markup=m))
+            except Forbidden:
+                log.warning("chat %s blocked the bot; reply dropped", target)
+            except TelegramError:
+                log.exception("could not deliver a reply to chat %s", target)
+
+    async def _edit(self, message: Message, text: str,
+                    markup: InlineKeyboardMarkup | None) -> bool:
+        try:
+            await self._retrying(lambda: self.app.bot.edit_message_text(
+                text, chat_id=message.chat_id, message_id=message.message_id,
+                reply_markup=markup))
+        except BadRequest as exc:
+            # Same content: the screen already shows it. Too old or deleted: send anew.
+            return "not modified" in str(exc).lower()
+        return True
+
+    async def _set_commands(self, chat_id: int, commands: Sequence[Command]) -> None:
+        await self._retrying(lambda: self.app.bot.set_my_commands(
+            [BotCommand(c.name, c.description) for c in commands],
+            scope=BotCommandScopeChat(chat_id)))
+
+    async def _retrying(self, call: Callable[[], Awaitable[T]]) -> T:
+        """Retry server errors (5xx), timeouts and lost connections with back-off."""
+        # A timed-out send may have reached Telegram, so a retry can show a message twice;
+        # records are never doubled by this, and a lost reply would leave the user stuck.
+        for delay in (*self.retry_delays, None):
+            try:
+                return await call()
+            except BadRequest:
+                raise
+            except NetworkError as exc:
+                if delay is None:
+                    raise
+                log.warning("Bot API error %s: retrying in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
+
+
+def _keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    if not reply.options:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(o.label, callback_data=o.value) for o in row]
+         for row in reply.options])

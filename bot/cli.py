@@ -1,0 +1,109 @@
+"""Command line: run the bot, the offline demo, invites and household import."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from bot.app import open_services, setup_logging
+from bot.config import ConfigError, Secrets, Settings, load_settings
+from bot.i18n import _, use_language
+from bot.models import Role
+from bot.services.errors import Refusal
+from bot.services.households import read_csv
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    parser.add_argument("--config", default="config.toml", help="configuration file")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="connect to Telegram (TELEGRAM_BOT_TOKEN) and serve")
+    demo = sub.add_parser("demo", help="offline demo: no token, temporary database")
+    demo.add_argument("--lang", choices=("vi", "en"), default="vi")
+    demo.add_argument("--database", help="keep the demo database in this file")
+    invite = sub.add_parser("invite", help="print a one-time invite code (last line)")
+    invite.add_argument("--role", choices=[r.value for r in Role], required=True)
+    invite.add_argument("--hamlet", help="hamlet code (required for volunteers)")
+    invite.add_argument("--commune", help="commune code (officers, when there are several)")
+    households = sub.add_parser("import-households", help="import a household CSV")
+    households.add_argument("file", type=Path)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `python -m bot`."""
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if args.command == "run":
+        return _run(settings)
+    if args.command == "demo":
+        from bot.demo import run_demo
+
+        asyncio.run(run_demo(settings, database=args.database, language=args.lang))
+        return 0
+    if args.command == "invite":
+        return asyncio.run(_invite(settings, args))
+    if args.command == "import-households":
+        return asyncio.run(_import(settings, args.file))
+    return 2
+
+
+def _run(settings: Settings) -> int:
+    setup_logging()
+    secrets = Secrets.from_env()
+    if secrets.telegram_token is None:
+        print("TELEGRAM_BOT_TOKEN is not set. For a try without a token: python -m bot demo",
+              file=sys.stderr)
+        return 2
+    from bot.channels.telegram import TelegramChannel
+
+    TelegramChannel(settings, secrets).run_polling()
+    return 0
+
+
+async def _invite(settings: Settings, args: argparse.Namespace) -> int:
+    async with open_services(settings) as services:
+        with use_language(settings.bot.default_language):
+            try:
+                invite = await services.members.create_invite(
+                    Role(args.role), hamlet_code=args.hamlet, commune_code=args.commune)
+            except (Refusal, KeyError) as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
+            place = invite.hamlet_code or invite.commune_code
+            print(f"{invite.role.value} invite for {place}; expires {invite.expires_at:%Y-%m-%d}.")
+            print(f"The person sends /start {invite.code} to the bot.")
+            print(invite.code)
+    return 0
+
+
+async def _import(settings: Settings, path: Path) -> int:
+    from tqdm import tqdm
+
+    try:
+        rows, missing = read_csv(path.read_bytes())
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"error: cannot read {path}: {exc}", file=sys.stderr)
+        return 2
+    if missing:
+        print(f"error: {path} lacks the column(s): {', '.join(missing)}", file=sys.stderr)
+        return 2
+    async with open_services(settings) as services:
+        with use_language(settings.bot.default_language), tqdm(
+                total=len(rows), unit=" rows", desc=path.name) as bar:
+            report = await services.households.import_rows(rows, progress=bar.update)
+        with use_language(settings.bot.default_language):
+            print(_("Added {added}, updated {updated}, unchanged {unchanged}, "
+                    "rejected {rejected}.").format(added=report.added, updated=report.updated,
+                                                    unchanged=report.unchanged,
+                                                    rejected=len(report.rejected)))
+            for row in report.rejected:
+                print(_("  line {line}: {reason}").format(line=row.line, reason=row.reason))
+    return 1 if report.rejected and not (report.added or report.updated or report.unchanged) \
+        else 0

@@ -1,0 +1,390 @@
+"""Match a citizen's question to a knowledge entry, or decide that a person should answer.
+
+Scoring mixes three signals over folded text (no diacritics, abbreviations expanded):
+an IDF-weighted coverage of the question's words and word pairs by each entry's titles,
+keywords and examples; a TF-IDF cosine over character n-grams (robust to typos and joined
+words); and a rapidfuzz similarity to the entry's example questions.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+from bot.helpdesk.knowledge import Entry, KnowledgeBase
+from bot.textnorm import contains_citizen_id, fold, strip_telex
+
+# ---------------------------------------------------------------------------------------------
+# Normalisation: what people type → canonical folded words
+# ---------------------------------------------------------------------------------------------
+
+# Multi-word and spelling variants, applied to folded text before splitting into words.
+_PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), replacement)
+    for pattern, replacement in (
+        (r"\bv\s?n\s?e\s?i\s?d+\b|\bvn\s?id\b|\bvnied\b|\bvneld\b", "vneid"),
+        (r"\b(?:muc|cap) do\b", "muc"),  # "mức độ 2", "cấp độ 2" → "mức 2"
+        (r"\bm(?:uc)?\s?([1-4])\b", r"muc \1"),  # "m2", "muc2"
+        (r"\bmuc (?:mot|i)\b", "muc 1"),
+        (r"\bmuc (?:hai|ii)\b", "muc 2"),
+        (r"\b(?:level|lv|lvl)\s?([1-4])\b", r"level \1"),
+        (r"\bpass\s?code\b|\bpasscot\b", "passcode"),
+        (r"\bdich\s?vu\s?cong\b", "dich vu cong"),
+        (r"\bdichvucong(?:\.gov\.vn)?\b", "dichvucong dich vu cong"),
+        (r"\bch\s?play\b|\bgoogle play\b|\bplay store\b", "chplay"),
+        (r"\bapp\s?store\b", "appstore"),
+        (r"\bo\s?t\s?p\b", "otp"),
+        (r"\b6 so\b|\bsau so\b", "6 so"),
+    )
+)
+
+# One typed word → its expansion. Keys are folded; values may hold several words.
+_WORDS: dict[str, str] = {
+    # negation and common chat shorthand
+    "k": "khong", "ko": "khong", "kh": "khong", "khg": "khong", "kg": "khong", "hok": "khong",
+    "hong": "khong", "hem": "khong", "hum": "khong", "k0": "khong", "hk": "khong", "0k": "khong",
+    "dc": "duoc", "dk": "dang ky", "dky": "dang ky", "dki": "dang ky", "ntn": "nhu the nao",
+    "lm": "lam", "vs": "voi", "ms": "moi", "r": "roi", "j": "gi", "z": "gi", "bn": "bao nhieu",
+    "ng": "nguoi", "ngta": "nguoi ta", "cb": "can bo", "mn": "moi nguoi",
+    "bik": "biet", "bit": "biet", "bjo": "bay gio", "bh": "bay gio", "h": "gio", "trc": "truoc",
+    "mik": "minh", "mjk": "minh", "t": "toi", "e": "em", "ad": "admin",
+    # accounts and identity
+    "mk": "mat khau", "pass": "mat khau", "pw": "mat khau", "tk": "tai khoan",
+    "tkdd": "tai khoan dinh danh", "dddt": "dinh danh dien tu", "ddt": "dinh danh dien tu",
+    "ddcn": "dinh danh ca nhan", "cccd": "can cuoc cong dan", "cmnd": "chung minh nhan dan",
+    "cmt": "chung minh nhan dan", "sdt": "so dien thoai", "dt": "dien thoai", "dthoai": "dien thoai",
+    "đt": "dien thoai", "sms": "sms tin nhan", "app": "app ung dung", "apps": "app ung dung",
+    "ud": "ung dung", "nfc": "nfc", "id": "id can cuoc",
+    # public services and procedures
+    "dvc": "dich vu cong", "dvcqg": "dich vu cong quoc gia", "dvctt": "dich vu cong truc tuyen",
+    "tthc": "thu tuc hanh chinh", "hs": "ho so", "ubnd": "uy ban nhan dan",
+    "bhyt": "bao hiem y te", "bhxh": "bao hiem xa hoi", "gplx": "giay phep lai xe",
+    "blx": "bang lai xe", "lltp": "ly lich tu phap", "gks": "giay khai sinh",
+    "ks": "khai sinh", "gpkd": "giay phep kinh doanh", "hkd": "ho kinh doanh", "online": "online truc tuyen",
+    "onl": "online truc tuyen",
+    # regional words (Southern, Central) for everyday verbs and question words
+    "dzo": "vao", "zo": "vao", "dzia": "ve", "man": "lam", "rang": "sao", "rua": "the",
+    "ni": "nay", "nhiu": "nhieu", "wa": "qua",
+}
+
+# Filler phrases that carry no topic; removed after expansion so rambling questions score fairly.
+_FILLER_PHRASES = re.compile(
+    r"\b(?:nhu the nao|lam the nao|the nao|lam sao|ra sao|kieu gi|kieu nao|cach nao|phai lam gi"
+    r"|la gi|la sao|co duoc khong|duoc khong|co phai|cho toi hoi|cho em hoi|cho minh hoi|cho hoi"
+    r"|xin hoi|cam on|how do i|how can i|how to|what is|what s|is it)\b"
+)
+
+_STOPWORDS = frozenset(
+    """
+    a ah oi nhe nha ne vay voi thi la cho hoi xin chao giup dum gium toi tui minh em anh chi
+    ong co cac nhung nay kia roi di duoc nhi u nua gi nao ay day gio bay giu phai se da va hay
+    hoac de ve
+    please i is are does how what could would for of with and or you your there this have has
+    get got im was
+    """.split()
+)
+# Kept although frequent, because folding merges them with topic words: "ma" (mã), "do" (đỏ),
+# "dang" (đăng), "tu" (tử, tư), "vi" (ví), "sao" (sao y), "the" (thẻ), "ban" (bán), "cua" (cửa),
+# and English words that are folded Vietnamese too: "can" (căn, cán), "to" (tờ), "me" (mẹ),
+# "be" (bé), "that" (thật), "in", "on", "an", "my", "do", "it".
+
+_PUNCT = re.compile(r"[^\w\s]|_")
+_LETTER_DIGIT = re.compile(r"(?<=[a-z])(?=\d)|(?<=\d)(?=[a-z])")
+
+
+def _expand(text: str) -> list[str]:
+    """Fold, expand abbreviations and phrases, drop filler; return words (no vocabulary repair)."""
+    folded = fold(text).replace("'", " ")
+    folded = _PUNCT.sub(" ", folded)
+    for pattern, replacement in _PHRASES:
+        folded = pattern.sub(replacement, folded)
+    words = [_WORDS.get(word, word) for word in folded.split()]
+    expanded = " ".join(words)
+    for pattern, replacement in _PHRASES:
+        expanded = pattern.sub(replacement, expanded)
+    expanded = _FILLER_PHRASES.sub(" ", expanded)
+    return [w for part in expanded.split() for w in _LETTER_DIGIT.sub(" ", part).split() if w]
+
+
+def _content(words: Iterable[str]) -> list[str]:
+    """Words that can carry a topic (stopwords removed)."""
+    return [word for word in words if word not in _STOPWORDS]
+
+
+def _bigrams(words: Sequence[str]) -> list[str]:
+    """Adjacent word pairs, written "a_b"."""
+    return [f"{a}_{b}" for a, b in zip(words, words[1:])]
+
+
+def _char_grams(words: Sequence[str]) -> Counter[str]:
+    """Character 3- and 4-grams of each word padded with spaces, so typos still share grams."""
+    grams: Counter[str] = Counter()
+    for word in words:
+        padded = f" {word} "
+        for size in (3, 4):
+            grams.update(padded[i : i + size] for i in range(len(padded) - size + 1))
+    return grams
+
+
+# ---------------------------------------------------------------------------------------------
+# Asking for a person
+# ---------------------------------------------------------------------------------------------
+
+_PERSON = (
+    r"(?:can bo|nguoi that|nguoi ho tro|nguoi huong dan|nguoi tu van|nguoi|nhan vien|tong dai vien"
+    r"|tu van vien|chuyen vien|admin|ai do|quan tri)"
+)
+_HUMAN_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
+    re.compile(pattern)
+    for pattern in (
+        # "cho tôi gặp cán bộ", "muốn nói chuyện với người thật", "cần người hướng dẫn trực tiếp"
+        rf"\b(?:cho|muon|can|xin|de nghi|mong|yeu cau|goi)\b(?:\s+\w+){{0,3}}\s+"
+        rf"(?:gap|noi chuyen|chat|trao doi|lien he|lien lac|hoi)\s+(?:voi\s+|truc tiep\s+)?{_PERSON}\b",
+        rf"\b(?:can|muon|xin)\s+(?:\w+\s+)?{_PERSON}\s+(?:huong dan|ho tro|giup)\b",
+        rf"\bchuyen\s+(?:cho|sang|qua|toi|den)\s+{_PERSON}\b",
+        r"\btong dai vien\b|\bnguoi that\b",
+        r"\b(?:gap|goi) can bo\b\W*$|^\W*gap (?:can bo|nguoi|nhan vien)\b",
+        r"\bkhong muon\s+(?:noi chuyen|chat|hoi)\s+(?:voi\s+)?(?:may|bot|robot|chatbot)\b",
+        r"\b(?:bot|may) khong hieu\b",
+        r"\b(?:talk|speak|chat)\s+(?:to|with)\s+(?:a\s+|an\s+|some\s+)?"
+        r"(?:human|person|real person|someone|agent|officer|staff|operator|people)\b",
+        r"\b(?:real person|live agent|human agent|a human|operator please)\b",
+        r"\b(?:connect|transfer)\s+me\b",
+    )
+)
+
+
+def asks_for_person(question: str) -> bool:
+    """True when the citizen asks to talk to a person rather than the bot."""
+    text = " ".join(_expand(question))
+    return any(pattern.search(text) for pattern in _HUMAN_PATTERNS)
+
+
+# ---------------------------------------------------------------------------------------------
+# Results
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One ranked entry and its score between 0 and 1."""
+
+    entry_id: str
+    score: float
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    """Ranked candidates, whether the best one can be answered alone, and whether a person is wanted."""
+
+    candidates: tuple[Candidate, ...]
+    confident: bool
+    wants_human: bool
+    # The question held something shaped like a citizen ID number: warn, never echo or store it.
+    contains_citizen_id: bool = False
+
+    @property
+    def top(self) -> str | None:
+        """Id of the best-ranked entry, confident or not."""
+        return self.candidates[0].entry_id if self.candidates else None
+
+    @property
+    def answer_id(self) -> str | None:
+        """Id of the entry to answer with, or None when a person should take over."""
+        return None if self.to_human else self.top
+
+    @property
+    def to_human(self) -> bool:
+        """True when the question should go to a person."""
+        return self.wants_human or not self.confident
+
+
+# ---------------------------------------------------------------------------------------------
+# The matcher
+# ---------------------------------------------------------------------------------------------
+
+# Field weights: what officers wrote to describe the entry counts more than the answer's prose.
+_W_TITLE, _W_KEYWORD, _W_EXAMPLE, _W_ANSWER = 3.0, 3.0, 2.0, 0.3
+_SATURATION = 1.0  # BM25-style k1: the second mention of a word adds less than the first
+_BIGRAM_WEIGHT = 0.6
+_REPAIRED_WEIGHT = 0.7  # a word we had to guess (typo, Telex) counts a little less
+# Blend of the three signals; then the confidence threshold, calibrated on the tuning split.
+_MIX_LEXICAL, _MIX_CHARS, _MIX_FUZZY = 0.55, 0.25, 0.20
+CONFIDENCE_THRESHOLD = 0.42
+_MAX_CANDIDATES = 5
+
+
+@dataclass(frozen=True)
+class _EntryIndex:
+    """Precomputed features of one entry."""
+
+    entry_id: str
+    strong: dict[str, float]  # weighted term frequency in titles, keywords and examples
+    weak: dict[str, float]  # weighted term frequency in the answers
+    chars: dict[str, float]  # unit-length char n-gram TF-IDF vector
+    phrases: tuple[str, ...]  # normalised titles and examples for rapidfuzz
+
+
+class Matcher:
+    """Ranks knowledge entries for a question; build once, call `match` many times."""
+
+    def __init__(self, kb: KnowledgeBase, threshold: float = CONFIDENCE_THRESHOLD) -> None:
+        self._kb = kb
+        self._threshold = threshold
+        self._handoff = kb.handoff_ids()
+        raw = [(entry, self._entry_terms(entry)) for entry in kb.entries]
+        self._vocab = frozenset(t for _, (strong, weak, _) in raw for t in (*strong, *weak) if "_" not in t)
+        self._vocab_list = sorted(self._vocab)
+        self._idf = self._idf_table([set(strong) | set(weak) for _, (strong, weak, _) in raw])
+        self._max_idf = math.log(1 + (len(raw) + 0.5) / 0.5)
+        self._char_idf = self._idf_table([set(_char_grams(words)) for _, (_, _, words) in raw])
+        # Grams no entry has still count in the question's norm, so off-topic text stays dissimilar.
+        self._unseen_char_idf = self._max_idf
+        self._index = [self._entry_index(entry, strong, weak, words) for entry, (strong, weak, words) in raw]
+
+    # -- public ---------------------------------------------------------------------------------
+
+    def match(self, question: str, lang: str = "vi") -> MatchResult:
+        """Rank entries for `question`; `lang` is the reply language (both languages are searched)."""
+        if lang not in ("vi", "en"):
+            raise ValueError(f"unsupported language {lang!r}")
+        words, repaired = self._query_words(question)
+        wants_human = asks_for_person(question)
+        scored = sorted(
+            (Candidate(item.entry_id, round(self._score(item, words, repaired), 4)) for item in self._index),
+            key=lambda c: c.score,
+            reverse=True,
+        )
+        candidates = tuple(c for c in scored[:_MAX_CANDIDATES] if c.score > 0)
+        confident = bool(candidates) and candidates[0].score >= self._threshold
+        if confident and candidates[0].entry_id in self._handoff:
+            wants_human = True
+        return MatchResult(candidates, confident, wants_human, contains_citizen_id(question))
+
+    # -- indexing -------------------------------------------------------------------------------
+
+    def _entry_terms(self, entry: Entry) -> tuple[dict[str, float], dict[str, float], list[str]]:
+        """Weighted terms of an entry's describing fields and of its answers, plus its words."""
+        strong: Counter[str] = Counter()
+        words: list[str] = []
+        fields = (
+            ((entry.title_vi, entry.title_en), _W_TITLE),
+            ((*entry.keywords_vi, *entry.keywords_en), _W_KEYWORD),
+            (entry.examples, _W_EXAMPLE),
+        )
+        for texts, weight in fields:
+            for text in texts:
+                content = _content(_expand(text))
+                words += content
+                for term in (*content, *_bigrams(content)):
+                    strong[term] += weight
+        weak: Counter[str] = Counter()
+        for text in (entry.answer_vi, entry.answer_en):
+            content = _content(_expand(text))
+            for term in (*content, *_bigrams(content)):
+                weak[term] += _W_ANSWER
+        return dict(strong), dict(weak), words
+
+    def _entry_index(
+        self, entry: Entry, strong: dict[str, float], weak: dict[str, float], words: list[str]
+    ) -> _EntryIndex:
+        """Bundle an entry's precomputed features."""
+        phrases = tuple(
+            " ".join(_content(_expand(text))) for text in (entry.title_vi, entry.title_en, *entry.examples)
+        )
+        return _EntryIndex(entry.id, strong, weak, self._char_vector(words), phrases)
+
+    @staticmethod
+    def _idf_table(documents: list[set[str]]) -> dict[str, float]:
+        """BM25's smoothed inverse document frequency for every term."""
+        count = len(documents)
+        frequency = Counter(term for doc in documents for term in doc)
+        return {term: math.log(1 + (count - df + 0.5) / (df + 0.5)) for term, df in frequency.items()}
+
+    def _char_vector(self, words: Sequence[str]) -> dict[str, float]:
+        """Unit-length TF-IDF vector of character n-grams."""
+        grams = _char_grams(words)
+        vector = {g: (1 + math.log(n)) * self._char_idf.get(g, self._unseen_char_idf) for g, n in grams.items()}
+        norm = math.sqrt(sum(v * v for v in vector.values())) or 1.0
+        return {g: v / norm for g, v in vector.items() if v}
+
+    # -- querying -------------------------------------------------------------------------------
+
+    def _query_words(self, question: str) -> tuple[list[str], frozenset[str]]:
+        """Content words of the question after repair, and which of them were repaired."""
+        words: list[str] = []
+        repaired: set[str] = set()
+        for word in _content(_expand(question)):
+            fixed = self._repair(word)
+            words += fixed
+            if fixed != [word]:
+                repaired.update(fixed)
+        return words, frozenset(repaired)
+
+    def _repair(self, word: str) -> list[str]:
+        """Map an unknown word to known ones: Telex leftovers, joined words, then typos."""
+        if word in self._vocab or word.isdigit() or len(word) < 3:
+            return [word]
+        telex = strip_telex(word)
+        if telex in self._vocab:
+            return [telex]
+        for cut in range(2, len(word) - 1):  # "kichhoat" → "kich hoat"
+            left, right = word[:cut], word[cut:]
+            if left in self._vocab and right in self._vocab and min(len(left), len(right)) >= 2:
+                return [left, right]
+        if len(word) >= 4:
+            cutoff = 80 if len(word) >= 5 else 75
+            found = process.extractOne(word, self._vocab_list, scorer=fuzz.ratio, score_cutoff=cutoff)
+            if found is not None:
+                return [found[0]]
+        return [word]
+
+    def _score(self, item: _EntryIndex, words: list[str], repaired: frozenset[str]) -> float:
+        """Blend of word coverage, character similarity and fuzzy similarity to examples."""
+        if not words:
+            return 0.0
+        lexical = self._lexical(item, words, repaired)
+        chars = self._char_similarity(item, words)
+        text = " ".join(words)
+        fuzzy = max(fuzz.token_sort_ratio(text, phrase) for phrase in item.phrases) / 100
+        return _MIX_LEXICAL * lexical + _MIX_CHARS * chars + _MIX_FUZZY * fuzzy
+
+    def _lexical(self, item: _EntryIndex, words: list[str], repaired: frozenset[str]) -> float:
+        """Share of the question's IDF weight that the entry covers, with BM25-style saturation."""
+        gained = total = 0.0
+        for word in dict.fromkeys(words):
+            weight = self._idf.get(word, self._max_idf) * (_REPAIRED_WEIGHT if word in repaired else 1.0)
+            total += weight
+            gained += weight * self._saturate(item, word)
+        for pair in dict.fromkeys(_bigrams(words)):
+            if pair in self._idf:  # pairs unknown to the whole base would only punish long questions
+                weight = _BIGRAM_WEIGHT * self._idf[pair]
+                total += weight
+                gained += weight * self._saturate(item, pair)
+        return gained / total if total else 0.0
+
+    @staticmethod
+    def _saturate(item: _EntryIndex, term: str) -> float:
+        """0..1 credit for a term: describing fields count fully, answer prose a little."""
+        frequency = item.strong.get(term, 0.0) + item.weak.get(term, 0.0)
+        return frequency / (frequency + _SATURATION)
+
+    def _char_similarity(self, item: _EntryIndex, words: Sequence[str]) -> float:
+        """Cosine between the question's and the entry's character n-gram vectors."""
+        query = self._char_vector(words)
+        return sum(weight * item.chars.get(gram, 0.0) for gram, weight in query.items())
+
+
+def baseline_match(kb: KnowledgeBase, question: str, lang: str = "vi", threshold: float = 70.0) -> MatchResult:
+    """Simple reference: rapidfuzz WRatio between the question and entry titles only."""
+    titles = {entry.id: fold(entry.title(lang)) for entry in kb.entries}
+    ranked = process.extract(fold(question), titles, scorer=fuzz.WRatio, limit=_MAX_CANDIDATES)
+    candidates = tuple(Candidate(key, round(score / 100, 4)) for _, score, key in ranked)
+    confident = bool(candidates) and candidates[0].score * 100 >= threshold
+    wants_human = confident and candidates[0].entry_id in kb.handoff_ids()
+    return MatchResult(candidates, confident, wants_human, contains_citizen_id(question))

@@ -1,0 +1,95 @@
+"""Shared fixtures: a small commune, an injectable clock, a real SQLite file per test."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.app import build_router, open_services
+from bot.channels.console import ConsoleChannel
+from bot.config import Settings
+from bot.models import Role
+from bot.services import Services
+
+# Friday 20 November 2026, 10:00 in Vietnam.
+FRIDAY_MORNING = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
+
+
+class FakeClock:
+    """A clock the test moves by hand; never the real time."""
+
+    def __init__(self, start: datetime = FRIDAY_MORNING) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+def small_settings(**bot: object) -> Settings:
+    """One commune with two hamlets and realistic figures."""
+    return Settings.model_validate({
+        "bot": bot,
+        "communes": [{
+            "code": "HD", "name": "Xã Hưng Đông",
+            "targets": {"weekly_visits_per_hamlet": 5},
+            "hamlets": [
+                {"code": "X01", "name": "Xóm Kim Tân", "households": 100,
+                 "eligible_citizens": 250, "level2_baseline": 100, "activated_baseline": 80},
+                {"code": "X02", "name": "Xóm Yên Giang", "households": 80,
+                 "eligible_citizens": 200},
+            ],
+        }],
+    })
+
+
+HOUSEHOLDS = [
+    {"code": "X01-001", "hamlet": "X01", "head_name": "Nguyễn Thị Lan", "members": "4"},
+    {"code": "X01-002", "hamlet": "X01", "head_name": "Trần Văn Lâm", "members": "3"},
+    {"code": "X01-003", "hamlet": "X01", "head_name": "Lê Văn Đức", "members": "2"},
+    {"code": "X01-004", "hamlet": "X01", "head_name": "Nguyễn Văn Lành", "members": "5"},
+    {"code": "X02-001", "hamlet": "X02", "head_name": "Phạm Thị Hoa", "members": "3"},
+]
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return small_settings()
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "bot.sqlite3"
+
+
+@pytest.fixture
+async def services(settings: Settings, clock: FakeClock, db_path: Path
+                   ) -> AsyncIterator[Services]:
+    async with open_services(settings, clock=clock, database_path=str(db_path)) as opened:
+        report = await opened.households.import_rows(HOUSEHOLDS)
+        assert report.added == len(HOUSEHOLDS)
+        yield opened
+
+
+@pytest.fixture
+def console(services: Services) -> ConsoleChannel:
+    return ConsoleChannel(build_router(services))
+
+
+async def join(services: Services, console: ConsoleChannel, user: str, *,
+               role: Role = Role.VOLUNTEER, hamlet: str | None = "X01",
+               name: str = "Hoa") -> None:
+    """Make `user` a member through the real /start flow."""
+    invite = await services.members.create_invite(role, hamlet_code=hamlet)
+    replies = await console.send(user, f"/start {invite.code}", name=name)
+    assert replies and replies[0].options, replies

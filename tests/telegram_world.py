@@ -1,0 +1,75 @@
+"""A running bot on python-telegram-bot, talking HTTP to the Bot API stand-in on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from bot.channels.telegram import TelegramChannel
+from bot.config import Secrets, Settings
+from bot.services import Services
+from tests.botapi_stub import BotApiStub, SentMessage
+
+
+class TelegramWorld:
+    """Users that write and tap; the bot's answers as the stub saw them."""
+
+    def __init__(self, stub: BotApiStub, channel: TelegramChannel) -> None:
+        self.stub = stub
+        self.channel = channel
+
+    @classmethod
+    async def start(cls, stub: BotApiStub, settings: Settings, services: Services,
+                    **options: Any) -> TelegramWorld:
+        secrets = Secrets(telegram_token=stub.token, telegram_base_url=stub.base_url,
+                          telegram_base_file_url=stub.base_file_url)
+        channel = TelegramChannel(settings, secrets, clock=services.clock, services=services,
+                                  request_timeout=options.pop("request_timeout", 2.0),
+                                  retry_delays=options.pop("retry_delays", (0.05, 0.1, 0.2)))
+        await channel.start(poll_timeout=1)
+        return cls(stub, channel)
+
+    async def stop(self) -> None:
+        await self.channel.stop()
+
+    async def _handled(self, count: int, push: Any) -> None:
+        before = self.channel.handled_count
+        push()
+        deadline = time.monotonic() + 10
+        while self.channel.handled_count < before + count:
+            if time.monotonic() > deadline:
+                raise AssertionError("the bot did not handle the update in time:\n"
+                                     + self.stub.describe_calls())
+            await asyncio.sleep(0.01)
+
+    async def say(self, user: int, text: str) -> list[SentMessage]:
+        """The user sends text; returns what the bot sent or edited in that chat meanwhile."""
+        seen = len(self.stub.sent_to(user))
+        await self._handled(1, lambda: self.stub.push_text(user, text))
+        return self.stub.sent_to(user)[seen:]
+
+    async def tap(self, user: int, label_part: str) -> list[SentMessage]:
+        """The user taps the newest button whose label contains the text."""
+        for sent in reversed(self.stub.sent_to(user)):
+            current = self.stub.message(user, sent.message_id) or {}
+            for text, data in self.stub.buttons(current):
+                if label_part.lower() in text.lower() and data:
+                    seen = len(self.stub.sent_to(user))
+                    await self._handled(1, lambda d=data, m=sent.message_id:
+                                        self.stub.push_callback(user, d, message_id=m))
+                    return self.stub.sent_to(user)[seen:]
+        raise AssertionError(f"no button {label_part!r} in chat {user}:\n"
+                             + self.stub.describe_calls())
+
+    async def push(self, update: dict[str, Any], count: int = 1) -> None:
+        """Deliver a raw update (e.g. the same one twice) and wait until handled."""
+        await self._handled(count, lambda: self.stub.push_update(update))
+
+    def screen(self, user: int) -> str:
+        """Every text the chat shows now (edited messages in their final state)."""
+        seen: dict[int, str] = {}
+        for sent in self.stub.sent_to(user):
+            current = self.stub.message(user, sent.message_id) or {}
+            seen[sent.message_id] = current.get("text") or current.get("caption") or ""
+        return "\n".join(seen.values())

@@ -1,0 +1,100 @@
+"""Storage: migrations, atomic updates, duplicates and restarts against a real SQLite file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.app import build_router, open_services
+from bot.channels.console import ConsoleChannel
+from bot.config import Settings
+from bot.messages import Incoming, Kind
+from bot.services import Services
+from storage.db import Database
+from tests.conftest import FakeClock, join
+from tests.test_flows import texts
+
+
+async def test_migrations_apply_once_with_wal(db_path: Path) -> None:
+    async with Database(db_path) as db:
+        assert await db.schema_version() == 1
+        mode = await db.fetchone("PRAGMA journal_mode")
+        assert mode is not None and mode[0] == "wal"
+    async with Database(db_path) as db:  # reopening applies nothing twice
+        rows = await db.fetchall("SELECT version FROM schema_migrations")
+        assert [r[0] for r in rows] == [1]
+
+
+async def test_restart_mid_flow_resumes(settings: Settings, clock: FakeClock,
+                                        db_path: Path, services: Services,
+                                        console: ConsoleChannel) -> None:
+    await join(services, console, "v1")
+    await console.send("v1", "/activate")
+    await console.send("v1", "X01-001")
+    await console.send("v1", "1 1 c")
+    await services.db.close()
+    # A new process: new database connection, new router, same file.
+    async with open_services(settings, clock=clock, database_path=str(db_path)) as again:
+        fresh = ConsoleChannel(build_router(again))
+        fresh._ids = iter(range(1000, 2000))  # noqa: SLF001 - update ids of the new process
+        replies = await fresh.send("v1", "luu")
+        assert "✅" in texts(replies)
+        assert await again.repos.count("activations") == 1
+    await services.db.open()
+
+
+async def test_duplicate_update_is_applied_once(services: Services,
+                                                console: ConsoleChannel) -> None:
+    await join(services, console, "v1")
+    router = console.router
+    base = {"channel": "console", "user_id": "v1", "chat_id": "v1"}
+    steps = [Incoming(update_id="d1", kind=Kind.TEXT, text="/activate", **base),
+             Incoming(update_id="d2", kind=Kind.TEXT, text="X01-001", **base),
+             Incoming(update_id="d3", kind=Kind.TEXT, text="1 1 c", **base),
+             Incoming(update_id="d4", kind=Kind.OPTION, option="act:confirm:save", **base)]
+    for msg in steps:
+        assert await router.handle(msg)
+    assert await router.handle(steps[-1]) == []  # delivered again: no reply, no second record
+    assert await services.repos.count("activations") == 1
+
+
+async def test_failure_mid_update_leaves_nothing_half_written(
+        services: Services, console: ConsoleChannel, monkeypatch: pytest.MonkeyPatch) -> None:
+    await join(services, console, "v1")
+    await console.send("v1", "/activate")
+    await console.send("v1", "X01-001")
+    await console.send("v1", "1 1 c")
+
+    async def broken_audit(**kwargs: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(services.repos, "audit", broken_audit)
+    replies = await console.tap("v1", "Lưu")
+    assert "chưa được lưu" in texts(replies) or "Chưa" in texts(replies)
+    assert await services.repos.count("activations") == 0
+    state = await services.repos.conversation("console", "v1")
+    assert state is not None and state.step == "confirm"  # the user can simply try again
+    monkeypatch.undo()
+    replies = await console.tap("v1", "Lưu")
+    assert await services.repos.count("activations") == 1
+
+
+async def test_import_is_safe_to_repeat_and_reports_bad_rows(services: Services) -> None:
+    rows = [
+        {"code": "X01-001", "hamlet": "X01", "head_name": "Nguyễn Thị Lan", "members": "4"},
+        {"code": "X01-009", "hamlet": "X01", "head_name": "Đỗ Văn Mạnh", "members": ""},
+        {"code": "", "hamlet": "X01", "head_name": "Không Mã"},
+        {"code": "X01-010", "hamlet": "Z99", "head_name": "Sai Xóm"},
+        {"code": "X01-011", "hamlet": "X01", "head_name": "Lê Thị Cúc 036 185 000 123"},
+        {"code": "X01-012", "hamlet": "X01", "head_name": "Vũ Văn Tài", "members": "-2"},
+        {"code": "X01-009", "hamlet": "X01", "head_name": "Trùng Mã"},
+    ]
+    first = await services.households.import_rows(rows)
+    assert (first.added, first.unchanged) == (1, 1)
+    assert [r.line for r in first.rejected] == [4, 5, 6, 7, 8]
+    second = await services.households.import_rows(rows)
+    assert (second.added, second.unchanged) == (0, 2)
+    assert await services.repos.count("households") == 6
+    dump = "\n".join(services.db.conn._conn.iterdump())  # noqa: SLF001
+    assert "185 000 123" not in dump

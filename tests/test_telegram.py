@@ -1,0 +1,181 @@
+"""End to end over HTTP: python-telegram-bot against the Bot API stand-in, real SQLite file."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.channels.telegram import split_text
+from bot.config import Settings
+from bot.models import Role
+from bot.services import Services
+from tests.botapi_stub import BotApiStub
+from tests.telegram_world import TelegramWorld
+
+USER = 5001
+
+
+@pytest.fixture
+async def stub() -> AsyncIterator[BotApiStub]:
+    async with BotApiStub() as running:
+        yield running
+
+
+@pytest.fixture
+async def world(stub: BotApiStub, settings: Settings,
+                services: Services) -> AsyncIterator[TelegramWorld]:
+    started = await TelegramWorld.start(stub, settings, services)
+    yield started
+    await started.stop()
+
+
+async def joined(world: TelegramWorld, services: Services, user: int = USER,
+                 role: Role = Role.VOLUNTEER, hamlet: str | None = "X01") -> None:
+    invite = await services.members.create_invite(role, hamlet_code=hamlet)
+    await world.say(user, f"/start {invite.code}")
+
+
+async def test_default_command_menus_in_both_languages(world: TelegramWorld,
+                                                       stub: BotApiStub) -> None:
+    vi = [c["command"] for c in stub.commands({"type": "default"})]
+    en = stub.commands({"type": "default"}, "en")
+    assert vi == ["start", "help", "lang"]
+    assert en and en[1]["description"] == "What this bot does"
+
+
+async def test_activation_over_telegram_in_four_taps(world: TelegramWorld, stub: BotApiStub,
+                                                     services: Services) -> None:
+    await joined(world, services)
+    chat_menu = [c["command"] for c in stub.commands({"type": "chat", "chat_id": USER})]
+    assert "activate" in chat_menu and "invite" not in chat_menu
+    await world.tap(USER, "Ghi kích hoạt")
+    await world.say(USER, "nguyen thi lan")
+    await world.tap(USER, "1 kích hoạt")
+    sent = await world.tap(USER, "Lưu")
+    assert sent[-1].method == "editMessageText"  # the confirm message became the receipt
+    assert "✅" in (sent[-1].text or "")
+    assert await services.repos.count("activations") == 1
+    # Every button press was answered, so no spinner is left on the phone.
+    assert len(stub.calls_to("answerCallbackQuery")) == 3
+
+
+async def test_visit_over_telegram_with_typed_topics(world: TelegramWorld,
+                                                     services: Services) -> None:
+    await joined(world, services)
+    await world.say(USER, "/visit")
+    await world.say(USER, "X01-002")
+    await world.tap(USER, "Cài VNeID")
+    sent = await world.tap(USER, "lừa đảo")
+    assert "☑ 1." in str(sent[-1].reply_markup) and "☑ 7." in str(sent[-1].reply_markup)
+    await world.tap(USER, "Xong")
+    rows = await services.db.fetchall("SELECT topics, outcome FROM visits")
+    assert tuple(rows[0]) == ("install,scams", "done")
+
+
+async def test_sticker_and_photo_get_a_reprompt(world: TelegramWorld, stub: BotApiStub,
+                                                services: Services) -> None:
+    await joined(world, services)
+    await world.say(USER, "/activate")
+    for push in (stub.push_sticker, stub.push_photo):
+        seen = len(stub.sent_to(USER))
+        await world._handled(1, lambda p=push: p(USER))  # noqa: SLF001
+        answer = stub.sent_to(USER)[seen:]
+        assert answer and "chữ" in (answer[-1].text or "")
+    state = await services.repos.conversation("telegram", str(USER))
+    assert state is not None and state.step == "household"
+
+
+async def test_duplicate_delivery_is_applied_once(world: TelegramWorld, stub: BotApiStub,
+                                                  services: Services) -> None:
+    await joined(world, services)
+    await world.say(USER, "/activate")
+    await world.say(USER, "X01-001")
+    await world.say(USER, "1 1 c")
+    confirm = stub.last_message(USER)
+    data = next(d for t, d in stub.buttons(confirm.message) if d and d.endswith(":save"))
+    update = {"update_id": 900, "callback_query": {
+        "id": "cb-900", "from": {"id": USER, "is_bot": False, "first_name": "Lan"},
+        "message": confirm.message, "chat_instance": "1", "data": data}}
+    await world.push(update)
+    await world.push(update)
+    assert await services.repos.count("activations") == 1
+
+
+async def test_flood_control_and_server_errors_are_retried(world: TelegramWorld,
+                                                           stub: BotApiStub,
+                                                           services: Services) -> None:
+    await joined(world, services)
+    stub.fail_next("sendMessage", status=429, retry_after=1)
+    sent = await world.say(USER, "/help")
+    assert sent and "/activate" in (sent[-1].text or "")
+    stub.fail_next("sendMessage", status=500, times=2)
+    sent = await world.say(USER, "/me")
+    assert sent and "Xóm Kim Tân" in (sent[-1].text or "")
+    stub.fail_next("sendMessage", status=502)
+    stub.delay_next("sendMessage", 3.0)  # longer than the client's 2 s timeout
+    sent = await world.say(USER, "/help")
+    assert sent and sent[-1].text
+
+
+async def test_record_saved_once_even_when_reply_fails(world: TelegramWorld, stub: BotApiStub,
+                                                       services: Services) -> None:
+    await joined(world, services)
+    await world.say(USER, "/activate")
+    await world.say(USER, "X01-001")
+    await world.say(USER, "1 1 c")
+    stub.fail_next("editMessageText", status=500, times=10)
+    stub.fail_next("sendMessage", status=500, times=10)
+    await world.tap(USER, "Lưu")
+    assert await services.repos.count("activations") == 1
+
+
+async def test_restart_mid_flow_over_telegram(stub: BotApiStub, settings: Settings,
+                                              services: Services) -> None:
+    first = await TelegramWorld.start(stub, settings, services)
+    await joined(first, services)
+    await first.say(USER, "/activate")
+    await first.say(USER, "X01-001")
+    await first.stop()
+    second = await TelegramWorld.start(stub, settings, services)
+    try:
+        sent = await second.say(USER, "0 1 c")
+        assert "Kiểm tra" in (sent[-1].text or "") or "kiểm tra" in (sent[-1].text or "")
+        await second.tap(USER, "Lưu")
+    finally:
+        await second.stop()
+    assert await services.repos.count("activations") == 1
+
+
+async def test_deep_link_invite_from_officer(world: TelegramWorld, stub: BotApiStub,
+                                             services: Services) -> None:
+    await joined(world, services, user=7001, role=Role.OFFICER, hamlet=None)
+    menu = [c["command"] for c in stub.commands({"type": "chat", "chat_id": 7001})]
+    assert "invite" in menu
+    await world.say(7001, "/invite")
+    await world.tap(7001, "thôn")
+    sent = await world.tap(7001, "Xóm Yên Giang")
+    text = sent[-1].text or ""
+    username = stub.bot_user["username"]
+    assert f"https://t.me/{username}?start=" in text
+    code = text.split("?start=")[1].split()[0]
+    await world.say(7002, f"/start {code}")
+    member = await services.repos.member("telegram", "7002")
+    assert member is not None and member.hamlet_code == "X02"
+    sent = await world.say(7003, f"/start {code}")
+    assert "đã được dùng" in (sent[-1].text or "")
+
+
+async def test_unknown_person_gets_polite_citizen_answer(world: TelegramWorld,
+                                                         services: Services) -> None:
+    sent = await world.say(6001, "cho hỏi cách cài vneid")
+    assert "Anh/Chị" in (sent[-1].text or "")
+    assert await services.repos.count("members") == 0
+
+
+def test_long_texts_are_split_on_lines() -> None:
+    text = "\n".join(f"Dòng {i}: " + "x" * 90 for i in range(120))
+    parts = split_text(text)
+    assert len(parts) > 1 and all(len(p) <= 4096 for p in parts)
+    assert "\n".join(parts) == text
+    assert split_text("y" * 9000) == ["y" * 4096, "y" * 4096, "y" * 808]
