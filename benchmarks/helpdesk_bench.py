@@ -15,7 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.helpdesk import KnowledgeBase, Matcher, MatchResult, baseline_match, load_knowledge
+from bot.helpdesk import (
+    KnowledgeBase,
+    Matcher,
+    MatchResult,
+    asks_for_person,
+    baseline_match,
+    load_knowledge,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 HUMAN = "HUMAN"
@@ -113,6 +120,28 @@ def benchmark(kb: KnowledgeBase, rows: list[Row]) -> dict[str, object]:
     }
 
 
+def calibrate(kb: KnowledgeBase, rows: list[Row]) -> tuple[float, float, float]:
+    """The range of confidence thresholds with the best balanced accuracy on the tuning split."""
+    matcher = Matcher(kb, threshold=0.0)
+    handoff = kb.handoff_ids()
+    tune = [(row, matcher.match(row.question), asks_for_person(row.question)) for row in rows if not row.holdout]
+    scores: dict[float, float] = {}
+    for step in range(10, 71):
+        threshold = step / 100
+        human, answerable = [], []
+        for row, result, asks in tune:
+            confident = bool(result.candidates) and result.candidates[0].score >= threshold
+            to_human = asks or not confident or result.top in handoff
+            if row.expected == HUMAN:
+                human.append(to_human)
+            else:
+                answerable.append(not to_human and result.top == row.expected)
+        scores[threshold] = (sum(human) / len(human) + sum(answerable) / len(answerable)) / 2
+    best = max(scores.values())
+    plateau = [t for t, score in scores.items() if score == best]
+    return min(plateau), max(plateau), round(best, 4)
+
+
 def print_table(report: dict[str, object]) -> None:
     """Side-by-side figures for both systems."""
     ours, base = report["matcher"], report["baseline"]
@@ -137,7 +166,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--eval", type=Path, default=ROOT / "benchmarks" / "helpdesk_eval.tsv")
     parser.add_argument("--misses", choices=("none", "tune", "all"), default="none",
                         help="list wrong answers (tune split only, or all rows)")
+    parser.add_argument("--calibrate", action="store_true",
+                        help="print the confidence threshold that works best on the tuning split")
     args = parser.parse_args(argv)
+    if args.calibrate:
+        low, high, balanced = calibrate(load_knowledge(args.knowledge), read_eval(args.eval))
+        print(f"best thresholds on the tuning split: {low}–{high} (balanced accuracy {balanced})")
+        return
     report = benchmark(load_knowledge(args.knowledge), read_eval(args.eval))
     outcomes = report.pop("_outcomes")
     print_table(report)

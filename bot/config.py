@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from datetime import date
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -34,6 +35,38 @@ class Targets(_Strict):
     weekly_visits_per_hamlet: int = Field(0, ge=0)
 
 
+class OfficeTargets(_Strict):
+    """Office-side indicators of the plans (seeds 000, 002, 004), as shares between 0 and 1."""
+
+    online_dossiers: float | None = Field(0.5, ge=0, le=1)
+    digitised_results: float | None = Field(1.0, ge=0, le=1)
+    synced_to_portal: float | None = Field(0.5, ge=0, le=1)
+    online_payments: float | None = Field(0.3, ge=0, le=1)
+    on_time: float | None = Field(0.95, ge=0, le=1)
+    satisfaction: float | None = Field(0.9, ge=0, le=1)
+
+
+class Campaign(_Strict):
+    """A drive with a start and end date and its own targets (seed 003: 60 days)."""
+
+    name: str = Field(min_length=1)
+    start: date
+    end: date
+    level2_target: float = Field(0.85, ge=0, le=1)
+    activation_target: float = Field(0.90, ge=0, le=1)
+    # The campaign's baseline when it covers more than the configured hamlets (a district);
+    # when left out, the hamlets' own figures are summed.
+    eligible_citizens: int | None = Field(None, gt=0)
+    level2_baseline: int | None = Field(None, ge=0)
+    activated_baseline: int | None = Field(None, ge=0)
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> Campaign:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
 class Hamlet(_Strict):
     """A hamlet (thôn/xóm/tổ dân phố) with the figures its targets are measured against."""
 
@@ -61,6 +94,8 @@ class Commune(_Strict):
     timezone: str = "Asia/Ho_Chi_Minh"
     language: Language = "vi"
     targets: Targets = Targets()
+    office_targets: OfficeTargets = OfficeTargets()
+    campaign: Campaign | None = None
     hamlets: list[Hamlet] = Field(min_length=1)
 
     @field_validator("timezone")
@@ -76,6 +111,34 @@ class Commune(_Strict):
     def tz(self) -> ZoneInfo:
         """The commune's time zone object."""
         return ZoneInfo(self.timezone)
+
+
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_TIME = r"^([01]?\d|2[0-3]):[0-5]\d$"
+
+
+class Schedule(_Strict):
+    """When reports go out, in each commune's own time zone."""
+
+    digest_day: str = "fri"
+    digest_time: str = Field("15:00", pattern=_TIME)
+    reminder_day: str = "fri"
+    reminder_time: str = Field("08:00", pattern=_TIME)
+    follow_up_time: str = Field("07:30", pattern=_TIME)
+    monthly_time: str = Field("08:00", pattern=_TIME)
+    quarterly_time: str = Field("08:30", pattern=_TIME)
+    catch_up_hours: int = Field(24, ge=0, le=24 * 7)
+
+    @field_validator("digest_day", "reminder_day")
+    @classmethod
+    def _weekday(cls, value: str) -> str:
+        if value.lower() not in _DAYS:
+            raise ValueError(f"day must be one of {', '.join(_DAYS)}")
+        return value.lower()
+
+
+class Province(_Strict):
+    name: str = Field(min_length=1)
 
 
 class Database(_Strict):
@@ -95,6 +158,8 @@ class Settings(_Strict):
 
     database: Database = Database()
     bot: BotSettings = BotSettings()
+    schedule: Schedule = Schedule()
+    province: Province | None = None
     communes: list[Commune] = Field(min_length=1)
 
     @model_validator(mode="after")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 from collections.abc import Iterator
 from contextvars import ContextVar
 from datetime import date, datetime
@@ -42,7 +43,17 @@ def compile_catalogs(locales_dir: Path = LOCALES_DIR) -> list[Path]:
 @cache
 def translations(language: str) -> Translations:
     """The compiled catalog for a language (compiled on first use when needed)."""
-    compile_catalogs()
+    try:
+        compile_catalogs()
+    except OSError:
+        # A read-only install: compile in memory instead of beside the .po file.
+        po_path = LOCALES_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+        with po_path.open("rb") as po_file:
+            catalog = read_po(po_file, locale=language)
+        buffer = io.BytesIO()
+        write_mo(buffer, catalog)
+        buffer.seek(0)
+        return Translations(buffer, domain=DOMAIN)
     return Translations.load(str(LOCALES_DIR), [language], DOMAIN)
 
 

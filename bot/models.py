@@ -11,6 +11,7 @@ from typing import Any
 class Role(StrEnum):
     VOLUNTEER = "volunteer"
     OFFICER = "officer"
+    PROVINCE = "province"  # a province officer: every commune, read-only
 
 
 class Outcome(StrEnum):
@@ -27,7 +28,7 @@ class Member:
     external_id: str
     display_name: str
     role: Role
-    commune_code: str
+    commune_code: str | None
     hamlet_code: str | None
     language: str
     joined_at: datetime
@@ -37,7 +38,7 @@ class Member:
 class Invite:
     code: str
     role: Role
-    commune_code: str
+    commune_code: str | None
     hamlet_code: str | None
     created_at: datetime
     expires_at: datetime

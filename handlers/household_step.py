@@ -54,8 +54,8 @@ async def handle(ctx: Ctx, state: Conversation, intro: str) -> Household | Turn:
 async def _search(ctx: Ctx, state: Conversation, intro: str) -> Household | Turn:
     assert ctx.member is not None
     query = ctx.text[:80]
-    found = await ctx.services.households.search(ctx.member, query)
-    if len(found) == 1:
+    found, exact = await ctx.services.households.search(ctx.member, query)
+    if len(found) == 1 and exact:
         return found[0]
     name = tidy_name(query)
     # Only volunteers add households on the spot: an officer has no hamlet to add them to.

@@ -422,3 +422,219 @@ class Repositories:
             raise ValueError(table)
         row = await self.db.fetchone(f"SELECT COUNT(*) AS n FROM {table}")
         return int(row["n"]) if row else 0
+
+
+@dataclass(frozen=True)
+class HamletActivity:
+    """What was logged in one hamlet within a period."""
+
+    activation_records: int = 0
+    level2_registered: int = 0
+    activated: int = 0
+    newly_capable: int = 0
+    visits: int = 0
+
+
+@dataclass(frozen=True)
+class VolunteerActivity:
+    member_id: int
+    name: str
+    hamlet_code: str | None
+    activation_records: int
+    visits: int
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    visit_id: int
+    household_code: str
+    head_name: str
+    hamlet_code: str
+    follow_up_on: date
+    member_id: int
+    member_name: str
+    topics: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class VisitRow:
+    recorded_at: datetime
+    hamlet_code: str
+    household_code: str
+    head_name: str
+    topics: tuple[str, ...]
+    outcome: str
+    follow_up_on: date | None
+    member_name: str
+
+
+@dataclass(frozen=True)
+class OfficeFigure:
+    indicator: str
+    done: int
+    total: int
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    report: str
+    period: str
+    member_id: int
+    attempts: int
+
+
+class ReportRepository:
+    """Queries behind digests, reminders, office figures and the outbox."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @staticmethod
+    def _marks(codes: Sequence[str]) -> str:
+        return ",".join("?" * len(codes))
+
+    async def activity_by_hamlet(self, codes: Sequence[str], since: datetime,
+                                 until: datetime) -> dict[str, HamletActivity]:
+        """Per hamlet: activations, accounts and visits logged in [since, until)."""
+        marks = self._marks(codes)
+        window = [*codes, _ts(since), _ts(until)]
+        acts = await self.db.fetchall(
+            "SELECT hamlet_code, COUNT(*) AS n, SUM(level2_registered) AS l2,"
+            " SUM(activated) AS act FROM activations WHERE voided_at IS NULL"
+            f" AND hamlet_code IN ({marks}) AND recorded_at >= ? AND recorded_at < ?"
+            " GROUP BY hamlet_code", window)
+        # A household counts as newly capable in the period of its first capable record.
+        capable = await self.db.fetchall(
+            "SELECT hamlet_code, COUNT(*) AS n FROM (SELECT hamlet_code, household_id,"
+            " MIN(recorded_at) AS first_at FROM activations WHERE voided_at IS NULL"
+            f" AND household_capable = 1 AND hamlet_code IN ({marks})"
+            " GROUP BY hamlet_code, household_id) WHERE first_at >= ? AND first_at < ?"
+            " GROUP BY hamlet_code", window)
+        visits = await self.db.fetchall(
+            "SELECT hamlet_code, COUNT(*) AS n FROM visits WHERE voided_at IS NULL"
+            f" AND hamlet_code IN ({marks}) AND recorded_at >= ? AND recorded_at < ?"
+            " GROUP BY hamlet_code", window)
+        act_by = {r["hamlet_code"]: r for r in acts}
+        cap_by = {r["hamlet_code"]: r["n"] for r in capable}
+        vis_by = {r["hamlet_code"]: r["n"] for r in visits}
+        result = {}
+        for code in codes:
+            a = act_by.get(code)
+            result[code] = HamletActivity(
+                activation_records=a["n"] if a else 0, level2_registered=a["l2"] if a else 0,
+                activated=a["act"] if a else 0, newly_capable=cap_by.get(code, 0),
+                visits=vis_by.get(code, 0))
+        return result
+
+    async def volunteer_activity(self, codes: Sequence[str], since: datetime,
+                                 until: datetime) -> list[VolunteerActivity]:
+        """Members who logged anything in these hamlets in [since, until), most active first."""
+        marks = self._marks(codes)
+        rows = await self.db.fetchall(
+            "SELECT m.id, m.display_name, m.hamlet_code, SUM(kind = 'a') AS acts,"
+            " SUM(kind = 'v') AS visits FROM ("
+            "  SELECT 'a' AS kind, member_id FROM activations WHERE voided_at IS NULL"
+            f"   AND hamlet_code IN ({marks}) AND recorded_at >= ? AND recorded_at < ?"
+            "  UNION ALL SELECT 'v', member_id FROM visits WHERE voided_at IS NULL"
+            f"   AND hamlet_code IN ({marks}) AND recorded_at >= ? AND recorded_at < ?"
+            ") AS r JOIN members m ON m.id = r.member_id GROUP BY m.id"
+            " ORDER BY acts + visits DESC, m.display_name",
+            [*codes, _ts(since), _ts(until), *codes, _ts(since), _ts(until)])
+        return [VolunteerActivity(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+    async def waiting_follow_ups(self, codes: Sequence[str], *, due_on: date | None = None,
+                                 member_id: int | None = None) -> list[FollowUp]:
+        """Follow-up visits not yet followed by a later visit to the household."""
+        sql = (
+            "SELECT v.id, h.code, h.head_name, v.hamlet_code, v.follow_up_on, m.id, "
+            " m.display_name, v.topics FROM visits v JOIN households h ON h.id = v.household_id"
+            " JOIN members m ON m.id = v.member_id WHERE v.voided_at IS NULL"
+            f" AND v.outcome = 'follow_up' AND v.hamlet_code IN ({self._marks(codes)})"
+            " AND NOT EXISTS (SELECT 1 FROM visits later WHERE later.household_id ="
+            " v.household_id AND later.voided_at IS NULL AND later.recorded_at > v.recorded_at)")
+        params: list[Any] = list(codes)
+        if due_on is not None:
+            sql += " AND v.follow_up_on = ?"
+            params.append(due_on.isoformat())
+        if member_id is not None:
+            sql += " AND v.member_id = ?"
+            params.append(member_id)
+        rows = await self.db.fetchall(sql + " ORDER BY v.follow_up_on, h.code", params)
+        return [FollowUp(r[0], r[1], r[2], r[3], date.fromisoformat(r[4]), r[5], r[6],
+                         tuple(r[7].split(","))) for r in rows]
+
+    async def visits_between(self, codes: Sequence[str], since: datetime,
+                             until: datetime) -> list[VisitRow]:
+        """Every visit of the period, for the workbook."""
+        rows = await self.db.fetchall(
+            "SELECT v.recorded_at, v.hamlet_code, h.code, h.head_name, v.topics, v.outcome,"
+            " v.follow_up_on, m.display_name FROM visits v"
+            " JOIN households h ON h.id = v.household_id JOIN members m ON m.id = v.member_id"
+            f" WHERE v.voided_at IS NULL AND v.hamlet_code IN ({self._marks(codes)})"
+            " AND v.recorded_at >= ? AND v.recorded_at < ? ORDER BY v.recorded_at",
+            [*codes, _ts(since), _ts(until)])
+        return [VisitRow(datetime.fromisoformat(r[0]), r[1], r[2], r[3], tuple(r[4].split(",")),
+                         r[5], date.fromisoformat(r[6]) if r[6] else None, r[7]) for r in rows]
+
+    async def office_figures(self, commune_code: str, period: str) -> dict[str, OfficeFigure]:
+        rows = await self.db.fetchall(
+            "SELECT indicator, done, total FROM office_figures WHERE commune_code = ?"
+            " AND period = ?", (commune_code, period))
+        return {r[0]: OfficeFigure(r[0], r[1], r[2]) for r in rows}
+
+    async def set_office_figure(self, commune_code: str, period: str, indicator: str,
+                                done: int, total: int, member_id: int | None,
+                                at: datetime) -> None:
+        await self.db.execute(
+            "INSERT INTO office_figures (commune_code, period, indicator, done, total,"
+            " entered_by, entered_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT(commune_code, period, indicator) DO UPDATE SET done=excluded.done,"
+            " total=excluded.total, entered_by=excluded.entered_by,"
+            " entered_at=excluded.entered_at",
+            (commune_code, period, indicator, done, total, member_id, _ts(at)))
+
+    # -- outbox ---------------------------------------------------------------------------
+    async def enqueue(self, report: str, period: str, member_ids: Iterable[int],
+                      at: datetime) -> int:
+        """Add outbox rows; rows that exist already are left alone. Returns how many were new."""
+        added = 0
+        for member_id in member_ids:
+            cursor = await self.db.execute(
+                "INSERT INTO outbox (report, period, member_id, next_attempt, created_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (report, period, member_id, _ts(at), _ts(at)))
+            added += cursor.rowcount
+        return added
+
+    async def due(self, now: datetime, limit: int = 500) -> list[OutboxItem]:
+        rows = await self.db.fetchall(
+            "SELECT id, report, period, member_id, attempts FROM outbox"
+            " WHERE status IN ('pending', 'sending') AND next_attempt <= ?"
+            " ORDER BY next_attempt, id LIMIT ?", (_ts(now), limit))
+        return [OutboxItem(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+    async def mark_sending(self, item_id: int) -> None:
+        await self.db.execute(
+            "UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id = ?",
+            (item_id,))
+
+    async def mark_sent(self, item_id: int, at: datetime) -> None:
+        await self.db.execute("UPDATE outbox SET status = 'sent', sent_at = ? WHERE id = ?",
+                              (_ts(at), item_id))
+
+    async def mark_retry(self, item_id: int, next_attempt: datetime, error: str,
+                         give_up: bool) -> None:
+        await self.db.execute(
+            "UPDATE outbox SET status = ?, next_attempt = ?, last_error = ? WHERE id = ?",
+            ("failed" if give_up else "pending", _ts(next_attempt), error[:500], item_id))
+
+    async def outbox_rows(self, report: str | None = None) -> list[dict[str, Any]]:
+        """Outbox rows (for the CLI and tests)."""
+        sql = "SELECT * FROM outbox" + (" WHERE report = ?" if report else "") + " ORDER BY id"
+        return [dict(r) for r in await self.db.fetchall(sql, [report] if report else [])]
+
+    async def has_period(self, report: str, period: str) -> bool:
+        row = await self.db.fetchone(
+            "SELECT 1 FROM outbox WHERE report = ? AND period = ? LIMIT 1", (report, period))
+        return row is not None

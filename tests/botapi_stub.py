@@ -167,9 +167,7 @@ _PHOTO_LIMITS: Final = (90, 320, 800, 1280, 2560)
 class _ApiError(Exception):
     """A Bot API error answer (``ok: false``)."""
 
-    def __init__(
-        self, status: int, description: str, parameters: JSONDict | None = None
-    ) -> None:
+    def __init__(self, status: int, description: str, parameters: JSONDict | None = None) -> None:
         super().__init__(description)
         self.status = status
         self.description = description
@@ -416,7 +414,9 @@ def _parse_html(text: str) -> tuple[str, list[JSONDict]]:
                 )
             stack.pop()
             if offset > start:
-                _add_html_entity(entities, tag, argument, start, offset - start, "".join(out[out_pos:]))
+                _add_html_entity(
+                    entities, tag, argument, start, offset - start, "".join(out[out_pos:])
+                )
             i = j + 1
             continue
 
@@ -505,9 +505,7 @@ def _parse_html(text: str) -> tuple[str, list[JSONDict]]:
         stack.append((tag, argument, offset, len(out)))
         i += 1  # skip ">"
     if stack:
-        raise _EntityParseError(
-            f'Can\'t find end tag corresponding to start tag "{stack[-1][0]}"'
-        )
+        raise _EntityParseError(f'Can\'t find end tag corresponding to start tag "{stack[-1][0]}"')
     for entity in entities:
         entity.pop("_language", None)
     return "".join(out), entities
@@ -526,10 +524,17 @@ def _add_html_entity(
         if not argument.isdigit():
             raise _EntityParseError("Invalid custom emoji identifier specified")
         entities.append(
-            {"offset": offset, "length": length, "type": "custom_emoji", "custom_emoji_id": argument}
+            {
+                "offset": offset,
+                "length": length,
+                "type": "custom_emoji",
+                "custom_emoji_id": argument,
+            }
         )
     elif tag == "code":
-        entities.append({"offset": offset, "length": length, "type": "code", "_language": argument})
+        entities.append(
+            {"offset": offset, "length": length, "type": "code", "_language": argument}
+        )
     elif tag == "pre":
         last = entities[-1] if entities else None
         if (
@@ -610,7 +615,11 @@ def _parse_markdown_v2(text: str) -> tuple[str, list[JSONDict]]:
             if char == "\n" and quote_start is not None and at(i + 1) != ">":
                 if offset > quote_start:
                     entities.append(
-                        {"offset": quote_start, "length": offset - quote_start, "type": "blockquote"}
+                        {
+                            "offset": quote_start,
+                            "length": offset - quote_start,
+                            "type": "blockquote",
+                        }
                     )
                 quote_start = None
             out.append(char)
@@ -663,7 +672,11 @@ def _parse_markdown_v2(text: str) -> tuple[str, list[JSONDict]]:
                     i += 3
                     kind = "pre"
                     language_end = i
-                    while language_end < n and not text[language_end].isspace() and text[language_end] != "`":
+                    while (
+                        language_end < n
+                        and not text[language_end].isspace()
+                        and text[language_end] != "`"
+                    ):
                         language_end += 1
                     if i != language_end and language_end < n and text[language_end] != "`":
                         kind = "pre_code"
@@ -740,7 +753,9 @@ def _parse_markdown_v2(text: str) -> tuple[str, list[JSONDict]]:
             f"{_byte_offset(text, top.text_index)}"
         )
     if quote_start is not None and offset > quote_start:
-        entities.append({"offset": quote_start, "length": offset - quote_start, "type": "blockquote"})
+        entities.append(
+            {"offset": quote_start, "length": offset - quote_start, "type": "blockquote"}
+        )
     return "".join(out), entities
 
 
@@ -776,7 +791,9 @@ def _parse_markdown(text: str) -> tuple[str, list[JSONDict]]:
             i += 2
             is_pre = True
             language_end = i
-            while language_end < n and not text[language_end].isspace() and text[language_end] != "`":
+            while (
+                language_end < n and not text[language_end].isspace() and text[language_end] != "`"
+            ):
                 language_end += 1
             if i != language_end and language_end < n and text[language_end] != "`":
                 language = text[i:language_end]
@@ -787,7 +804,9 @@ def _parse_markdown(text: str) -> tuple[str, list[JSONDict]]:
                 else:
                     i += 1
         start = offset
-        while i < n and (text[i] != end_char or (is_pre and not (at(i + 1) == "`" and at(i + 2) == "`"))):
+        while i < n and (
+            text[i] != end_char or (is_pre and not (at(i + 1) == "`" and at(i + 2) == "`"))
+        ):
             out.append(text[i])
             offset += _utf16_len(text[i])
             i += 1
@@ -815,7 +834,9 @@ def _parse_markdown(text: str) -> tuple[str, list[JSONDict]]:
                 if url:
                     entities.append({**entity, "type": "text_link", "url": url})
             elif is_pre:
-                entities.append({**entity, "type": "pre", **({"language": language} if language else {})})
+                entities.append(
+                    {**entity, "type": "pre", **({"language": language} if language else {})}
+                )
             else:
                 entities.append({**entity, "type": "code"})
         if is_pre:
@@ -1000,8 +1021,11 @@ def _coerce_param(name: str, value: Any) -> Any:
             return value
         if isinstance(value, float) and value.is_integer():
             return int(value)
-        if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
-            return int(value)
+        if isinstance(value, str):
+            try:
+                return int(float(value))
+            except ValueError:
+                pass
         raise _bad_request(f"wrong parameter {name} in request")
     if name in _BOOL_PARAMS:
         if isinstance(value, bool):
@@ -1115,6 +1139,9 @@ class BotApiStub:
         self._signal = _Signal()
 
         self.calls: list[ApiCall] = []
+        """Every request received, oldest first (see :class:`ApiCall`)."""
+        self.internal_errors: list[Exception] = []
+        """Unexpected exceptions inside the stub (answered as 500); should stay empty."""
         self._sent: list[SentMessage] = []
         self._faults: dict[str, list[_Fault]] = {}
         self._delays: dict[str, list[_Delay]] = {}
@@ -1448,7 +1475,11 @@ class BotApiStub:
 
     def sent_to(self, chat_id: int | str) -> list[SentMessage]:
         """Messages the bot successfully sent or edited in ``chat_id``, in order."""
-        return [sent for sent in self._sent if sent.chat_id == chat_id or str(sent.chat_id) == str(chat_id)]
+        return [
+            sent
+            for sent in self._sent
+            if sent.chat_id == chat_id or str(sent.chat_id) == str(chat_id)
+        ]
 
     def last_message(self, chat_id: int | str) -> SentMessage:
         """The latest message the bot sent or edited in ``chat_id``."""
@@ -1462,7 +1493,9 @@ class BotApiStub:
         stored = self._messages.get((chat_id, message_id))
         return copy.deepcopy(stored) if stored is not None else None
 
-    def commands(self, scope: Mapping[str, Any] | None = None, language_code: str = "") -> list[JSONDict]:
+    def commands(
+        self, scope: Mapping[str, Any] | None = None, language_code: str = ""
+    ) -> list[JSONDict]:
         """The commands set for exactly this scope and language (empty if none)."""
         return copy.deepcopy(self.my_commands.get(self.commands_key(scope, language_code), []))
 
@@ -1502,15 +1535,29 @@ class BotApiStub:
                     result.append((button.get("text", ""), button.get("callback_data")))
         return result
 
-    async def wait_for(self, predicate: Callable[[BotApiStub], object], timeout: float = 5.0) -> None:
+    async def wait_for(
+        self, predicate: Callable[[BotApiStub], object], timeout: float = 5.0
+    ) -> None:
         """Wait until ``predicate(stub)`` is true, re-checking after every call and push.
 
-        Raises AssertionError listing the most recent calls if ``timeout`` expires.
+        A predicate that raises AssertionError or LookupError (e.g. ``last_message`` before
+        anything was sent, or ``sent_to(chat)[-1]``) counts as "not yet".  Raises
+        AssertionError listing the most recent calls if ``timeout`` expires.
         """
-        if await self._signal.wait_until(lambda: predicate(self), timeout):
+        last_error: list[BaseException] = []
+
+        def check() -> bool:
+            try:
+                return bool(predicate(self))
+            except (AssertionError, LookupError) as exc:
+                last_error[:] = [exc]
+                return False
+
+        if await self._signal.wait_until(check, timeout):
             return
+        reason = f" (last check: {last_error[0]!r})" if last_error else ""
         raise AssertionError(
-            f"condition not met within {timeout}s; recent calls:\n{self.describe_calls()}"
+            f"condition not met within {timeout}s{reason}; recent calls:\n{self.describe_calls()}"
         )
 
     def describe_calls(self, last: int = 15) -> str:
@@ -1524,6 +1571,7 @@ class BotApiStub:
             if call.response is not None and not call.response.get("ok"):
                 outcome += f" {call.response.get('description')}"
             lines.append(f"  {call.method} {_short(params)} -> {outcome}")
+        lines.extend(f"  stub error: {exc!r}" for exc in self.internal_errors)
         return "\n".join(lines)
 
     # ---------------------------------------------------------------- HTTP layer
@@ -1561,6 +1609,10 @@ class BotApiStub:
             status = 200
         except _ApiError as exc:
             status, body = exc.status, exc.body()
+        except Exception as exc:  # a bug in the stub: answer like a broken server, keep it
+            self.internal_errors.append(exc)
+            status = 500
+            body = {"ok": False, "error_code": 500, "description": "Internal Server Error"}
         call.status = status
         call.response = body
         self._signal.notify()
@@ -1571,7 +1623,9 @@ class BotApiStub:
         stored = next((f for f in self._files.values() if f.file_path == file_path), None)
         if request.match_info["token"] != self._token or stored is None or stored.data is None:
             return web.json_response(
-                {"ok": False, "error_code": 404, "description": "Not Found"}, status=404, dumps=_dumps
+                {"ok": False, "error_code": 404, "description": "Not Found"},
+                status=404,
+                dumps=_dumps,
             )
         return web.Response(body=stored.data, content_type="application/octet-stream")
 
@@ -1587,7 +1641,10 @@ class BotApiStub:
                 if not isinstance(body, dict):
                     raise _bad_request("JSON object expected")
                 raw.update(body)
-            elif request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            elif request.content_type in (
+                "application/x-www-form-urlencoded",
+                "multipart/form-data",
+            ):
                 form = await request.post()
                 for key, value in form.items():
                     if isinstance(value, web.FileField):
@@ -1607,7 +1664,7 @@ class BotApiStub:
             if isinstance(value, str) and value.startswith("attach://"):
                 attached = uploads.get(value[len("attach://") :])
                 if attached is None:
-                    raise _bad_request(f"file {value[len('attach://'):]} not found")
+                    raise _bad_request(f"file {value[len('attach://') :]} not found")
                 files[key] = attached
                 params[key] = attached
             else:
@@ -1689,7 +1746,9 @@ class BotApiStub:
             self._chats[chat_id] = chat
         return chat
 
-    def _formatted(self, req: _Request, name: str, entities_name: str) -> tuple[str, list[JSONDict]]:
+    def _formatted(
+        self, req: _Request, name: str, entities_name: str
+    ) -> tuple[str, list[JSONDict]]:
         text = req.get_str(name) or ""
         return _format_text(text, req.params.get("parse_mode"), req.params.get(entities_name))
 
@@ -1718,7 +1777,8 @@ class BotApiStub:
             rows = markup["inline_keyboard"]
             if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
                 raise _bad_request(
-                    'Field "inline_keyboard" of the InlineKeyboardMarkup must be an Array of Arrays'
+                    'Field "inline_keyboard" of the InlineKeyboardMarkup '
+                    "must be an Array of Arrays"
                 )
             for row in rows:
                 for button in row:
@@ -1726,13 +1786,18 @@ class BotApiStub:
         elif "keyboard" in markup:
             rows = markup["keyboard"]
             if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
-                raise _bad_request('Field "keyboard" of the ReplyKeyboardMarkup must be an Array of Arrays')
+                raise _bad_request(
+                    'Field "keyboard" of the ReplyKeyboardMarkup must be an Array of Arrays'
+                )
             for row in rows:
                 for button in row:
                     if not isinstance(button, str) and not (
                         isinstance(button, dict) and isinstance(button.get("text"), str)
                     ):
-                        raise _bad_request("can't parse keyboard button: KeyboardButton must be a String or an Object")
+                        raise _bad_request(
+                            "can't parse keyboard button: "
+                            "KeyboardButton must be a String or an Object"
+                        )
         elif not ("remove_keyboard" in markup or "force_reply" in markup):
             raise _bad_request("can't parse reply keyboard markup JSON object")
         return markup
@@ -1740,24 +1805,36 @@ class BotApiStub:
     @staticmethod
     def _check_inline_button(button: object) -> None:
         if not isinstance(button, dict):
-            raise _bad_request("can't parse inline keyboard button: InlineKeyboardButton must be an Object")
+            raise _bad_request(
+                "can't parse inline keyboard button: InlineKeyboardButton must be an Object"
+            )
         if not isinstance(button.get("text"), str):
-            raise _bad_request('can\'t parse inline keyboard button: Field "text" must be of type String')
+            raise _bad_request(
+                'can\'t parse inline keyboard button: Field "text" must be of type String'
+            )
         if not any(key in button for key in _INLINE_BUTTON_ACTIONS):
             raise _bad_request(
-                "can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
+                "can't parse inline keyboard button: "
+                "Text buttons are unallowed in the inline keyboard"
             )
         if "callback_data" in button:
             data = button["callback_data"]
-            if not isinstance(data, str) or not 1 <= len(data.encode("utf-8")) <= MAX_CALLBACK_DATA_BYTES:
+            if (
+                not isinstance(data, str)
+                or not 1 <= len(data.encode("utf-8")) <= MAX_CALLBACK_DATA_BYTES
+            ):
                 raise _bad_request("BUTTON_DATA_INVALID")
         if "url" in button:
             url = button["url"]
             parts = urlsplit(url) if isinstance(url, str) else None
-            if parts is None or parts.scheme not in ("http", "https", "tg") or (
-                parts.scheme != "tg" and not parts.netloc
+            if (
+                parts is None
+                or parts.scheme not in ("http", "https", "tg")
+                or (parts.scheme != "tg" and not parts.netloc)
             ):
-                raise _bad_request(f"inline keyboard button URL '{url}' is invalid: Wrong HTTP URL")
+                raise _bad_request(
+                    f"inline keyboard button URL '{url}' is invalid: Wrong HTTP URL"
+                )
 
     @staticmethod
     def _inline_only(markup: JSONDict | None) -> JSONDict | None:
@@ -1842,7 +1919,11 @@ class BotApiStub:
 
     def _next_file_ids(self, kind: str) -> tuple[str, str, int]:
         self._file_counter += 1
-        prefix = {"photo": "AgACAgIAAxkBAAI", "document": "BQACAgIAAxkBAAI", "sticker": "CAACAgIAAxkBAAI"}
+        prefix = {
+            "photo": "AgACAgIAAxkBAAI",
+            "document": "BQACAgIAAxkBAAI",
+            "sticker": "CAACAgIAAxkBAAI",
+        }
         number = self._file_counter
         return f"{prefix.get(kind, 'AAAAAgIAAxkBAAI')}{number:08d}", f"AQAD{number:08d}", number
 
@@ -1998,7 +2079,9 @@ class BotApiStub:
         if parts.scheme != "https" or not parts.hostname:
             raise _bad_request("bad webhook: An HTTPS URL must be provided for webhook")
         if (parts.port or 443) not in _WEBHOOK_PORTS:
-            raise _bad_request("bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443")
+            raise _bad_request(
+                "bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443"
+            )
         secret = req.get_str("secret_token")
         if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
             raise _bad_request("bad webhook: secret token contains unallowed characters")
@@ -2125,7 +2208,9 @@ class BotApiStub:
         return self._record_sent(req, message)
 
     @staticmethod
-    def _add_caption(message: JSONDict, caption: str, entities: list[JSONDict], req: _Request) -> None:
+    def _add_caption(
+        message: JSONDict, caption: str, entities: list[JSONDict], req: _Request
+    ) -> None:
         if caption:
             message["caption"] = caption
             if entities:
@@ -2210,7 +2295,9 @@ class BotApiStub:
             scope = {"type": "default"}
         if not isinstance(scope, dict) or scope.get("type") not in _COMMAND_SCOPES:
             raise _bad_request("can't parse BotCommandScope JSON object")
-        if scope["type"] in ("chat", "chat_administrators", "chat_member") and not scope.get("chat_id"):
+        if scope["type"] in ("chat", "chat_administrators", "chat_member") and not scope.get(
+            "chat_id"
+        ):
             raise _bad_request("chat_id is empty")
         if scope["type"] == "chat_member" and not scope.get("user_id"):
             raise _bad_request("user_id is empty")
@@ -2231,7 +2318,7 @@ class BotApiStub:
                 raise _bad_request("can't parse BotCommand: BotCommand must be an Object")
             for name in ("command", "description"):
                 if not isinstance(item.get(name), str):
-                    raise _bad_request(f'can\'t parse BotCommand: Can\'t find field "{name}"')
+                    raise _bad_request(f"can't parse BotCommand: Can't find field \"{name}\"")
             command, description = item["command"], item["description"]
             if not command:
                 raise _bad_request("command must be non-empty")
@@ -2322,4 +2409,3 @@ def _set_or_drop(target: JSONDict, key: str, value: Any) -> None:
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-

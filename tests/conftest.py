@@ -86,6 +86,14 @@ def console(services: Services) -> ConsoleChannel:
     return ConsoleChannel(build_router(services))
 
 
+def dump_database(path: Path) -> str:
+    """Everything stored in the SQLite file, as SQL text (to prove what is not kept)."""
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:
+        return "\n".join(conn.iterdump())
+
+
 async def join(services: Services, console: ConsoleChannel, user: str, *,
                role: Role = Role.VOLUNTEER, hamlet: str | None = "X01",
                name: str = "Hoa") -> None:

@@ -6,6 +6,7 @@ import asyncio
 import time
 from typing import Any
 
+from bot.channels.console import best_label
 from bot.channels.telegram import TelegramChannel
 from bot.config import Secrets, Settings
 from bot.services import Services
@@ -53,12 +54,14 @@ class TelegramWorld:
         """The user taps the newest button whose label contains the text."""
         for sent in reversed(self.stub.sent_to(user)):
             current = self.stub.message(user, sent.message_id) or {}
-            for text, data in self.stub.buttons(current):
-                if label_part.lower() in text.lower() and data:
-                    seen = len(self.stub.sent_to(user))
-                    await self._handled(1, lambda d=data, m=sent.message_id:
-                                        self.stub.push_callback(user, d, message_id=m))
-                    return self.stub.sent_to(user)[seen:]
+            buttons = [(t, d) for t, d in self.stub.buttons(current) if d]
+            chosen = best_label([t for t, _d in buttons], label_part)
+            if chosen is not None:
+                data = buttons[chosen][1]
+                seen = len(self.stub.sent_to(user))
+                await self._handled(1, lambda: self.stub.push_callback(
+                    user, data, message_id=sent.message_id))
+                return self.stub.sent_to(user)[seen:]
         raise AssertionError(f"no button {label_part!r} in chat {user}:\n"
                              + self.stub.describe_calls())
 

@@ -34,25 +34,31 @@ from telegram.ext import (
     filters,
 )
 
-from botapi_stub import BotApiStub, make_png
+from tests.botapi_stub import BotApiStub, make_png
 
 USER = 5001
 
 
 @pytest_asyncio.fixture
 async def stub() -> AsyncIterator[BotApiStub]:
+    """A running stub; fails the test if the stub itself hit an unexpected error."""
     async with BotApiStub() as server:
         yield server
+    assert server.internal_errors == []
 
 
 @pytest_asyncio.fixture
 async def bot(stub: BotApiStub) -> AsyncIterator[Bot]:
+    """A real, initialised PTB Bot talking HTTP to the stub."""
     async with Bot(stub.token, base_url=stub.base_url, base_file_url=stub.base_file_url) as client:
         yield client
 
 
 def keyboard(*buttons: tuple[str, str]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[InlineKeyboardButton(text, callback_data=data)] for text, data in buttons])
+    """One callback button per row."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(text, callback_data=data)] for text, data in buttons]
+    )
 
 
 @contextlib.contextmanager
@@ -67,6 +73,7 @@ def rejected(stub: BotApiStub, description: str) -> Iterator[None]:
 
 
 def retry_seconds(exc: RetryAfter) -> float:
+    """RetryAfter.retry_after in seconds, whether PTB gives an int or a timedelta."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         value = exc.retry_after
@@ -85,7 +92,11 @@ async def test_raw_protocol_errors_and_case_insensitive_methods(stub: BotApiStub
             assert body == {"ok": True, "result": stub.bot_user}
         async with http.post(f"{stub.base_url}999:wrong/getMe") as resp:
             assert resp.status == 401
-            assert await resp.json() == {"ok": False, "error_code": 401, "description": "Unauthorized"}
+            assert await resp.json() == {
+                "ok": False,
+                "error_code": 401,
+                "description": "Unauthorized",
+            }
         async with http.post(f"{stub.base_url}{stub.token}/sendTelepathy") as resp:
             assert resp.status == 404
             assert await resp.json() == {
@@ -93,19 +104,40 @@ async def test_raw_protocol_errors_and_case_insensitive_methods(stub: BotApiStub
                 "error_code": 404,
                 "description": "Not Found: method not found",
             }
-        payload = {"chat_id": USER, "text": "json body", "reply_markup": {"inline_keyboard": [[{"text": "x", "callback_data": "y"}]]}}
+        payload = {
+            "chat_id": USER,
+            "text": "json body",
+            "reply_markup": {"inline_keyboard": [[{"text": "x", "callback_data": "y"}]]},
+        }
         async with http.post(f"{stub.base_url}{stub.token}/sendmessage", json=payload) as resp:
             body = await resp.json()
             assert body["ok"] and body["result"]["text"] == "json body"
             assert body["result"]["reply_markup"] == payload["reply_markup"]
-        form = {"chat_id": str(USER), "text": "form body", "reply_markup": json.dumps(payload["reply_markup"])}
+        form = {
+            "chat_id": str(USER),
+            "text": "form body",
+            "reply_markup": json.dumps(payload["reply_markup"]),
+        }
         async with http.post(f"{stub.base_url}{stub.token}/sendMessage", data=form) as resp:
-            assert (await resp.json())["result"]["chat"] == {"id": USER, "first_name": "Lan", "type": "private"}
-        async with http.post(f"{stub.base_url}{stub.token}/sendMessage", data={"chat_id": str(USER)}) as resp:
+            assert (await resp.json())["result"]["chat"] == {
+                "id": USER,
+                "first_name": "Lan",
+                "type": "private",
+            }
+        async with http.post(
+            f"{stub.base_url}{stub.token}/sendMessage", data={"chat_id": str(USER)}
+        ) as resp:
             assert resp.status == 400
             assert (await resp.json())["description"] == "Bad Request: message text is empty"
 
-    assert [call.method for call in stub.calls] == ["getMe", "getMe", "sendTelepathy", "sendMessage", "sendMessage", "sendMessage"]
+    assert [call.method for call in stub.calls] == [
+        "getMe",
+        "getMe",
+        "sendTelepathy",
+        "sendMessage",
+        "sendMessage",
+        "sendMessage",
+    ]
     assert stub.calls[3].params["reply_markup"] == payload["reply_markup"]
     assert stub.calls[4].params["chat_id"] == USER
     assert stub.calls[4].params["reply_markup"] == payload["reply_markup"]
@@ -171,7 +203,9 @@ async def test_send_message_validation(bot: Bot, stub: BotApiStub) -> None:
 @pytest.mark.asyncio
 async def test_parse_modes_produce_entities(bot: Bot) -> None:
     html = await bot.send_message(
-        USER, '<b>Bold</b> <a href="https://example.com">link</a> 😀 <code>x</code>', parse_mode="HTML"
+        USER,
+        '<b>Bold</b> <a href="https://example.com">link</a> 😀 <code>x</code>',
+        parse_mode="HTML",
     )
     assert html.text == "Bold link 😀 x"
     assert [(e.type, e.offset, e.length) for e in html.entities] == [
@@ -179,7 +213,9 @@ async def test_parse_modes_produce_entities(bot: Bot) -> None:
         ("text_link", 5, 4),
         ("code", 13, 1),  # the emoji counts as two UTF-16 code units
     ]
-    md2 = await bot.send_message(USER, r"*Hi* _there_\! [site](https://example.com/a\)b)", parse_mode="MarkdownV2")
+    md2 = await bot.send_message(
+        USER, r"*Hi* _there_\! [site](https://example.com/a\)b)", parse_mode="MarkdownV2"
+    )
     assert md2.text == "Hi there! site"
     assert md2.entities[-1].url == "https://example.com/a)b"
     md = await bot.send_message(USER, "*bold* and `code`", parse_mode="Markdown")
@@ -191,14 +227,18 @@ async def test_edit_message_text(bot: Bot, stub: BotApiStub) -> None:
     markup = keyboard(("Next", "page:2"))
     message = await bot.send_message(USER, "Page 1", reply_markup=markup)
 
-    edited = await bot.edit_message_text("Page 2", chat_id=USER, message_id=message.message_id, reply_markup=markup)
+    edited = await bot.edit_message_text(
+        "Page 2", chat_id=USER, message_id=message.message_id, reply_markup=markup
+    )
     assert isinstance(edited, type(message))
     assert edited.text == "Page 2"
     assert edited.edit_date is not None
     assert edited.reply_markup == markup
 
     with rejected(stub, "message is not modified"):
-        await bot.edit_message_text("Page 2", chat_id=USER, message_id=message.message_id, reply_markup=markup)
+        await bot.edit_message_text(
+            "Page 2", chat_id=USER, message_id=message.message_id, reply_markup=markup
+        )
     with rejected(stub, "message to edit not found"):
         await bot.edit_message_text("Nope", chat_id=USER, message_id=9999)
 
@@ -207,10 +247,14 @@ async def test_edit_message_text(bot: Bot, stub: BotApiStub) -> None:
     assert bare.reply_markup is None
     assert stub.message(USER, message.message_id)["text"] == "Done"  # type: ignore[index]
 
-    restored = await bot.edit_message_reply_markup(chat_id=USER, message_id=message.message_id, reply_markup=markup)
+    restored = await bot.edit_message_reply_markup(
+        chat_id=USER, message_id=message.message_id, reply_markup=markup
+    )
     assert restored.reply_markup == markup
     with rejected(stub, "message is not modified"):
-        await bot.edit_message_reply_markup(chat_id=USER, message_id=message.message_id, reply_markup=markup)
+        await bot.edit_message_reply_markup(
+            chat_id=USER, message_id=message.message_id, reply_markup=markup
+        )
 
     history = [(sent.method, sent.text, stub.buttons(sent)) for sent in stub.sent_to(USER)]
     assert history == [
@@ -249,7 +293,9 @@ async def test_my_commands_per_scope_and_language(bot: Bot, stub: BotApiStub) ->
 @pytest.mark.asyncio
 async def test_send_document_with_bytes(bot: Bot, stub: BotApiStub) -> None:
     content = b"id,name\n1,Lan\n"
-    message = await bot.send_document(USER, content, filename="report.csv", caption="Weekly report")
+    message = await bot.send_document(
+        USER, content, filename="report.csv", caption="Weekly report"
+    )
 
     assert message.document is not None
     assert message.document.file_name == "report.csv"
@@ -267,7 +313,10 @@ async def test_send_document_with_bytes(bot: Bot, stub: BotApiStub) -> None:
     assert bytes(await telegram_file.download_as_bytearray()) == content
 
     again = await bot.send_document(USER, message.document.file_id)
-    assert again.document is not None and again.document.file_unique_id == message.document.file_unique_id
+    assert (
+        again.document is not None
+        and again.document.file_unique_id == message.document.file_unique_id
+    )
     with rejected(stub, "wrong file identifier"):
         await bot.send_document(USER, "no-such-file-id")
     with rejected(stub, "caption is too long"):
@@ -276,7 +325,9 @@ async def test_send_document_with_bytes(bot: Bot, stub: BotApiStub) -> None:
 
 @pytest.mark.asyncio
 async def test_send_photo_gives_photo_sizes(bot: Bot, stub: BotApiStub) -> None:
-    message = await bot.send_photo(USER, make_png(1600, 1200), caption="<i>chart</i>", parse_mode="HTML")
+    message = await bot.send_photo(
+        USER, make_png(1600, 1200), caption="<i>chart</i>", parse_mode="HTML"
+    )
     assert [(size.width, size.height) for size in message.photo] == [
         (90, 68),
         (320, 240),
@@ -322,9 +373,10 @@ async def test_500_surfaces_as_network_error(bot: Bot, stub: BotApiStub) -> None
 
 @pytest.mark.asyncio
 async def test_slow_server_times_out_but_message_is_still_sent(bot: Bot, stub: BotApiStub) -> None:
-    stub.delay_next("sendMessage", 1.0)
+    stub.delay_next("sendMessage", 0.5)
     with pytest.raises(TimedOut):
-        await bot.send_message(USER, "slow", read_timeout=0.2)
+        await bot.send_message(USER, "slow", read_timeout=0.1)
+    assert stub.sent_to(USER) == []
     await stub.wait_for(lambda s: any(m.text == "slow" for m in s.sent_to(USER)))
 
 
@@ -360,7 +412,9 @@ async def test_get_updates_long_polling(bot: Bot, stub: BotApiStub) -> None:
 
     # A push wakes a waiting poll at once.
     poll = asyncio.create_task(bot.get_updates(offset=second + 1, timeout=10))
-    await stub.wait_for(lambda s: any(c.method == "getUpdates" and c.status is None for c in s.calls))
+    await stub.wait_for(
+        lambda s: any(c.method == "getUpdates" and c.status is None for c in s.calls)
+    )
     third = stub.push_photo(USER, caption="look")
     updates = await asyncio.wait_for(poll, 5)
     assert [u.update_id for u in updates] == [third]
@@ -378,14 +432,17 @@ async def test_wait_for_reports_recent_calls_on_timeout(bot: Bot, stub: BotApiSt
 
 
 async def start_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/start CODE: greet with a language keyboard."""
     assert update.effective_message is not None
     code = context.args[0] if context.args else "-"
     await update.effective_message.reply_text(
-        f"Welcome! code={code}", reply_markup=keyboard(("Vietnamese", "lang:vi"), ("English", "lang:en"))
+        f"Welcome! code={code}",
+        reply_markup=keyboard(("Vietnamese", "lang:vi"), ("English", "lang:en")),
     )
 
 
 async def choose_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A language button: answer the query and edit the message."""
     query = update.callback_query
     assert query is not None
     await query.answer("Saved")
@@ -393,11 +450,13 @@ async def choose_language(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 
 async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Plain text: reply in upper case."""
     assert update.effective_message is not None and update.effective_message.text is not None
     await update.effective_message.reply_text(update.effective_message.text.upper())
 
 
 def build_application(stub: BotApiStub) -> Application:
+    """A real PTB Application pointed at the stub, with the handlers above."""
     application = (
         ApplicationBuilder()
         .token(stub.token)
@@ -428,7 +487,11 @@ async def test_application_polling_text_and_callback(stub: BotApiStub) -> None:
             click = stub.push_callback(USER, "lang:vi", message_id=welcome.message_id)
             await stub.wait_for(lambda s: s.last_message(USER).method == "editMessageText")
             edited = stub.last_message(USER)
-            assert (edited.message_id, edited.text, edited.reply_markup) == (welcome.message_id, "Language: lang:vi", None)
+            assert (edited.message_id, edited.text, edited.reply_markup) == (
+                welcome.message_id,
+                "Language: lang:vi",
+                None,
+            )
             answer = stub.callback_answer(click)
             assert answer is not None and answer["text"] == "Saved"
 
@@ -441,7 +504,14 @@ async def test_application_polling_text_and_callback(stub: BotApiStub) -> None:
             await application.stop()
 
     called = {call.method for call in stub.calls}
-    assert {"getMe", "deleteWebhook", "getUpdates", "sendMessage", "answerCallbackQuery", "editMessageText"} <= called
+    assert {
+        "getMe",
+        "deleteWebhook",
+        "getUpdates",
+        "sendMessage",
+        "answerCallbackQuery",
+        "editMessageText",
+    } <= called
     assert stub.pending_updates == []
 
 

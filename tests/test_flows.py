@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 
+from pathlib import Path
+
 import aiosqlite
 
 from bot.channels.console import ConsoleChannel
 from bot.messages import Reply
 from bot.services import Services
-from tests.conftest import FakeClock, join
+from tests.conftest import FakeClock, dump_database, join
 
 
 def texts(replies: list[Reply]) -> str:
@@ -221,7 +223,7 @@ async def test_citizen_id_is_neither_echoed_nor_stored(services: Services,
     replies = await console.send("v1", "001 203 004 567")
     assert "⚠️" in texts(replies)
     assert "001 203 004 567" not in texts(replies) and "001203004567" not in texts(replies)
-    dump = "\n".join(line for line in services.db.conn._conn.iterdump())  # noqa: SLF001
+    dump = dump_database(Path(services.db.path))
     assert "004567" not in dump and "004 567" not in dump
 
 

@@ -12,18 +12,18 @@ from bot.config import Settings
 from bot.messages import Incoming, Kind
 from bot.services import Services
 from storage.db import Database
-from tests.conftest import FakeClock, join
+from tests.conftest import FakeClock, dump_database, join
 from tests.test_flows import texts
 
 
 async def test_migrations_apply_once_with_wal(db_path: Path) -> None:
     async with Database(db_path) as db:
-        assert await db.schema_version() == 1
+        assert await db.schema_version() == 2
         mode = await db.fetchone("PRAGMA journal_mode")
         assert mode is not None and mode[0] == "wal"
     async with Database(db_path) as db:  # reopening applies nothing twice
         rows = await db.fetchall("SELECT version FROM schema_migrations")
-        assert [r[0] for r in rows] == [1]
+        assert [r[0] for r in rows] == [1, 2]
 
 
 async def test_restart_mid_flow_resumes(settings: Settings, clock: FakeClock,
@@ -80,7 +80,8 @@ async def test_failure_mid_update_leaves_nothing_half_written(
     assert await services.repos.count("activations") == 1
 
 
-async def test_import_is_safe_to_repeat_and_reports_bad_rows(services: Services) -> None:
+async def test_import_is_safe_to_repeat_and_reports_bad_rows(services: Services,
+                                                             db_path: Path) -> None:
     rows = [
         {"code": "X01-001", "hamlet": "X01", "head_name": "Nguyễn Thị Lan", "members": "4"},
         {"code": "X01-009", "hamlet": "X01", "head_name": "Đỗ Văn Mạnh", "members": ""},
@@ -96,5 +97,5 @@ async def test_import_is_safe_to_repeat_and_reports_bad_rows(services: Services)
     second = await services.households.import_rows(rows)
     assert (second.added, second.unchanged) == (0, 2)
     assert await services.repos.count("households") == 6
-    dump = "\n".join(services.db.conn._conn.iterdump())  # noqa: SLF001
+    dump = dump_database(db_path)
     assert "185 000 123" not in dump

@@ -31,13 +31,23 @@ class ConsoleChannel:
         return replies
 
     async def tap(self, user_id: str, label_part: str) -> list[Reply]:
-        """Press the first button of the user's last replies whose label contains the text."""
-        for reply in reversed(self.last.get(user_id, [])):
-            for row in reply.options:
-                for option in row:
-                    if label_part.lower() in option.label.lower():
-                        return await self.send(user_id, option=option.value)
-        raise LookupError(f"no button with {label_part!r} for {user_id}")
+        """Press the button of the user's last replies that best matches the text."""
+        options = [o for r in self.last.get(user_id, []) for row in r.options for o in row]
+        chosen = best_label([o.label for o in options], label_part)
+        if chosen is None:
+            raise LookupError(f"no button with {label_part!r} for {user_id}")
+        return await self.send(user_id, option=options[chosen].value)
+
+
+def best_label(labels: list[str], wanted: str) -> int | None:
+    """Index of the label equal to, else starting with, else containing the text (any case)."""
+    folded = [label.lower() for label in labels]
+    needle = wanted.lower()
+    for test in (str.__eq__, str.startswith, str.__contains__):
+        for index, label in enumerate(folded):
+            if test(label, needle):
+                return index
+    return None
 
 
 def render(reply: Reply) -> str:

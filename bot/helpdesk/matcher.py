@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from rapidfuzz import fuzz, process
+from rapidfuzz import fuzz, process, utils
 
 from bot.helpdesk.knowledge import Entry, KnowledgeBase
 from bot.textnorm import contains_citizen_id, fold, strip_telex
@@ -47,7 +48,7 @@ _PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 _WORDS: dict[str, str] = {
     # negation and common chat shorthand
     "k": "khong", "ko": "khong", "kh": "khong", "khg": "khong", "kg": "khong", "hok": "khong",
-    "hong": "khong", "hem": "khong", "hum": "khong", "k0": "khong", "hk": "khong", "0k": "khong",
+    "hong": "khong", "hem": "khong", "k0": "khong", "hk": "khong", "hum": "hom",
     "dc": "duoc", "dk": "dang ky", "dky": "dang ky", "dki": "dang ky", "ntn": "nhu the nao",
     "lm": "lam", "vs": "voi", "ms": "moi", "r": "roi", "j": "gi", "z": "gi", "bn": "bao nhieu",
     "ng": "nguoi", "ngta": "nguoi ta", "cb": "can bo", "mn": "moi nguoi",
@@ -56,10 +57,10 @@ _WORDS: dict[str, str] = {
     # accounts and identity
     "mk": "mat khau", "pass": "mat khau", "pw": "mat khau", "tk": "tai khoan",
     "tkdd": "tai khoan dinh danh", "dddt": "dinh danh dien tu", "ddt": "dinh danh dien tu",
-    "ddcn": "dinh danh ca nhan", "cccd": "can cuoc cong dan", "cmnd": "chung minh nhan dan",
-    "cmt": "chung minh nhan dan", "sdt": "so dien thoai", "dt": "dien thoai", "dthoai": "dien thoai",
-    "đt": "dien thoai", "sms": "sms tin nhan", "app": "app ung dung", "apps": "app ung dung",
-    "ud": "ung dung", "nfc": "nfc", "id": "id can cuoc",
+    "ddcn": "dinh danh ca nhan", "cccd": "can cuoc", "cmnd": "chung minh can cuoc",
+    "cmt": "chung minh can cuoc", "sdt": "so dien thoai", "dt": "dien thoai", "dthoai": "dien thoai",
+    "sms": "sms tin nhan", "app": "app ung dung", "apps": "app ung dung", "ud": "ung dung",
+    "id": "id can cuoc",
     # public services and procedures
     "dvc": "dich vu cong", "dvcqg": "dich vu cong quoc gia", "dvctt": "dich vu cong truc tuyen",
     "tthc": "thu tuc hanh chinh", "hs": "ho so", "ubnd": "uy ban nhan dan",
@@ -75,15 +76,16 @@ _WORDS: dict[str, str] = {
 # Filler phrases that carry no topic; removed after expansion so rambling questions score fairly.
 _FILLER_PHRASES = re.compile(
     r"\b(?:nhu the nao|lam the nao|the nao|lam sao|ra sao|kieu gi|kieu nao|cach nao|phai lam gi"
-    r"|la gi|la sao|co duoc khong|duoc khong|co phai|cho toi hoi|cho em hoi|cho minh hoi|cho hoi"
-    r"|xin hoi|cam on|how do i|how can i|how to|what is|what s|is it)\b"
+    r"|la cai gi|cai gi|la gi|la sao|co duoc khong|duoc khong|co phai|cho toi hoi|cho em hoi|cho minh hoi|cho hoi"
+    r"|xin hoi|cam on|o dau|khong biet|lam gi|nhu vay|the nay|how do i|how can i|how to|what is"
+    r"|what s|is it)\b"
 )
 
 _STOPWORDS = frozenset(
     """
     a ah oi nhe nha ne vay voi thi la cho hoi xin chao giup dum gium toi tui minh em anh chi
     ong co cac nhung nay kia roi di duoc nhi u nua gi nao ay day gio bay giu phai se da va hay
-    hoac de ve
+    hoac de ve muon biet ai
     please i is are does how what could would for of with and or you your there this have has
     get got im was
     """.split()
@@ -99,8 +101,7 @@ _LETTER_DIGIT = re.compile(r"(?<=[a-z])(?=\d)|(?<=\d)(?=[a-z])")
 
 def _expand(text: str) -> list[str]:
     """Fold, expand abbreviations and phrases, drop filler; return words (no vocabulary repair)."""
-    folded = fold(text).replace("'", " ")
-    folded = _PUNCT.sub(" ", folded)
+    folded = _PUNCT.sub(" ", fold(text))
     for pattern, replacement in _PHRASES:
         folded = pattern.sub(replacement, folded)
     words = [_WORDS.get(word, word) for word in folded.split()]
@@ -131,6 +132,28 @@ def _char_grams(words: Sequence[str]) -> Counter[str]:
     return grams
 
 
+# Tone marks (grave, acute, tilde, hook, dot below). Vowel marks (ă, â, ê, ô, ơ, ư) stay in the key.
+_TONE_MARKS = frozenset("\u0300\u0301\u0303\u0309\u0323")
+_RAW_WORD = re.compile(r"\w+")
+
+
+def _accent_key(word: str) -> str:
+    """The word's letters and its tone, independent of where the tone is placed ("khoá" = "khóa")."""
+    decomposed = unicodedata.normalize("NFD", word.lower())
+    tones = "".join(sorted(ch for ch in decomposed if ch in _TONE_MARKS))
+    letters = "".join(ch for ch in decomposed if ch not in _TONE_MARKS)
+    return f"{unicodedata.normalize('NFC', letters)}|{tones}"
+
+
+def _accented_words(text: str) -> dict[str, set[str]]:
+    """Folded word → accent keys of the words typed with diacritics in `text`."""
+    found: dict[str, set[str]] = {}
+    for raw in _RAW_WORD.findall(text.lower()):
+        if not raw.isascii():
+            found.setdefault(fold(raw), set()).add(_accent_key(raw))
+    return found
+
+
 # ---------------------------------------------------------------------------------------------
 # Asking for a person
 # ---------------------------------------------------------------------------------------------
@@ -144,7 +167,7 @@ _HUMAN_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
     for pattern in (
         # "cho tôi gặp cán bộ", "muốn nói chuyện với người thật", "cần người hướng dẫn trực tiếp"
         rf"\b(?:cho|muon|can|xin|de nghi|mong|yeu cau|goi)\b(?:\s+\w+){{0,3}}\s+"
-        rf"(?:gap|noi chuyen|chat|trao doi|lien he|lien lac|hoi)\s+(?:voi\s+|truc tiep\s+)?{_PERSON}\b",
+        rf"(?:gap|noi chuyen|chat|trao doi|lien he|lien lac)\s+(?:voi\s+|truc tiep\s+)?{_PERSON}\b",
         rf"\b(?:can|muon|xin)\s+(?:\w+\s+)?{_PERSON}\s+(?:huong dan|ho tro|giup)\b",
         rf"\bchuyen\s+(?:cho|sang|qua|toi|den)\s+{_PERSON}\b",
         r"\btong dai vien\b|\bnguoi that\b",
@@ -155,6 +178,10 @@ _HUMAN_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         r"(?:human|person|real person|someone|agent|officer|staff|operator|people)\b",
         r"\b(?:real person|live agent|human agent|a human|operator please)\b",
         r"\b(?:connect|transfer)\s+me\b",
+        # "ai giúp tôi với", "someone help me": asking for anybody at all
+        r"^\W*(?:co\s+)?(?:ai|someone|somebody)\s+(?:giup|ho tro|help)\b",
+        # "cho tôi số điện thoại cán bộ": wants to reach an officer directly
+        rf"\b(?:so dien thoai|dien thoai|hotline|lien lac|zalo)\s+(?:cua\s+)?(?:{_PERSON}|xa|uy ban)\b",
     )
 )
 
@@ -212,11 +239,27 @@ class MatchResult:
 _W_TITLE, _W_KEYWORD, _W_EXAMPLE, _W_ANSWER = 3.0, 3.0, 2.0, 0.3
 _SATURATION = 1.0  # BM25-style k1: the second mention of a word adds less than the first
 _BIGRAM_WEIGHT = 0.6
+# About four distinctive words: a long, rambling question is judged on whether it holds that much
+# evidence for an entry, not on how much other context it gives.
+_EVIDENCE_CAP = 12.0
 _REPAIRED_WEIGHT = 0.7  # a word we had to guess (typo, Telex) counts a little less
+# Typed diacritics that fit none of our spellings: folding made two words look alike.
+_ACCENT_MISMATCH_WEIGHT = 0.25
 # Blend of the three signals; then the confidence threshold, calibrated on the tuning split.
 _MIX_LEXICAL, _MIX_CHARS, _MIX_FUZZY = 0.55, 0.25, 0.20
-CONFIDENCE_THRESHOLD = 0.42
+CONFIDENCE_THRESHOLD = 0.345
 _MAX_CANDIDATES = 5
+_LONG_NUMBER = 9
+
+
+@dataclass(frozen=True)
+class _Query:
+    """A question prepared once for scoring against every entry."""
+
+    words: list[str]
+    doubt: dict[str, float]  # weight below 1 for words we guessed or whose accents disagree
+    chars: dict[str, float]
+    text: str
 
 
 @dataclass(frozen=True)
@@ -234,12 +277,12 @@ class Matcher:
     """Ranks knowledge entries for a question; build once, call `match` many times."""
 
     def __init__(self, kb: KnowledgeBase, threshold: float = CONFIDENCE_THRESHOLD) -> None:
-        self._kb = kb
         self._threshold = threshold
         self._handoff = kb.handoff_ids()
         raw = [(entry, self._entry_terms(entry)) for entry in kb.entries]
         self._vocab = frozenset(t for _, (strong, weak, _) in raw for t in (*strong, *weak) if "_" not in t)
         self._vocab_list = sorted(self._vocab)
+        self._surfaces = self._surface_table(kb)
         self._idf = self._idf_table([set(strong) | set(weak) for _, (strong, weak, _) in raw])
         self._max_idf = math.log(1 + (len(raw) + 0.5) / 0.5)
         self._char_idf = self._idf_table([set(_char_grams(words)) for _, (_, _, words) in raw])
@@ -253,10 +296,10 @@ class Matcher:
         """Rank entries for `question`; `lang` is the reply language (both languages are searched)."""
         if lang not in ("vi", "en"):
             raise ValueError(f"unsupported language {lang!r}")
-        words, repaired = self._query_words(question)
+        query = self._prepare(question)
         wants_human = asks_for_person(question)
         scored = sorted(
-            (Candidate(item.entry_id, round(self._score(item, words, repaired), 4)) for item in self._index),
+            (Candidate(item.entry_id, round(self._score(item, query), 4)) for item in self._index),
             key=lambda c: c.score,
             reverse=True,
         )
@@ -272,17 +315,21 @@ class Matcher:
         """Weighted terms of an entry's describing fields and of its answers, plus its words."""
         strong: Counter[str] = Counter()
         words: list[str] = []
+        # A keyword phrase is one unit of meaning: its words share the weight, its pairs keep it.
         fields = (
-            ((entry.title_vi, entry.title_en), _W_TITLE),
-            ((*entry.keywords_vi, *entry.keywords_en), _W_KEYWORD),
-            (entry.examples, _W_EXAMPLE),
+            ((entry.title_vi, entry.title_en), _W_TITLE, False),
+            ((*entry.keywords_vi, *entry.keywords_en), _W_KEYWORD, True),
+            (entry.examples, _W_EXAMPLE, False),
         )
-        for texts, weight in fields:
+        for texts, weight, shared in fields:
             for text in texts:
                 content = _content(_expand(text))
                 words += content
-                for term in (*content, *_bigrams(content)):
-                    strong[term] += weight
+                share = weight / len(content) if shared and content else weight
+                for word in content:
+                    strong[word] += share
+                for pair in _bigrams(content):
+                    strong[pair] += weight
         weak: Counter[str] = Counter()
         for text in (entry.answer_vi, entry.answer_en):
             content = _content(_expand(text))
@@ -300,6 +347,17 @@ class Matcher:
         return _EntryIndex(entry.id, strong, weak, self._char_vector(words), phrases)
 
     @staticmethod
+    def _surface_table(kb: KnowledgeBase) -> dict[str, frozenset[str]]:
+        """Folded word → the accented spellings the knowledge base uses for it."""
+        table: dict[str, set[str]] = {}
+        for entry in kb.entries:
+            texts = (entry.title_vi, entry.answer_vi, *entry.keywords_vi, *entry.examples)
+            for text in texts:
+                for folded, keys in _accented_words(text).items():
+                    table.setdefault(folded, set()).update(keys)
+        return {folded: frozenset(keys) for folded, keys in table.items()}
+
+    @staticmethod
     def _idf_table(documents: list[set[str]]) -> dict[str, float]:
         """BM25's smoothed inverse document frequency for every term."""
         count = len(documents)
@@ -315,16 +373,33 @@ class Matcher:
 
     # -- querying -------------------------------------------------------------------------------
 
-    def _query_words(self, question: str) -> tuple[list[str], frozenset[str]]:
-        """Content words of the question after repair, and which of them were repaired."""
+    def _prepare(self, question: str) -> _Query:
+        """Words, doubts, character vector and fuzzy text of a question, computed once."""
+        words, doubt = self._query_words(question)
+        return _Query(words, doubt, self._char_vector(words), " ".join(words))
+
+    def _query_words(self, question: str) -> tuple[list[str], dict[str, float]]:
+        """Content words of the question after repair, and a weight below 1 for doubtful ones."""
         words: list[str] = []
-        repaired: set[str] = set()
+        doubt: dict[str, float] = {}
+        typed = _accented_words(question)
         for word in _content(_expand(question)):
+            if word.isdigit() and len(word) >= _LONG_NUMBER:
+                continue  # ID or phone numbers say nothing about the topic (and must not be kept)
             fixed = self._repair(word)
             words += fixed
             if fixed != [word]:
-                repaired.update(fixed)
-        return words, frozenset(repaired)
+                doubt.update((w, _REPAIRED_WEIGHT) for w in fixed)
+            elif self._accent_disagrees(word, typed.get(word)):
+                doubt[word] = _ACCENT_MISMATCH_WEIGHT
+        return words, doubt
+
+    def _accent_disagrees(self, word: str, typed: set[str] | None) -> bool:
+        """True when the citizen typed diacritics and they fit none of our spellings ("vàng" ≠ "vắng")."""
+        known = self._surfaces.get(word)
+        if not typed or not known:
+            return False  # typed without diacritics, or a word we only know without them
+        return not typed & known
 
     def _repair(self, word: str) -> list[str]:
         """Map an unknown word to known ones: Telex leftovers, joined words, then typos."""
@@ -344,21 +419,23 @@ class Matcher:
                 return [found[0]]
         return [word]
 
-    def _score(self, item: _EntryIndex, words: list[str], repaired: frozenset[str]) -> float:
+    def _score(self, item: _EntryIndex, query: _Query) -> float:
         """Blend of word coverage, character similarity and fuzzy similarity to examples."""
-        if not words:
+        if not query.words:
             return 0.0
-        lexical = self._lexical(item, words, repaired)
-        chars = self._char_similarity(item, words)
-        text = " ".join(words)
-        fuzzy = max(fuzz.token_sort_ratio(text, phrase) for phrase in item.phrases) / 100
+        lexical = self._lexical(item, query)
+        chars = sum(weight * item.chars.get(gram, 0.0) for gram, weight in query.chars.items())
+        # Unrelated strings of similar length already reach about 0.5, so only the part above counts.
+        best = max(fuzz.token_sort_ratio(query.text, phrase) for phrase in item.phrases) / 100
+        fuzzy = max(0.0, best - 0.5) * 2
         return _MIX_LEXICAL * lexical + _MIX_CHARS * chars + _MIX_FUZZY * fuzzy
 
-    def _lexical(self, item: _EntryIndex, words: list[str], repaired: frozenset[str]) -> float:
-        """Share of the question's IDF weight that the entry covers, with BM25-style saturation."""
+    def _lexical(self, item: _EntryIndex, query: _Query) -> float:
+        """Share of the question's IDF weight (capped) that the entry covers, with BM25-style saturation."""
         gained = total = 0.0
+        words = query.words
         for word in dict.fromkeys(words):
-            weight = self._idf.get(word, self._max_idf) * (_REPAIRED_WEIGHT if word in repaired else 1.0)
+            weight = self._idf.get(word, self._max_idf) * query.doubt.get(word, 1.0)
             total += weight
             gained += weight * self._saturate(item, word)
         for pair in dict.fromkeys(_bigrams(words)):
@@ -366,7 +443,7 @@ class Matcher:
                 weight = _BIGRAM_WEIGHT * self._idf[pair]
                 total += weight
                 gained += weight * self._saturate(item, pair)
-        return gained / total if total else 0.0
+        return min(1.0, gained / min(total, _EVIDENCE_CAP)) if total else 0.0
 
     @staticmethod
     def _saturate(item: _EntryIndex, term: str) -> float:
@@ -374,16 +451,13 @@ class Matcher:
         frequency = item.strong.get(term, 0.0) + item.weak.get(term, 0.0)
         return frequency / (frequency + _SATURATION)
 
-    def _char_similarity(self, item: _EntryIndex, words: Sequence[str]) -> float:
-        """Cosine between the question's and the entry's character n-gram vectors."""
-        query = self._char_vector(words)
-        return sum(weight * item.chars.get(gram, 0.0) for gram, weight in query.items())
-
 
 def baseline_match(kb: KnowledgeBase, question: str, lang: str = "vi", threshold: float = 70.0) -> MatchResult:
     """Simple reference: rapidfuzz WRatio between the question and entry titles only."""
     titles = {entry.id: fold(entry.title(lang)) for entry in kb.entries}
-    ranked = process.extract(fold(question), titles, scorer=fuzz.WRatio, limit=_MAX_CANDIDATES)
+    ranked = process.extract(
+        fold(question), titles, scorer=fuzz.WRatio, processor=utils.default_process, limit=_MAX_CANDIDATES
+    )
     candidates = tuple(Candidate(key, round(score / 100, 4)) for _, score, key in ranked)
     confident = bool(candidates) and candidates[0].score * 100 >= threshold
     wants_human = confident and candidates[0].entry_id in kb.handoff_ids()

@@ -62,15 +62,20 @@ class HouseholdService:
             return None
         return household
 
-    async def search(self, member: Member, query: str, limit: int = 6) -> list[Household]:
-        """Households of the member's hamlets whose code or head's name matches, best first."""
+    async def search(self, member: Member, query: str, limit: int = 6
+                     ) -> tuple[list[Household], bool]:
+        """Households of the member's hamlets matching a code or name, best first.
+
+        The flag tells whether the matches are exact (code, or every typed word starting a
+        word of the name) rather than fuzzy guesses that need a look.
+        """
         folded = fold(query)
         if not folded:
-            return []
+            return [], False
         households = await self.repos.households_in(self.visible_hamlets(member))
         by_code = [h for h in households if h.code.lower() == folded.replace(" ", "")]
         if by_code:
-            return by_code
+            return by_code, True
         return rank_households(households, folded, limit)
 
     async def likely_duplicates(self, hamlet_code: str, head_name: str) -> list[Household]:
@@ -186,7 +191,7 @@ def check_head_name(text: str) -> str:
 
 
 def rank_households(households: Sequence[Household], folded_query: str,
-                    limit: int) -> list[Household]:
+                    limit: int) -> tuple[list[Household], bool]:
     """Rank by name: every typed word starting a word of the name first, then fuzzy matches."""
     words = folded_query.split()
     exact: list[Household] = []
@@ -194,12 +199,11 @@ def rank_households(households: Sequence[Household], folded_query: str,
         name_words = fold(household.head_name).split()
         if all(any(nw.startswith(w) for nw in name_words) for w in words):
             exact.append(household)
-    if len(exact) >= limit:
-        return exact[:limit]
-    rest = [h for h in households if h not in exact]
-    fuzzy = process.extract(folded_query, {i: fold(h.head_name) for i, h in enumerate(rest)},
-                            scorer=fuzz.partial_ratio, limit=limit - len(exact), score_cutoff=80)
-    return exact + [rest[key] for _name, _score, key in fuzzy]
+    if exact:
+        return exact[:limit], True
+    fuzzy = process.extract(folded_query, {i: fold(h.head_name) for i, h in enumerate(households)},
+                            scorer=fuzz.WRatio, limit=limit, score_cutoff=80)
+    return [households[key] for _name, _score, key in fuzzy], False
 
 
 def read_csv(data: bytes) -> tuple[list[dict[str, str]], list[str]]:

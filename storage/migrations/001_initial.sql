@@ -21,8 +21,9 @@ CREATE TABLE members (
     channel       TEXT NOT NULL,
     external_id   TEXT NOT NULL,
     display_name  TEXT NOT NULL DEFAULT '',
-    role          TEXT NOT NULL CHECK (role IN ('volunteer', 'officer')),
-    commune_code  TEXT NOT NULL REFERENCES communes(code),
+    role          TEXT NOT NULL CHECK (role IN ('volunteer', 'officer', 'province')),
+    -- NULL only for province officers, who see every commune.
+    commune_code  TEXT REFERENCES communes(code),
     hamlet_code   TEXT REFERENCES hamlets(code),
     language      TEXT NOT NULL,
     joined_at     TEXT NOT NULL,
@@ -39,8 +40,8 @@ CREATE TABLE user_languages (
 
 CREATE TABLE invites (
     code          TEXT PRIMARY KEY,
-    role          TEXT NOT NULL CHECK (role IN ('volunteer', 'officer')),
-    commune_code  TEXT NOT NULL REFERENCES communes(code),
+    role          TEXT NOT NULL CHECK (role IN ('volunteer', 'officer', 'province')),
+    commune_code  TEXT REFERENCES communes(code),
     hamlet_code   TEXT REFERENCES hamlets(code),
     created_by    INTEGER REFERENCES members(id),
     created_at    TEXT NOT NULL,

@@ -1,0 +1,26 @@
+# The bot as a service: non-root, catalogs compiled, the database on a volume.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    BOT_DATABASE=/data/bot.sqlite3 \
+    MPLBACKEND=Agg
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY bot ./bot
+COPY handlers ./handlers
+COPY storage ./storage
+RUN pip install --no-cache-dir .
+
+COPY locales ./locales
+COPY knowledge ./knowledge
+COPY config.toml ./
+RUN pybabel compile -d locales -D messages \
+    && useradd --create-home --uid 10001 bot \
+    && mkdir -p /data && chown bot:bot /data
+
+USER bot
+VOLUME ["/data"]
+# TELEGRAM_BOT_TOKEN comes from the environment (docker run -e / secrets), never the image.
+CMD ["python", "-m", "bot", "run"]

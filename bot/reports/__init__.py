@@ -1,0 +1,1 @@
+"""Digests and official reports: figures, text, chart and workbook."""

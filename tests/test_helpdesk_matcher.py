@@ -1,0 +1,240 @@
+"""Citizen help desk: knowledge files validate, answers follow the house voice, matching holds up."""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+import pytest
+
+from bot.helpdesk import KnowledgeBase, KnowledgeError, Matcher, baseline_match, load_knowledge
+
+ROOT = Path(__file__).resolve().parent.parent
+KNOWLEDGE = ROOT / "knowledge"
+EVAL = ROOT / "benchmarks" / "helpdesk_eval.tsv"
+
+# Topics the issue asks the help desk to cover (seed 004's priority groups included).
+REQUIRED_IDS = {
+    "vneid_what", "account_levels", "level2_register", "vneid_activate", "forgot_passcode",
+    "change_phone", "new_device", "account_locked", "no_otp", "portal_login", "online_levels",
+    "birth_registration", "residence_registration", "judicial_record", "certified_copy", "pay_fees",
+    "dossier_status", "vneid_documents", "scam_calls", "fake_apps", "civil_status", "land",
+    "social_protection", "people_with_merit", "household_business", "talk_to_person",
+}
+
+
+@pytest.fixture(scope="module")
+def kb() -> KnowledgeBase:
+    return load_knowledge(KNOWLEDGE)
+
+
+@pytest.fixture(scope="module")
+def matcher(kb: KnowledgeBase) -> Matcher:
+    return Matcher(kb)
+
+
+# --- knowledge files ------------------------------------------------------------------------------
+
+
+def test_knowledge_loads_and_covers_the_required_topics(kb: KnowledgeBase) -> None:
+    ids = {entry.id for entry in kb}
+    assert REQUIRED_IDS <= ids
+    assert len(ids) == len(kb)
+    group_ids = {group.id for group in kb.groups}
+    assert all(entry.group in group_ids for entry in kb)
+    assert all(target in ids for entry in kb for target in entry.next)
+    assert kb.handoff_ids() == {"talk_to_person"}
+
+
+def test_answers_are_short_bilingual_and_in_the_house_voice(kb: KnowledgeBase) -> None:
+    for entry in kb:
+        assert 0 < len(entry.answer_vi) < 1000, entry.id
+        assert 0 < len(entry.answer_en) < 1000, entry.id
+        assert re.search(r"[ăâđêôơưàáảãạèéẻẽẹìíỉĩịòóỏõọùúủũụỳýỷỹỵ]", entry.answer_vi.lower()), entry.id
+        assert "Anh/Chị" in entry.answer_vi, entry.id
+        assert "người dùng" not in entry.answer_vi.lower(), entry.id
+        assert entry.answer_vi.count("✅") + entry.answer_vi.count("⚠") <= 1, entry.id
+        assert re.search(r"^1\. ", entry.answer_vi, re.MULTILINE), f"{entry.id}: no numbered steps"
+        assert entry.examples, entry.id
+
+
+_SHARE = r"\b(?:đọc|gửi|nhắn|cung cấp|đưa|send|give|share|tell|read (?:out|it|them|the))\b"
+_SECRET = r"(?:otp|mật khẩu|passcode|số căn cước|số định danh|password|id number)"
+# A sentence about secrets must warn: a negation, or a description of what scammers do.
+_WARNING = re.compile(r"\b(?:không|đừng|chớ|kẻ gian|giả|lừa|never|not|don't|scammers?|fake)\b", re.IGNORECASE)
+
+
+def test_no_answer_asks_citizens_to_share_secrets(kb: KnowledgeBase) -> None:
+    share_secret = re.compile(rf"{_SHARE}.{{0,40}}{_SECRET}", re.IGNORECASE)
+    for entry in kb:
+        for text in (entry.answer_vi, entry.answer_en):
+            for sentence in re.split(r"\n|(?<=[.!?])\s", text):
+                if share_secret.search(sentence):
+                    assert _WARNING.search(sentence), f"{entry.id}: {sentence!r}"
+
+
+_GOOD_ENTRY = """
+[[entry]]
+id = "{id}"
+group = "vneid"
+title_vi = "Câu hỏi thử"
+title_en = "A test question"
+answer_vi = "{answer_vi}"
+answer_en = "A short answer."
+examples = ["câu hỏi thử"]
+next = [{next}]
+"""
+_GROUPS = '[[group]]\nid = "vneid"\ntitle_vi = "Tài khoản VNeID"\ntitle_en = "VNeID account"\n'
+
+
+def _write(folder: Path, body: str) -> Path:
+    (folder / "groups.toml").write_text(_GROUPS, encoding="utf-8")
+    (folder / "broken.toml").write_text(body, encoding="utf-8")
+    return folder
+
+
+def test_a_broken_entry_names_the_file_entry_and_field(tmp_path: Path) -> None:
+    body = _GOOD_ENTRY.format(id="bad_entry", answer_vi="Tra loi khong dau.", next="")
+    with pytest.raises(KnowledgeError) as error:
+        load_knowledge(_write(tmp_path, body))
+    message = str(error.value)
+    assert "broken.toml" in message and "bad_entry" in message and "answer_vi" in message
+
+
+def test_a_missing_field_and_an_unknown_field_are_named(tmp_path: Path) -> None:
+    body = _GOOD_ENTRY.format(id="no_english", answer_vi="Trả lời.", next="").replace(
+        'answer_en = "A short answer."', 'answr_en = "typo"'
+    )
+    with pytest.raises(KnowledgeError, match=r"no_english.*answer_en.*answr_en|no_english.*answr_en.*answer_en"):
+        load_knowledge(_write(tmp_path, body))
+
+
+def test_duplicate_ids_and_dangling_next_are_errors(tmp_path: Path) -> None:
+    entry = _GOOD_ENTRY.format(id="twice", answer_vi="Trả lời.", next="")
+    with pytest.raises(KnowledgeError, match=r"twice.*field 'id'.*duplicate"):
+        load_knowledge(_write(tmp_path, entry + entry))
+    dangling = _GOOD_ENTRY.format(id="lonely", answer_vi="Trả lời.", next='"nowhere"')
+    with pytest.raises(KnowledgeError, match=r"lonely.*field 'next'.*nowhere"):
+        load_knowledge(_write(tmp_path, dangling))
+
+
+def test_an_overlong_answer_is_rejected(tmp_path: Path) -> None:
+    body = _GOOD_ENTRY.format(id="too_long", answer_vi="Trả lời dài. " * 100, next="")
+    with pytest.raises(KnowledgeError, match=r"too_long.*answer_vi"):
+        load_knowledge(_write(tmp_path, body))
+
+
+# --- matching -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("accented", "plain"),
+    [
+        ("Làm tài khoản định danh mức 2 ở đâu?", "lam tai khoan dinh danh muc 2 o dau"),
+        ("Tôi quên mật khẩu đăng nhập VNeID", "toi quen mat khau dang nhap vneid"),
+        ("Không nhận được mã OTP", "khong nhan duoc ma otp"),
+        ("Đăng ký khai sinh cho con trên điện thoại", "dang ky khai sinh cho con tren dien thoai"),
+        ("Đổi số điện thoại đăng ký VNeID", "doi so dien thoai dang ky vneid"),
+        ("Làm sổ đỏ có nộp trực tuyến được không", "lam so do co nop truc tuyen duoc khong"),
+    ],
+)
+def test_diacritics_do_not_change_the_top_answer(matcher: Matcher, accented: str, plain: str) -> None:
+    with_marks, without = matcher.match(accented), matcher.match(plain)
+    assert with_marks.top == without.top
+    assert with_marks.confident and without.confident
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("kichs hoatj vneidd", "vneid_activate"),
+        ("kick hoạt tài khoảng định danh", "vneid_activate"),
+        ("quen mk vneid", "forgot_password"),
+        ("ko nhan dc ma otp", "no_otp"),
+        ("k nhận đc mã xác thực", "no_otp"),
+        ("lam m2 o dau", "level2_register"),
+        ("cccd gắn chip đk muc2", "level2_register"),
+        ("đổi sdt", "change_phone"),
+        ("đt mới dang nhap vn eid ko dc", "new_device"),
+        ("dang nhap dvcqg", "portal_login"),
+        ("passcot quen r", "forgot_passcode"),
+        ("hông nhớ mật khẩu vô vneid", "forgot_password"),
+    ],
+)
+def test_typos_abbreviations_and_regional_words(matcher: Matcher, question: str, expected: str) -> None:
+    assert matcher.match(question).top == expected
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["giá lúa hôm nay", "thời tiết mai thế nào", "xổ số miền nam", "asdfgh", "cách nấu phở bò", ""],
+)
+def test_off_topic_questions_are_not_confident(matcher: Matcher, question: str) -> None:
+    result = matcher.match(question)
+    assert not result.confident
+    assert result.to_human and result.answer_id is None
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["cho tôi gặp cán bộ", "tôi muốn nói chuyện với người thật", "gap tong dai vien", "talk to a human"],
+)
+def test_asking_for_a_person_is_recognised(matcher: Matcher, question: str) -> None:
+    result = matcher.match(question)
+    assert result.wants_human and result.to_human
+
+
+def test_mentioning_an_officer_is_not_asking_for_one(matcher: Matcher) -> None:
+    result = matcher.match("có phải đến gặp cán bộ công an xã để làm mức 2 không")
+    assert not result.wants_human
+    assert result.top == "level2_register"
+
+
+def test_a_citizen_id_in_the_question_is_flagged(matcher: Matcher) -> None:
+    assert matcher.match("số cccd của tôi 001234567890 không kích hoạt được").contains_citizen_id
+    assert not matcher.match("không kích hoạt được").contains_citizen_id
+
+
+def test_candidates_are_ranked_and_bounded(matcher: Matcher) -> None:
+    candidates = matcher.match("quên passcode").candidates
+    assert candidates[0].entry_id == "forgot_passcode"
+    assert [c.score for c in candidates] == sorted((c.score for c in candidates), reverse=True)
+    assert all(0 < c.score <= 1 for c in candidates)
+    with pytest.raises(ValueError):
+        matcher.match("quên passcode", lang="fr")
+
+
+def test_baseline_gives_a_result_of_the_same_shape(kb: KnowledgeBase) -> None:
+    result = baseline_match(kb, "Quên passcode")
+    assert result.top == "forgot_passcode"
+    assert result.candidates
+
+
+# --- the evaluation set ---------------------------------------------------------------------------
+
+
+def _eval_rows() -> list[tuple[str, str]]:
+    with EVAL.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
+        return [(row["question"], row["expected"]) for row in reader]
+
+
+def test_eval_set_is_large_enough_and_refers_to_real_entries(kb: KnowledgeBase) -> None:
+    rows = _eval_rows()
+    ids = {entry.id for entry in kb}
+    assert len(rows) >= 170
+    assert sum(expected == "HUMAN" for _, expected in rows) >= 20
+    assert all(expected == "HUMAN" or expected in ids for _, expected in rows)
+    examples = {example.casefold() for entry in kb for example in entry.examples}
+    assert not [q for q, _ in rows if q.casefold() in examples], "eval questions must be held out"
+
+
+def test_eval_top1_accuracy_and_handoff(matcher: Matcher) -> None:
+    rows = _eval_rows()
+    answerable = [(q, e) for q, e in rows if e != "HUMAN"]
+    human = [q for q, e in rows if e == "HUMAN"]
+    top1 = sum(matcher.match(q).top == e for q, e in answerable) / len(answerable)
+    handed_over = sum(matcher.match(q).to_human for q in human) / len(human)
+    assert top1 >= 0.85, f"top-1 accuracy {top1:.3f}"
+    assert handed_over >= 0.75, f"only {handed_over:.3f} of off-topic questions go to a person"
