@@ -23,6 +23,8 @@ from bot.helpdesk import (
     baseline_match,
     load_knowledge,
 )
+from bot.helpdesk.matcher import CONFIDENCE_THRESHOLD
+from bot.textnorm import fold
 
 ROOT = Path(__file__).resolve().parent.parent
 HUMAN = "HUMAN"
@@ -108,12 +110,15 @@ def benchmark(kb: KnowledgeBase, rows: list[Row]) -> dict[str, object]:
     build_ms = (time.perf_counter() - start) * 1000
     ours = run(matcher.match, rows)
     base = run(lambda q: baseline_match(kb, q), rows)
+    plain = run(lambda q: matcher.match(fold(q)), rows)
     return {
         "entries": len(kb),
         "questions": len(rows),
+        "confidence_threshold": CONFIDENCE_THRESHOLD,
         "matcher_build_ms": round(build_ms, 1),
         "matcher": figures(ours),
         "baseline": figures(base),
+        "matcher_without_diacritics": figures(plain),
         "matcher_tune_split": figures([o for o in ours if not o.row.holdout]),
         "matcher_holdout_split": figures([o for o in ours if o.row.holdout]),
         "_outcomes": ours,
@@ -124,7 +129,9 @@ def calibrate(kb: KnowledgeBase, rows: list[Row]) -> tuple[float, float, float]:
     """The range of confidence thresholds with the best balanced accuracy on the tuning split."""
     matcher = Matcher(kb, threshold=0.0)
     handoff = kb.handoff_ids()
-    tune = [(row, matcher.match(row.question), asks_for_person(row.question)) for row in rows if not row.holdout]
+    tune = [
+        (row, matcher.match(row.question), asks_for_person(row.question)) for row in rows if not row.holdout
+    ]
     scores: dict[float, float] = {}
     for step in range(10, 71):
         threshold = step / 100
@@ -144,13 +151,15 @@ def calibrate(kb: KnowledgeBase, rows: list[Row]) -> tuple[float, float, float]:
 
 def print_table(report: dict[str, object]) -> None:
     """Side-by-side figures for both systems."""
-    ours, base = report["matcher"], report["baseline"]
-    assert isinstance(ours, dict) and isinstance(base, dict)
+    columns = ("matcher", "baseline", "matcher_without_diacritics")
+    tables = [report[name] for name in columns]
+    assert all(isinstance(table, dict) for table in tables)
     print(f"{report['questions']} questions, {report['entries']} entries")
-    print(f"{'figure':28} {'matcher':>10} {'baseline':>10}")
+    print(f"{'figure':26} {'matcher':>10} {'baseline':>10} {'matcher, diacritics removed':>28}")
     for key in ("top1_accuracy", "answered_correctly", "human_sent_to_human", "answerable_sent_to_human",
                 "mean_ms", "p95_ms"):
-        print(f"{key:28} {ours[key]:>10} {base[key]:>10}")
+        ours, base, plain = (table[key] for table in tables)  # type: ignore[index]
+        print(f"{key:26} {ours:>10} {base:>10} {plain:>28}")
     for split in ("matcher_tune_split", "matcher_holdout_split"):
         figs = report[split]
         assert isinstance(figs, dict)

@@ -5,9 +5,14 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 from bot.clock import Clock, system_clock
 from bot.config import Settings
+from bot.reports.digest import DigestService
+from bot.reports.jobs import ReportJobs
+from bot.reports.outbox import Outbox, Sender
+from bot.scheduler import ReportScheduler
 from bot.services import Services
 from handlers.router import Router
 from storage.db import Database
@@ -35,3 +40,23 @@ def setup_logging(level: int = logging.INFO) -> None:
     """Plain logs on stderr; python-telegram-bot's HTTP chatter kept at warnings."""
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+@dataclass
+class Reporting:
+    """Digests, the outbox and the scheduler, wired over the services."""
+
+    digests: DigestService
+    jobs: ReportJobs
+    outbox: Outbox
+    scheduler: ReportScheduler
+
+
+def build_reporting(services: Services, senders: dict[str, Sender]) -> Reporting:
+    """Wire the reporting side; channels hand in how they push messages."""
+    digests = services.digests
+    jobs = ReportJobs(services, digests)
+    outbox = Outbox(services.repos, services.clock, jobs.content, senders)
+    jobs.outbox = outbox
+    scheduler = ReportScheduler(services.settings, jobs, outbox, services.clock)
+    return Reporting(digests, jobs, outbox, scheduler)

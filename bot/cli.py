@@ -11,6 +11,7 @@ from bot.app import open_services, setup_logging
 from bot.config import ConfigError, Secrets, Settings, load_settings
 from bot.i18n import _, use_language
 from bot.models import Role
+from bot.reports.periods import PeriodKind
 from bot.services.errors import Refusal
 from bot.services.households import read_csv
 
@@ -20,15 +21,25 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", default="config.toml", help="configuration file")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="connect to Telegram (TELEGRAM_BOT_TOKEN) and serve")
-    demo = sub.add_parser("demo", help="offline demo: no token, temporary database")
+    demo = sub.add_parser("demo", help="offline demo: no token; (re)builds a demo database")
     demo.add_argument("--lang", choices=("vi", "en"), default="vi")
-    demo.add_argument("--database", help="keep the demo database in this file")
+    demo.add_argument("--database", help="demo database file (default: the configured one, "
+                      "which must hold demo data only)")
     invite = sub.add_parser("invite", help="print a one-time invite code (last line)")
-    invite.add_argument("--role", choices=[r.value for r in Role], required=True)
+    invite.add_argument("--role", choices=[r.value for r in Role], required=True,
+                        help="volunteer (needs --hamlet), officer, or province")
     invite.add_argument("--hamlet", help="hamlet code (required for volunteers)")
     invite.add_argument("--commune", help="commune code (officers, when there are several)")
     households = sub.add_parser("import-households", help="import a household CSV")
     households.add_argument("file", type=Path)
+    digest = sub.add_parser("digest", help="write a digest (text, chart, workbook); sends nothing")
+    digest.add_argument("--commune", action="append", help="commune code (repeatable; "
+                        "default: every commune)")
+    digest.add_argument("--period", choices=[k.value for k in PeriodKind], default="week")
+    digest.add_argument("--previous", action="store_true",
+                        help="the period before the current one (a finished month, say)")
+    digest.add_argument("--lang", choices=("vi", "en"))
+    digest.add_argument("--out", type=Path, required=True, help="folder to write into")
     return parser
 
 
@@ -43,15 +54,50 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         return _run(settings)
     if args.command == "demo":
-        from bot.demo import run_demo
+        from bot.demo import RealDataError, run_demo
 
-        asyncio.run(run_demo(settings, database=args.database, language=args.lang))
+        try:
+            asyncio.run(run_demo(settings, database=args.database, language=args.lang))
+        except RealDataError as exc:
+            print(f"error: {exc} holds real records; the demo will not touch it. "
+                  "Choose another file with --database.", file=sys.stderr)
+            return 2
         return 0
     if args.command == "invite":
         return asyncio.run(_invite(settings, args))
     if args.command == "import-households":
         return asyncio.run(_import(settings, args.file))
+    if args.command == "digest":
+        return asyncio.run(_digest(settings, args))
     return 2
+
+
+async def _digest(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.reports.jobs import digest_files
+
+    language = args.lang or settings.bot.default_language
+    async with open_services(settings) as services:
+        try:
+            digest = await services.digests.build(PeriodKind(args.period), args.commune,
+                                                  previous=args.previous)
+        except KeyError:
+            known = ", ".join(c.code for c in settings.communes)
+            print(f"error: unknown commune {args.commune}; known: {known}", file=sys.stderr)
+            return 2
+        with use_language(language):
+            files = digest_files(digest)
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = files.filename.removesuffix(".xlsx")
+    written = [(args.out / f"{stem}.txt", files.text.encode("utf-8")),
+               (args.out / f"{stem}.png", files.chart),
+               (args.out / files.filename, files.workbook)]
+    for path, content in written:
+        path.write_bytes(content)
+    print(files.text)
+    print()
+    for path, content in written:
+        print(f"wrote {path} ({len(content):,} bytes)")
+    return 0
 
 
 def _run(settings: Settings) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import tempfile
 from pathlib import Path
 
 from bot.app import build_router, open_services
@@ -13,6 +12,7 @@ from bot.i18n import _, fmt_int, fmt_percent, use_language
 from bot.messages import Reply
 from bot.models import Role
 from bot.services import Services
+from storage.db import Database
 
 _FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Phan", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ"]
 _MIDDLE = ["Văn", "Thị", "Đức", "Ngọc", "Minh", "Hữu", "Thanh", "Xuân"]
@@ -74,15 +74,37 @@ async def _volunteer_week(services: Services, channel: ConsoleChannel, hamlet_co
         await person.tap(_("Done, all guided"))
 
 
+class RealDataError(Exception):
+    """The demo was pointed at a database that holds real records."""
+
+
+async def _reset_demo_database(path: Path) -> None:
+    """Delete a previous demo database; refuse to touch one that holds real records."""
+    if not path.exists():
+        return
+    async with Database(path) as db:
+        real = await db.fetchone(
+            "SELECT (SELECT COUNT(*) FROM households WHERE source <> 'demo')"
+            " + (SELECT COUNT(*) FROM members WHERE external_id NOT LIKE 'demo-%') AS n")
+    if real is not None and real["n"]:
+        raise RealDataError(str(path))
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
 async def run_demo(settings: Settings, *, database: str | None = None, language: str = "vi",
-                   seed: int = 0) -> Services | None:
-    """Build the demo commune, drive volunteers through the real flows and print progress."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = database or str(Path(folder) / "demo.sqlite3")
-        async with open_services(settings, database_path=path) as services:
-            with use_language(language):
-                await _demo(services, language, seed)
-    return None
+                   seed: int = 0) -> Path:
+    """Build the demo commune in the configured database (a demo-only one), drive volunteers
+    through the real flows and print progress; returns the database path."""
+    path = Path(database or settings.database_path)
+    await _reset_demo_database(path)
+    async with open_services(settings, database_path=str(path)) as services:
+        with use_language(language):
+            await _demo(services, language, seed)
+            print("\n" + _("The demo data stays in {path}. Next: python -m bot digest --out "
+                           "out/ writes this week's report, chart and Excel file.").format(
+                               path=path))
+    return path
 
 
 async def _demo(services: Services, language: str, seed: int) -> None:

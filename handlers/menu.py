@@ -21,13 +21,21 @@ _VOLUNTEER_COMMANDS = [
     ("help", N_("Help")),
     ("lang", N_("Tiếng Việt / English")),
 ]
-_OFFICER_EXTRA = [("invite", N_("Invite a volunteer or officer"))]
+_OFFICER_EXTRA = [("digest", N_("This week's report with chart and Excel")),
+                  ("office", N_("Enter the office indicators")),
+                  ("invite", N_("Invite a volunteer or officer"))]
+_PROVINCE_COMMANDS = [("menu", N_("Main menu")),
+                      ("digest", N_("This week's report with chart and Excel")),
+                      ("me", N_("Progress by commune")),
+                      ("help", N_("Help")), ("lang", N_("Tiếng Việt / English"))]
 
 
 def commands_for(member: Member | None) -> list[Command]:
     """The command menu for a role, in the current language."""
     if member is None:
         pairs = _CITIZEN_COMMANDS
+    elif member.role is Role.PROVINCE:
+        pairs = _PROVINCE_COMMANDS
     elif member.role is Role.OFFICER:
         pairs = _VOLUNTEER_COMMANDS[:5] + _OFFICER_EXTRA + _VOLUNTEER_COMMANDS[5:]
     else:
@@ -48,8 +56,13 @@ def next_actions() -> list[list[Option]]:
 
 def main_menu(member: Member, intro: str | None = None) -> Reply:
     """What a volunteer or officer can do, as buttons."""
-    rows = next_actions()
+    report_row = [Option(_("Weekly report"), "nav:go:digest")]
+    if member.role is Role.PROVINCE:
+        rows = [report_row + [Option(_("Progress by commune"), "nav:go:me")]]
+    else:
+        rows = next_actions()
     if member.role is Role.OFFICER:
+        rows.append(report_row + [Option(_("Office indicators"), "nav:go:off")])
         rows.append([Option(_("Invite someone"), "nav:go:inv")])
     rows.append([Option(_("Help"), "nav:go:help"), Option("Tiếng Việt / English", "nav:go:lang")])
     return Reply(intro or _("What would you like to do?"), rows)
@@ -73,6 +86,12 @@ def help_text(member: Member | None) -> str:
         "diacritics are not needed.\n"
         "/cancel stops at any step; nothing half-done is saved."
     )
+    if member.role is Role.PROVINCE:
+        return _("/digest: this week's report for every commune, with a chart and an Excel "
+                 "file.\n/me: progress by commune.\n/lang switches between Vietnamese and "
+                 "English.")
     if member.role is Role.OFFICER:
+        text += "\n" + _("/digest: this week's report with a chart and an Excel file.")
+        text += "\n" + _("/office: enter this month's office indicators.")
         text += "\n" + _("/invite creates a one-time code for a new volunteer or officer.")
     return text

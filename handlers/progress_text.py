@@ -47,24 +47,29 @@ async def hamlet_progress_text(ctx: Ctx, hamlet_code: str) -> str:
 
 async def my_week_text(ctx: Ctx, member: Member) -> str:
     """A member's week, then their hamlet (volunteer) or every hamlet (officer) briefly."""
-    week = await ctx.services.progress.member_week(member)
-    lines = [
-        _("Your week so far:"),
-        "• " + ngettext("{n} activation entry", "{n} activation entries",
-                        week.activation_records).format(n=fmt_int(week.activation_records)),
-        "• " + ngettext("{n} account activated", "{n} accounts activated",
-                        week.accounts_activated).format(n=fmt_int(week.accounts_activated)),
-        "• " + ngettext("{n} guidance visit", "{n} guidance visits",
-                        week.visits).format(n=fmt_int(week.visits)),
-        "",
-    ]
+    lines: list[str] = []
+    if member.commune_code is not None:  # a province officer logs nothing: progress only
+        week = await ctx.services.progress.member_week(member)
+        lines += [
+            _("Your week so far:"),
+            "• " + ngettext("{n} activation entry", "{n} activation entries",
+                            week.activation_records).format(n=fmt_int(week.activation_records)),
+            "• " + ngettext("{n} account activated", "{n} accounts activated",
+                            week.accounts_activated).format(n=fmt_int(week.accounts_activated)),
+            "• " + ngettext("{n} guidance visit", "{n} guidance visits",
+                            week.visits).format(n=fmt_int(week.visits)),
+            "",
+        ]
     if member.hamlet_code:
         lines.append(await hamlet_progress_text(ctx, member.hamlet_code))
         return "\n".join(lines)
-    commune = ctx.services.settings.commune(member.commune_code)
-    lines.append(_("{commune}, by hamlet (households that can use VNeID; level 2):").format(
-        commune=commune.name))
-    for p in await ctx.services.progress.hamlets(commune):
-        lines.append(f"• {p.hamlet.name}: {fmt_percent(p.capable_share)}; "
-                     f"{fmt_percent(p.level2_share)}")
+    settings = ctx.services.settings
+    communes = ([settings.commune(member.commune_code)] if member.commune_code
+                else settings.communes)
+    for commune in communes:
+        lines.append(_("{commune}, by hamlet (households that can use VNeID; level 2):")
+                     .format(commune=commune.name))
+        for p in await ctx.services.progress.hamlets(commune):
+            lines.append(f"• {p.hamlet.name}: {fmt_percent(p.capable_share)}; "
+                         f"{fmt_percent(p.level2_share)}")
     return "\n".join(lines)

@@ -7,7 +7,9 @@ from typing import Any
 
 from bot.i18n import _, use_language
 from bot.messages import Incoming, Kind, Option, Reply
-from bot.models import Conversation, Member
+from bot.models import Conversation, Member, Role
+from bot.reports.jobs import digest_files, digest_replies
+from bot.reports.periods import PeriodKind
 from bot.services import Services
 from bot.services.members import JoinStatus
 from bot.textnorm import contains_citizen_id, fold
@@ -15,6 +17,7 @@ from handlers.activation import ActivationFlow
 from handlers.base import Ctx, Flow, Turn, parse_option
 from handlers.corrections import CorrectionFlow
 from handlers.invite import InviteFlow
+from handlers.office import OfficeFlow
 from handlers.menu import commands_for, help_text, main_menu
 from handlers.progress_text import my_week_text
 from handlers.visit import VisitFlow
@@ -29,7 +32,9 @@ _MENU_WORDS = (  # typed words (folded) that open a menu item when no flow is in
 )
 _COMMAND_ALIASES = {"activate": "act", "visit": "vis", "fix": "fix", "undo": "fix",
                     "invite": "inv", "me": "me", "menu": "menu", "help": "help",
-                    "lang": "lang", "cancel": "cancel", "start": "start"}
+                    "lang": "lang", "cancel": "cancel", "start": "start", "digest": "digest",
+                    "office": "off"}
+_PROVINCE_TARGETS = {"me", "menu", "digest"}
 
 
 def _citizen_id_warning() -> str:
@@ -43,7 +48,8 @@ class Router:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.flows: dict[str, Flow] = {
-            f.name: f for f in (ActivationFlow(), VisitFlow(), CorrectionFlow(), InviteFlow())}
+            f.name: f for f in (ActivationFlow(), VisitFlow(), CorrectionFlow(), InviteFlow(),
+                                OfficeFlow())}
 
     async def handle(self, msg: Incoming) -> list[Reply]:
         """Process one update; a duplicate gets no reply and changes nothing."""
@@ -139,13 +145,28 @@ class Router:
             return [_language_choice()]
         if member is None:
             return await self._citizen(ctx)
+        if member.role is Role.PROVINCE and target not in _PROVINCE_TARGETS:
+            return [main_menu(member, _("Province officers follow the reports; logging is done "
+                                        "by each commune's team."))]
         if target == "me":
             return [Reply(await my_week_text(ctx, member))]
         if target == "menu":
             return [main_menu(member)]
+        if target == "digest":
+            return await self._digest(ctx, member)
         if target in self.flows:
             return await self._begin(ctx, target)
         return [main_menu(member)]
+
+    async def _digest(self, ctx: Ctx, member: Member) -> list[Reply]:
+        """This week's report now, for an officer's commune or a province officer's communes."""
+        if member.role is Role.VOLUNTEER:
+            return [main_menu(member, _("Reports are for commune officers; /me shows your "
+                                        "hamlet's progress."))]
+        communes = None if member.role is Role.PROVINCE else [str(member.commune_code)]
+        digest = await self.services.digests.build(PeriodKind.WEEK, communes)
+        files = digest_files(digest)
+        return digest_replies(files, files.text.splitlines()[0])
 
     async def _nav(self, ctx: Ctx, state: Conversation | None, step: str,
                    value: str) -> list[Reply]:
@@ -236,6 +257,11 @@ class Router:
 
 def _welcome(ctx: Ctx, member: Member) -> str:
     settings = ctx.services.settings
+    if member.commune_code is None:
+        province = settings.province.name if settings.province else ""
+        return _("Welcome, {name}! You now follow the reports of every commune {province}.")\
+            .format(name=member.display_name, province=province).replace("  ", " ") + \
+            "\n" + _("What would you like to do?")
     commune = settings.commune(member.commune_code)
     if member.hamlet_code:
         found = settings.hamlet(member.hamlet_code)

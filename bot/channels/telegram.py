@@ -21,11 +21,15 @@ from telegram.constants import MessageLimit
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
 
-from bot.app import build_router, open_services
+from aiolimiter import AsyncLimiter
+
+from bot.app import Reporting, build_reporting, build_router, open_services
 from bot.clock import Clock, system_clock
 from bot.config import Secrets, Settings
 from bot.i18n import LANGUAGES, use_language
 from bot.messages import Command, Incoming, Kind, Reply
+from bot.models import Member
+from bot.reports.outbox import DeliveryError
 from bot.services import Services
 from handlers.menu import commands_for
 from handlers.router import Router
@@ -80,12 +84,18 @@ class TelegramChannel:
 
     def __init__(self, settings: Settings, secrets: Secrets, *, clock: Clock = system_clock,
                  services: Services | None = None, request_timeout: float = 10.0,
-                 retry_delays: Sequence[float] = (1.0, 3.0, 9.0)) -> None:
+                 retry_delays: Sequence[float] = (1.0, 3.0, 9.0),
+                 chat_interval: float = 1.0, with_scheduler: bool = True) -> None:
         if secrets.telegram_token is None:
             raise ValueError("TELEGRAM_BOT_TOKEN is not set")
         self.settings = settings
         self.clock = clock
         self.retry_delays = tuple(retry_delays)
+        # Telegram allows about one message a second per chat; broadcasts keep to it.
+        self.chat_interval = chat_interval
+        self._chat_limiters: dict[int, AsyncLimiter | None] = {}
+        self.with_scheduler = with_scheduler
+        self.reporting: Reporting | None = None
         self.services = services
         self.router: Router | None = build_router(services) if services else None
         self._stack = contextlib.AsyncExitStack()
@@ -116,7 +126,8 @@ class TelegramChannel:
             self.services = await self._stack.enter_async_context(
                 open_services(self.settings, clock=self.clock))
             self.router = build_router(self.services)
-        # initialize() has called getMe, so the bot's username is known.
+        assert self.services is not None
+        self.reporting = build_reporting(self.services, {CHANNEL: self})
         self.deep_link = f"https://t.me/{app.bot.username}?start="
         for language in LANGUAGES:
             with use_language(language):
@@ -124,8 +135,13 @@ class TelegramChannel:
             code = None if language == self.settings.bot.default_language else language
             await self._retrying(lambda cmds=commands, lc=code: app.bot.set_my_commands(
                 cmds, scope=BotCommandScopeDefault(), language_code=lc))
+        if self.with_scheduler:
+            await self.reporting.scheduler.catch_up()
+            self.reporting.scheduler.start()
 
     async def _on_stop(self, app: Application) -> None:
+        if self.reporting is not None:
+            self.reporting.scheduler.shutdown()
         await self._stack.aclose()
 
     async def start(self, *, poll_timeout: int = 10) -> None:
@@ -173,38 +189,68 @@ class TelegramChannel:
     # -- rendering -----------------------------------------------------------------------
     async def deliver(self, chat_id: int, replies: Sequence[Reply],
                       pressed: Message | None = None) -> None:
-        """Send replies in order; the first may replace the message whose button was pressed."""
+        """Answer a user: the first reply may replace the message whose button was pressed.
+
+        Failures are logged, not raised: the update's records are already saved.
+        """
         for reply in replies:
             target = int(reply.to[1]) if reply.to else chat_id
             try:
-                if reply.commands is not None:
-                    await self._set_commands(target, reply.commands)
-                if reply.image is not None:
-                    await self._retrying(lambda r=reply, t=target: self.app.bot.send_photo(
-                        t, r.image, caption=r.text[:1024] or None))
+                if pressed is not None and reply.replace and reply.to is None \
+                        and await self._replace(pressed, reply):
+                    pressed = None
                     continue
-                if reply.document is not None:
-                    await self._retrying(lambda r=reply, t=target: self.app.bot.send_document(
-                        t, r.document.content, filename=r.document.filename,
-                        caption=r.text[:1024] or None))
-                    continue
-                if not reply.text:
-                    continue
-                markup = _keyboard(reply)
-                parts = split_text(reply.text)
-                if pressed is not None and reply.replace and reply.to is None and len(parts) == 1:
-                    if await self._edit(pressed, parts[0], markup):
-                        pressed = None
-                        continue
                 pressed = None
-                for i, part in enumerate(parts):
-                    last = i == len(parts) - 1
-                    await self._retrying(lambda p=part, m=(markup if last else None), t=target:
-                                         self.app.bot.send_message(t, p, reply_markup=m))
+                await self._send(target, reply)
             except Forbidden:
                 log.warning("chat %s blocked the bot; reply dropped", target)
             except TelegramError:
                 log.exception("could not deliver a reply to chat %s", target)
+
+    async def push(self, member: Member, replies: list[Reply]) -> None:
+        """Send a scheduled message (outbox), at most one message a second per chat."""
+        chat_id = int(member.external_id)
+        limiter = self._chat_limiters.setdefault(
+            chat_id, AsyncLimiter(1, self.chat_interval) if self.chat_interval else None)
+        for reply in replies:
+            try:
+                if limiter is None:
+                    await self._send(chat_id, reply)
+                else:
+                    async with limiter:
+                        await self._send(chat_id, reply)
+            except Forbidden as exc:
+                raise DeliveryError(str(exc), permanent=True) from exc
+            except TelegramError as exc:
+                raise DeliveryError(str(exc)) from exc
+
+    async def _send(self, chat_id: int, reply: Reply) -> None:
+        bot = self.app.bot
+        if reply.commands is not None:
+            await self._set_commands(chat_id, reply.commands)
+        if reply.image is not None:
+            await self._retrying(lambda: bot.send_photo(
+                chat_id, reply.image, caption=reply.text[:MessageLimit.CAPTION_LENGTH] or None))
+        elif reply.document is not None:
+            document = reply.document
+            await self._retrying(lambda: bot.send_document(
+                chat_id, document.content, filename=document.filename,
+                caption=reply.text[:MessageLimit.CAPTION_LENGTH] or None))
+        elif reply.text:
+            parts = split_text(reply.text)
+            markup = _keyboard(reply)
+            for i, part in enumerate(parts):
+                keyboard = markup if i == len(parts) - 1 else None
+                await self._retrying(lambda p=part, k=keyboard: bot.send_message(
+                    chat_id, p, reply_markup=k))
+
+    async def _replace(self, message: Message, reply: Reply) -> bool:
+        """Edit the pressed message into this reply when it is plain text that fits."""
+        if reply.image or reply.document or reply.commands is not None or not reply.text:
+            return False
+        if len(split_text(reply.text)) > 1:
+            return False
+        return await self._edit(message, reply.text, _keyboard(reply))
 
     async def _edit(self, message: Message, text: str,
                     markup: InlineKeyboardMarkup | None) -> bool:

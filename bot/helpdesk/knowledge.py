@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterator
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -133,7 +133,9 @@ def _tables(data: dict[str, Any], file: Path, key: str) -> list[dict[str, Any]]:
     """The `[[key]]` tables of a parsed file; unknown top-level keys are errors (likely typos)."""
     unknown = set(data) - {"group", "entry"}
     if unknown:
-        raise KnowledgeError(f"{file}: unknown top-level key(s) {sorted(unknown)}; use [[entry]] or [[group]]")
+        raise KnowledgeError(
+            f"{file}: unknown top-level key(s) {sorted(unknown)}; write entries as [[entry]], groups as [[group]]"
+        )
     tables = data.get(key, [])
     if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
         raise KnowledgeError(f"{file}: '{key}' must be written as [[{key}]] tables")

@@ -3,7 +3,9 @@
 Scoring mixes three signals over folded text (no diacritics, abbreviations expanded):
 an IDF-weighted coverage of the question's words and word pairs by each entry's titles,
 keywords and examples; a TF-IDF cosine over character n-grams (robust to typos and joined
-words); and a rapidfuzz similarity to the entry's example questions.
+words); and a rapidfuzz similarity to the entry's example questions. Questions typed without
+diacritics match fully; when diacritics are typed they only break ties that folding creates
+("sổ đỏ" against "số điện thoại").
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rapidfuzz import fuzz, process, utils
 
@@ -76,8 +78,8 @@ _WORDS: dict[str, str] = {
 # Filler phrases that carry no topic; removed after expansion so rambling questions score fairly.
 _FILLER_PHRASES = re.compile(
     r"\b(?:nhu the nao|lam the nao|the nao|lam sao|ra sao|kieu gi|kieu nao|cach nao|phai lam gi"
-    r"|la cai gi|cai gi|la gi|la sao|co duoc khong|duoc khong|co phai|cho toi hoi|cho em hoi|cho minh hoi|cho hoi"
-    r"|xin hoi|cam on|o dau|khong biet|lam gi|nhu vay|the nay|how do i|how can i|how to|what is"
+    r"|la cai gi|cai gi|la gi|la sao|co duoc khong|duoc khong|co phai"
+    r"|cho toi hoi|cho em hoi|cho minh hoi|cho hoi|xin hoi|cam on|o dau|khong biet|lam gi|nhu vay|the nay|how do i|how can i|how to|what is"
     r"|what s|is it)\b"
 )
 
@@ -99,7 +101,7 @@ _PUNCT = re.compile(r"[^\w\s]|_")
 _LETTER_DIGIT = re.compile(r"(?<=[a-z])(?=\d)|(?<=\d)(?=[a-z])")
 
 
-def _expand(text: str) -> list[str]:
+def _expand(text: str) -> tuple[str, ...]:
     """Fold, expand abbreviations and phrases, drop filler; return words (no vocabulary repair)."""
     folded = _PUNCT.sub(" ", fold(text))
     for pattern, replacement in _PHRASES:
@@ -109,7 +111,7 @@ def _expand(text: str) -> list[str]:
     for pattern, replacement in _PHRASES:
         expanded = pattern.sub(replacement, expanded)
     expanded = _FILLER_PHRASES.sub(" ", expanded)
-    return [w for part in expanded.split() for w in _LETTER_DIGIT.sub(" ", part).split() if w]
+    return tuple(w for part in expanded.split() for w in _LETTER_DIGIT.sub(" ", part).split() if w)
 
 
 def _content(words: Iterable[str]) -> list[str]:
@@ -188,7 +190,12 @@ _HUMAN_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
 
 def asks_for_person(question: str) -> bool:
     """True when the citizen asks to talk to a person rather than the bot."""
-    text = " ".join(_expand(question))
+    return _asks_for_person(_expand(question))
+
+
+def _asks_for_person(expanded: Sequence[str]) -> bool:
+    """`asks_for_person` on words already expanded."""
+    text = " ".join(expanded)
     return any(pattern.search(text) for pattern in _HUMAN_PATTERNS)
 
 
@@ -243,11 +250,12 @@ _BIGRAM_WEIGHT = 0.6
 # evidence for an entry, not on how much other context it gives.
 _EVIDENCE_CAP = 12.0
 _REPAIRED_WEIGHT = 0.7  # a word we had to guess (typo, Telex) counts a little less
-# Typed diacritics that fit none of our spellings: folding made two words look alike.
+# Diacritics typed that differ from ours ("vàng" typed, we wrote "vắng"): folding made two words
+# look alike, so such a match earns only a quarter of the credit.
 _ACCENT_MISMATCH_WEIGHT = 0.25
 # Blend of the three signals; then the confidence threshold, calibrated on the tuning split.
 _MIX_LEXICAL, _MIX_CHARS, _MIX_FUZZY = 0.55, 0.25, 0.20
-CONFIDENCE_THRESHOLD = 0.345
+CONFIDENCE_THRESHOLD = 0.34
 _MAX_CANDIDATES = 5
 _LONG_NUMBER = 9
 
@@ -256,8 +264,10 @@ _LONG_NUMBER = 9
 class _Query:
     """A question prepared once for scoring against every entry."""
 
+    expanded: tuple[str, ...]  # every word after expansion, stopwords included
     words: list[str]
-    doubt: dict[str, float]  # weight below 1 for words we guessed or whose accents disagree
+    weights: dict[str, float]  # IDF weight of each word, lowered for words we had to guess
+    accents: dict[str, frozenset[str]]  # folded word → accent keys, for words typed with diacritics
     chars: dict[str, float]
     text: str
 
@@ -269,6 +279,8 @@ class _EntryIndex:
     entry_id: str
     strong: dict[str, float]  # weighted term frequency in titles, keywords and examples
     weak: dict[str, float]  # weighted term frequency in the answers
+    accents: dict[str, frozenset[str]]  # folded word → the accented spellings this entry uses
+    words: tuple[str, ...]  # content words of titles, keywords and examples
     chars: dict[str, float]  # unit-length char n-gram TF-IDF vector
     phrases: tuple[str, ...]  # normalised titles and examples for rapidfuzz
 
@@ -279,16 +291,15 @@ class Matcher:
     def __init__(self, kb: KnowledgeBase, threshold: float = CONFIDENCE_THRESHOLD) -> None:
         self._threshold = threshold
         self._handoff = kb.handoff_ids()
-        raw = [(entry, self._entry_terms(entry)) for entry in kb.entries]
-        self._vocab = frozenset(t for _, (strong, weak, _) in raw for t in (*strong, *weak) if "_" not in t)
+        self._index = [self._entry_index(entry) for entry in kb.entries]
+        self._vocab = frozenset(t for item in self._index for t in (*item.strong, *item.weak) if "_" not in t)
         self._vocab_list = sorted(self._vocab)
-        self._surfaces = self._surface_table(kb)
-        self._idf = self._idf_table([set(strong) | set(weak) for _, (strong, weak, _) in raw])
-        self._max_idf = math.log(1 + (len(raw) + 0.5) / 0.5)
-        self._char_idf = self._idf_table([set(_char_grams(words)) for _, (_, _, words) in raw])
-        # Grams no entry has still count in the question's norm, so off-topic text stays dissimilar.
-        self._unseen_char_idf = self._max_idf
-        self._index = [self._entry_index(entry, strong, weak, words) for entry, (strong, weak, words) in raw]
+        self._idf = _idf_table([set(item.strong) | set(item.weak) for item in self._index])
+        # With diacritics typed, "sổ" is far rarer than folded "so" (số, sổ, sơ): weigh it as such.
+        self._accent_idf = _idf_table([set().union(*item.accents.values()) for item in self._index])
+        self._max_idf = math.log(1 + (len(self._index) + 0.5) / 0.5)
+        self._char_idf = _idf_table([set(_char_grams(item.words)) for item in self._index])
+        self._index = [replace(item, chars=self._char_vector(item.words)) for item in self._index]
 
     # -- public ---------------------------------------------------------------------------------
 
@@ -297,7 +308,7 @@ class Matcher:
         if lang not in ("vi", "en"):
             raise ValueError(f"unsupported language {lang!r}")
         query = self._prepare(question)
-        wants_human = asks_for_person(question)
+        wants_human = _asks_for_person(query.expanded)
         scored = sorted(
             (Candidate(item.entry_id, round(self._score(item, query), 4)) for item in self._index),
             key=lambda c: c.score,
@@ -311,8 +322,9 @@ class Matcher:
 
     # -- indexing -------------------------------------------------------------------------------
 
-    def _entry_terms(self, entry: Entry) -> tuple[dict[str, float], dict[str, float], list[str]]:
-        """Weighted terms of an entry's describing fields and of its answers, plus its words."""
+    @staticmethod
+    def _entry_index(entry: Entry) -> _EntryIndex:
+        """Weighted terms of an entry's describing fields and answers, its spellings and phrases."""
         strong: Counter[str] = Counter()
         words: list[str] = []
         # A keyword phrase is one unit of meaning: its words share the weight, its pairs keep it.
@@ -335,71 +347,57 @@ class Matcher:
             content = _content(_expand(text))
             for term in (*content, *_bigrams(content)):
                 weak[term] += _W_ANSWER
-        return dict(strong), dict(weak), words
-
-    def _entry_index(
-        self, entry: Entry, strong: dict[str, float], weak: dict[str, float], words: list[str]
-    ) -> _EntryIndex:
-        """Bundle an entry's precomputed features."""
+        accents: dict[str, set[str]] = {}
+        for text in (entry.title_vi, entry.answer_vi, *entry.keywords_vi, *entry.examples):
+            for folded, keys in _accented_words(text).items():
+                accents.setdefault(folded, set()).update(keys)
         phrases = tuple(
             " ".join(_content(_expand(text))) for text in (entry.title_vi, entry.title_en, *entry.examples)
         )
-        return _EntryIndex(entry.id, strong, weak, self._char_vector(words), phrases)
-
-    @staticmethod
-    def _surface_table(kb: KnowledgeBase) -> dict[str, frozenset[str]]:
-        """Folded word → the accented spellings the knowledge base uses for it."""
-        table: dict[str, set[str]] = {}
-        for entry in kb.entries:
-            texts = (entry.title_vi, entry.answer_vi, *entry.keywords_vi, *entry.examples)
-            for text in texts:
-                for folded, keys in _accented_words(text).items():
-                    table.setdefault(folded, set()).update(keys)
-        return {folded: frozenset(keys) for folded, keys in table.items()}
-
-    @staticmethod
-    def _idf_table(documents: list[set[str]]) -> dict[str, float]:
-        """BM25's smoothed inverse document frequency for every term."""
-        count = len(documents)
-        frequency = Counter(term for doc in documents for term in doc)
-        return {term: math.log(1 + (count - df + 0.5) / (df + 0.5)) for term, df in frequency.items()}
+        frozen = {folded: frozenset(keys) for folded, keys in accents.items()}
+        return _EntryIndex(entry.id, dict(strong), dict(weak), frozen, tuple(words), {}, phrases)
 
     def _char_vector(self, words: Sequence[str]) -> dict[str, float]:
-        """Unit-length TF-IDF vector of character n-grams."""
+        """Unit-length TF-IDF vector of character n-grams.
+
+        Grams no entry has keep the highest weight, so off-topic text stays dissimilar.
+        """
         grams = _char_grams(words)
-        vector = {g: (1 + math.log(n)) * self._char_idf.get(g, self._unseen_char_idf) for g, n in grams.items()}
+        vector = {g: (1 + math.log(n)) * self._char_idf.get(g, self._max_idf) for g, n in grams.items()}
         norm = math.sqrt(sum(v * v for v in vector.values())) or 1.0
         return {g: v / norm for g, v in vector.items() if v}
 
     # -- querying -------------------------------------------------------------------------------
 
     def _prepare(self, question: str) -> _Query:
-        """Words, doubts, character vector and fuzzy text of a question, computed once."""
-        words, doubt = self._query_words(question)
-        return _Query(words, doubt, self._char_vector(words), " ".join(words))
-
-    def _query_words(self, question: str) -> tuple[list[str], dict[str, float]]:
-        """Content words of the question after repair, and a weight below 1 for doubtful ones."""
-        words: list[str] = []
-        doubt: dict[str, float] = {}
+        """Words, weights, spellings, character vector and fuzzy text of a question, computed once."""
         typed = _accented_words(question)
-        for word in _content(_expand(question)):
+        expanded = _expand(question)
+        words: list[str] = []
+        weights: dict[str, float] = {}
+        accents: dict[str, frozenset[str]] = {}
+        for word in _content(expanded):
             if word.isdigit() and len(word) >= _LONG_NUMBER:
                 continue  # ID or phone numbers say nothing about the topic (and must not be kept)
             fixed = self._repair(word)
             words += fixed
             if fixed != [word]:
-                doubt.update((w, _REPAIRED_WEIGHT) for w in fixed)
-            elif self._accent_disagrees(word, typed.get(word)):
-                doubt[word] = _ACCENT_MISMATCH_WEIGHT
-        return words, doubt
+                weights.update((w, self._idf.get(w, self._max_idf) * _REPAIRED_WEIGHT) for w in fixed)
+            elif word in typed:
+                weights[word] = self._accented_weight(word, typed[word])
+                accents[word] = frozenset(typed[word])
+            else:
+                weights[word] = self._idf.get(word, self._max_idf)
+        return _Query(expanded, words, weights, accents, self._char_vector(words), " ".join(words))
 
-    def _accent_disagrees(self, word: str, typed: set[str] | None) -> bool:
-        """True when the citizen typed diacritics and they fit none of our spellings ("vàng" ≠ "vắng")."""
-        known = self._surfaces.get(word)
-        if not typed or not known:
-            return False  # typed without diacritics, or a word we only know without them
-        return not typed & known
+    def _accented_weight(self, word: str, keys: set[str]) -> float:
+        """IDF of a word typed with diacritics: of that spelling if we know it, else a doubtful one."""
+        known = [self._accent_idf[key] for key in keys if key in self._accent_idf]
+        if known:
+            return max(known)
+        if word in self._vocab:
+            return self._idf[word] * _ACCENT_MISMATCH_WEIGHT  # "vàng" typed, we only know "vắng"
+        return self._max_idf
 
     def _repair(self, word: str) -> list[str]:
         """Map an unknown word to known ones: Telex leftovers, joined words, then typos."""
@@ -433,12 +431,11 @@ class Matcher:
     def _lexical(self, item: _EntryIndex, query: _Query) -> float:
         """Share of the question's IDF weight (capped) that the entry covers, with BM25-style saturation."""
         gained = total = 0.0
-        words = query.words
-        for word in dict.fromkeys(words):
-            weight = self._idf.get(word, self._max_idf) * query.doubt.get(word, 1.0)
+        for word in dict.fromkeys(query.words):
+            weight = query.weights[word]
             total += weight
-            gained += weight * self._saturate(item, word)
-        for pair in dict.fromkeys(_bigrams(words)):
+            gained += weight * self._saturate(item, word) * self._spelling_fit(item, word, query)
+        for pair in dict.fromkeys(_bigrams(query.words)):
             if pair in self._idf:  # pairs unknown to the whole base would only punish long questions
                 weight = _BIGRAM_WEIGHT * self._idf[pair]
                 total += weight
@@ -451,8 +448,26 @@ class Matcher:
         frequency = item.strong.get(term, 0.0) + item.weak.get(term, 0.0)
         return frequency / (frequency + _SATURATION)
 
+    @staticmethod
+    def _spelling_fit(item: _EntryIndex, word: str, query: _Query) -> float:
+        """1 when the entry spells the word as typed (or it was typed plain); less if only folding matches."""
+        typed = query.accents.get(word)
+        spelled = item.accents.get(word)
+        if not typed or not spelled or typed & spelled:
+            return 1.0
+        return _ACCENT_MISMATCH_WEIGHT
 
-def baseline_match(kb: KnowledgeBase, question: str, lang: str = "vi", threshold: float = 70.0) -> MatchResult:
+
+def _idf_table(documents: list[set[str]]) -> dict[str, float]:
+    """BM25's smoothed inverse document frequency for every term."""
+    count = len(documents)
+    frequency = Counter(term for doc in documents for term in doc)
+    return {term: math.log(1 + (count - df + 0.5) / (df + 0.5)) for term, df in frequency.items()}
+
+
+def baseline_match(
+    kb: KnowledgeBase, question: str, lang: str = "vi", threshold: float = 70.0
+) -> MatchResult:
     """Simple reference: rapidfuzz WRatio between the question and entry titles only."""
     titles = {entry.id: fold(entry.title(lang)) for entry in kb.entries}
     ranked = process.extract(

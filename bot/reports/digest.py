@@ -9,7 +9,7 @@ from datetime import date, datetime
 from bot.clock import Clock
 from bot.config import Commune, Settings
 from bot.i18n import N_
-from bot.reports.periods import Period, PeriodKind, period_containing
+from bot.reports.periods import Period, PeriodKind, period_containing, period_from_key
 from storage.repositories import (
     FollowUp,
     HamletActivity,
@@ -182,17 +182,24 @@ class DigestService:
         return current.previous() if previous else current
 
     async def build(self, kind: PeriodKind, commune_codes: list[str] | None = None, *,
-                    previous: bool = False, now: datetime | None = None) -> Digest:
-        """A digest of these communes (all when None) for the current or previous period."""
+                    previous: bool = False, period_key: str | None = None,
+                    now: datetime | None = None) -> Digest:
+        """A digest of these communes (all when None) for a period: the current one, the
+        previous one, or the one named by its key."""
         now = now or self.clock()
         communes = [c for c in self.settings.communes
                     if commune_codes is None or c.code in commune_codes]
         if not communes:
             raise KeyError(commune_codes)
-        period = self.period(kind, communes[0], previous=previous, now=now)
+
+        def period_of(commune: Commune) -> Period:
+            if period_key is not None:
+                return period_from_key(kind, period_key, commune.tz)
+            return self.period(kind, commune, previous=previous, now=now)
+
+        period = period_of(communes[0])
         cut_at = min(now, period.until)
-        digests = [await self._commune(c, self.period(kind, c, previous=previous, now=now),
-                                       cut_at) for c in communes]
+        digests = [await self._commune(c, period_of(c), cut_at) for c in communes]
         digest = Digest(period, cut_at, digests)
         if len(digests) > 1 or (commune_codes is None and self.settings.province):
             rows = [_sum_lines(d.code, d.name, d.name, d.hamlets, d.total.visits_target)

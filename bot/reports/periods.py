@@ -62,3 +62,16 @@ def period_containing(kind: PeriodKind, moment: datetime, tz: ZoneInfo) -> Perio
     start = date(day.year, 3 * quarter - 2, 1)
     return Period(kind, f"{day.year}-Q{quarter}", start,
                   _month_start(day.year, 3 * quarter + 1), tz)
+
+
+def period_from_key(kind: PeriodKind, key: str, tz: ZoneInfo) -> Period:
+    """Rebuild a period from its key ("2026-W47", "2026-11", "2026-Q4")."""
+    year_text, rest = key.split("-", 1)
+    year = int(year_text)
+    if kind is PeriodKind.WEEK:
+        start = date.fromisocalendar(year, int(rest.lstrip("W")), 1)
+    elif kind is PeriodKind.MONTH:
+        start = date(year, int(rest), 1)
+    else:
+        start = date(year, 3 * int(rest.lstrip("Q")) - 2, 1)
+    return period_containing(kind, datetime.combine(start, time(12), tzinfo=tz), tz)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.reports.digest import DigestService
 from bot.services.households import HouseholdService
 from bot.services.members import MembershipService
 from bot.services.progress import ProgressService
@@ -26,6 +27,7 @@ class Services:
     households: HouseholdService
     records: RecordService
     progress: ProgressService
+    digests: DigestService
 
     @classmethod
     def build(cls, settings: Settings, db: Database, clock: Clock) -> Services:
@@ -37,6 +39,7 @@ class Services:
             households=HouseholdService(repos, settings, clock),
             records=RecordService(repos, settings, clock),
             progress=ProgressService(repos, settings, clock),
+            digests=DigestService(repos, settings, clock),
         )
 
     async def sync_places(self) -> None:

@@ -1,0 +1,155 @@
+"""What each scheduled report is, who receives it, and what it says to each recipient."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from bot.config import Commune
+from bot.i18n import _, fmt_int, ngettext
+from bot.messages import Document, Reply
+from bot.models import Member, Role
+from bot.reports.chart import render_chart
+from bot.reports.digest import Digest, DigestService
+from bot.reports.outbox import Outbox
+from bot.reports.periods import PeriodKind, period_containing
+from bot.reports.text import render_text
+from bot.reports.workbook import render_workbook
+from bot.services import Services
+from bot.services.records import TOPICS
+from handlers.menu import next_actions
+from storage.repositories import OutboxItem, ReportRepository
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DIGESTS = {"digest-week": PeriodKind.WEEK, "digest-month": PeriodKind.MONTH,
+           "digest-quarter": PeriodKind.QUARTER}
+REMINDER = "reminder"
+FOLLOW_UP = "follow-up"
+REPORTS = (*DIGESTS, REMINDER, FOLLOW_UP)
+
+
+@dataclass(frozen=True)
+class DigestFiles:
+    text: str
+    chart: bytes
+    workbook: bytes
+    filename: str
+
+
+def digest_files(digest: Digest) -> DigestFiles:
+    """Text, chart and workbook of a digest, in the current language."""
+    scope = "tinh" if digest.province_total is not None else digest.communes[0].code
+    return DigestFiles(render_text(digest), render_chart(digest), render_workbook(digest),
+                       f"bao-cao-{scope}-{digest.period.key}.xlsx")
+
+
+def digest_replies(files: DigestFiles, title: str) -> list[Reply]:
+    """The digest as messages: the text, then the chart, then the workbook."""
+    return [Reply(files.text, replace=False),
+            Reply(title, image=files.chart, replace=False),
+            Reply(title, document=Document(files.filename, files.workbook, XLSX), replace=False)]
+
+
+class ReportJobs:
+    """Enqueues reports when their time comes and writes them for each recipient."""
+
+    def __init__(self, services: Services, digests: DigestService) -> None:
+        self.services = services
+        self.digests = digests
+        self.reports = ReportRepository(services.db)
+        self.outbox: Outbox | None = None
+        self._cache: dict[tuple[str, ...], DigestFiles] = {}
+
+    def period_key(self, report: str, commune: Commune, at: datetime) -> str:
+        """The period a report fired at `at` covers: its week, the finished month or quarter."""
+        if report == FOLLOW_UP:
+            return at.astimezone(commune.tz).date().isoformat()
+        if report == REMINDER:
+            return period_containing(PeriodKind.WEEK, at, commune.tz).key
+        kind = DIGESTS[report]
+        current = period_containing(kind, at, commune.tz)
+        return current.key if kind is PeriodKind.WEEK else current.previous().key
+
+    async def recipients(self, report: str, commune: Commune, period: str) -> list[Member]:
+        """Officers (and province officers) get digests; volunteers reminders and follow-ups."""
+        repos = self.services.repos
+        if report in DIGESTS:
+            return (await repos.members(commune_code=commune.code, role=Role.OFFICER)
+                    + await repos.members(role=Role.PROVINCE))
+        volunteers = await repos.members(commune_code=commune.code, role=Role.VOLUNTEER)
+        if report == REMINDER:
+            return volunteers
+        due = await self.reports.waiting_follow_ups([h.code for h in commune.hamlets],
+                                                    due_on=date.fromisoformat(period))
+        owners = {f.member_id for f in due}
+        return [m for m in volunteers if m.id in owners]
+
+    async def fire(self, report: str, commune: Commune, at: datetime) -> int:
+        """Queue a report for its recipients (idempotent); returns how many rows were new."""
+        assert self.outbox is not None
+        period = self.period_key(report, commune, at)
+        return await self.outbox.enqueue(report, period,
+                                         await self.recipients(report, commune, period))
+
+    async def content(self, item: OutboxItem, member: Member) -> list[Reply]:
+        """The messages for one outbox row, in the member's language (set by the caller)."""
+        if item.report in DIGESTS:
+            return await self._digest(item, member)
+        if item.report == REMINDER:
+            return [await self._reminder(member)]
+        return await self._follow_up(member, date.fromisoformat(item.period))
+
+    async def _digest(self, item: OutboxItem, member: Member) -> list[Reply]:
+        province = member.role is Role.PROVINCE
+        scope = "*" if province else str(member.commune_code)
+        key = (item.report, item.period, scope, member.language)
+        if key not in self._cache:
+            digest = await self.digests.build(
+                DIGESTS[item.report], None if province else [scope], period_key=item.period)
+            self._cache[key] = digest_files(digest)
+        files = self._cache[key]
+        return digest_replies(files, files.text.splitlines()[0])
+
+    async def _reminder(self, member: Member) -> Reply:
+        services = self.services
+        week = await services.progress.member_week(member)
+        schedule = services.settings.schedule
+        lines = [_("Hello {name}! The weekly report closes today at {time}.").format(
+            name=member.display_name, time=schedule.digest_time)]
+        if week.activation_records or week.visits:
+            lines.append(_("This week you logged {activations} and {visits}. Thank you!").format(
+                activations=ngettext("{n} activation entry", "{n} activation entries",
+                                     week.activation_records).format(
+                    n=fmt_int(week.activation_records)),
+                visits=ngettext("{n} guidance visit", "{n} guidance visits",
+                                week.visits).format(n=fmt_int(week.visits))))
+        else:
+            lines.append(_("I have not seen an entry from you this week yet. Even one visit "
+                           "helps, and logging it takes a minute."))
+        if member.hamlet_code:
+            p = await services.progress.hamlet(member.hamlet_code)
+            lines.append(_("{hamlet} still needs: {households} households with someone who can "
+                           "use VNeID, {level2} level-2 registrations, {activated} "
+                           "activations.").format(
+                hamlet=p.hamlet.name, households=fmt_int(p.capable_gap),
+                level2=fmt_int(p.level2_gap), activated=fmt_int(p.activation_gap)))
+        return Reply("\n".join(lines), next_actions(), replace=False)
+
+    async def _follow_up(self, member: Member, day: date) -> list[Reply]:
+        hamlets = [member.hamlet_code] if member.hamlet_code else []
+        due = await self.reports.waiting_follow_ups(hamlets, due_on=day, member_id=member.id)
+        if not due:
+            return []  # already visited again: nothing to remind
+        lines = [ngettext("Today you planned to go back to {n} household:",
+                          "Today you planned to go back to {n} households:",
+                          len(due)).format(n=len(due))]
+        for f in due:
+            topics = ", ".join(_(TOPICS[t]) for t in f.topics if t in TOPICS)
+            lines.append(f"• {f.head_name} ({f.household_code}): {topics}")
+        return [Reply("\n".join(lines), next_actions(), replace=False)]
+
+    def forget_cache(self) -> None:
+        """Drop built digests (after a delivery run, so the next run sees fresh figures)."""
+        self._cache.clear()
+
+

@@ -1,0 +1,128 @@
+"""APScheduler cron triggers in each commune's time zone, and catch-up after downtime."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.clock import Clock
+from bot.config import Commune, Schedule, Settings
+from bot.reports.jobs import FOLLOW_UP, REMINDER, ReportJobs
+from bot.reports.outbox import Outbox
+
+log = logging.getLogger(__name__)
+
+
+def _hm(text: str) -> tuple[int, int]:
+    hour, minute = text.split(":")
+    return int(hour), int(minute)
+
+
+def cron_fields(report: str, schedule: Schedule) -> dict[str, object]:
+    """CronTrigger fields for a report (weekly digest Friday 15:00 by default)."""
+    if report == "digest-week":
+        hour, minute = _hm(schedule.digest_time)
+        return {"day_of_week": schedule.digest_day, "hour": hour, "minute": minute}
+    if report == REMINDER:
+        hour, minute = _hm(schedule.reminder_time)
+        return {"day_of_week": schedule.reminder_day, "hour": hour, "minute": minute}
+    if report == FOLLOW_UP:
+        hour, minute = _hm(schedule.follow_up_time)
+        return {"hour": hour, "minute": minute}
+    if report == "digest-month":
+        hour, minute = _hm(schedule.monthly_time)
+        return {"day": 1, "hour": hour, "minute": minute}
+    if report == "digest-quarter":
+        hour, minute = _hm(schedule.quarterly_time)
+        return {"month": "1,4,7,10", "day": 1, "hour": hour, "minute": minute}
+    raise KeyError(report)
+
+
+@dataclass(frozen=True)
+class Planned:
+    report: str
+    commune: Commune
+    trigger: CronTrigger
+
+
+def plan(settings: Settings) -> list[Planned]:
+    """Every report of every commune with its trigger in the commune's time zone."""
+    reports = ("digest-week", REMINDER, FOLLOW_UP, "digest-month", "digest-quarter")
+    return [Planned(report, commune, CronTrigger(timezone=commune.tz,
+                                                 **cron_fields(report, settings.schedule)))
+            for commune in settings.communes for report in reports]
+
+
+def last_fire_time(trigger: CronTrigger, now: datetime, window: timedelta) -> datetime | None:
+    """The latest time the trigger fired in (now - window, now], if any."""
+    last = None
+    moment = trigger.get_next_fire_time(None, now - window)
+    while moment is not None and moment <= now:
+        last = moment
+        moment = trigger.get_next_fire_time(moment, moment + timedelta(seconds=1))
+    return last
+
+
+class ReportScheduler:
+    """Runs report triggers and a delivery loop; catches up on reports missed while down."""
+
+    def __init__(self, settings: Settings, jobs: ReportJobs, outbox: Outbox, clock: Clock,
+                 *, deliver_every: timedelta = timedelta(seconds=30)) -> None:
+        self.settings = settings
+        self.jobs = jobs
+        self.outbox = outbox
+        self.clock = clock
+        self.deliver_every = deliver_every
+        self.scheduler: AsyncIOScheduler | None = None
+
+    async def catch_up(self) -> int:
+        """Queue reports whose time came while the bot was down (within the grace window)."""
+        now = self.clock()
+        window = timedelta(hours=self.settings.schedule.catch_up_hours)
+        queued = 0
+        for planned in plan(self.settings):
+            fired = last_fire_time(planned.trigger, now, window)
+            if fired is not None:
+                queued += await self.jobs.fire(planned.report, planned.commune, fired)
+        if queued:
+            log.info("catch-up: %d report messages queued", queued)
+        await self.deliver()
+        return queued
+
+    async def run(self, report: str, commune_code: str) -> None:
+        """A trigger fired: queue the report and deliver it."""
+        await self.jobs.fire(report, self.settings.commune(commune_code), self.clock())
+        await self.deliver()
+
+    async def deliver(self) -> None:
+        """Send what is due, then drop cached digests so the next run is fresh."""
+        try:
+            await self.outbox.deliver_due()
+        finally:
+            self.jobs.forget_cache()
+
+    def start(self) -> AsyncIOScheduler:
+        """Start the triggers on the running event loop."""
+        grace = int(self.settings.schedule.catch_up_hours * 3600) or None
+        scheduler = AsyncIOScheduler()
+        for planned in plan(self.settings):
+            scheduler.add_job(self.run, planned.trigger,
+                              args=[planned.report, planned.commune.code],
+                              id=f"{planned.report}:{planned.commune.code}",
+                              misfire_grace_time=grace, coalesce=True, max_instances=1)
+        scheduler.add_job(self.deliver, IntervalTrigger(seconds=self.deliver_every.seconds),
+                          id="outbox", coalesce=True, max_instances=1)
+        scheduler.start()
+        self.scheduler = scheduler
+        return scheduler
+
+    def shutdown(self) -> None:
+        """Stop the triggers."""
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        self.scheduler = None

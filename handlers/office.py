@@ -1,0 +1,92 @@
+"""Officers enter the month's office-side figures: online dossiers, on-time rate and the rest."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bot.i18n import _, fmt_int, fmt_percent
+from bot.messages import Option, Reply
+from bot.models import Conversation, Role
+from bot.reports.digest import OFFICE_INDICATORS
+from bot.reports.periods import PeriodKind, period_containing
+from handlers.base import Ctx, Turn, opt, parse_option, stay
+from handlers.menu import cancel_row
+
+NAME = "off"
+MAX_FIGURE = 10_000_000
+_FRACTION = re.compile(r"^\s*(\d{1,9})\s*(?:/|trên|tren|of|tren tong|,|\s)\s*(\d{1,9})\s*$")
+
+
+class OfficeFlow:
+    """Pick an indicator, type done/total, repeat; figures are kept per month."""
+
+    name = NAME
+
+    async def begin(self, ctx: Ctx, data: dict[str, Any]) -> Turn:
+        if ctx.member is None or ctx.member.role is not Role.OFFICER:
+            return Turn([Reply(_("Only commune officers can enter office indicators."))], None)
+        state = Conversation(NAME, "pick", {})
+        return Turn(await self.prompt(ctx, state), state)
+
+    def _month(self, ctx: Ctx) -> str:
+        assert ctx.member is not None and ctx.member.commune_code is not None
+        commune = ctx.services.settings.commune(ctx.member.commune_code)
+        return period_containing(PeriodKind.MONTH, ctx.services.clock(), commune.tz).key
+
+    async def prompt(self, ctx: Ctx, state: Conversation) -> list[Reply]:
+        assert ctx.member is not None and ctx.member.commune_code is not None
+        month = self._month(ctx)
+        if state.step == "pick":
+            figures = await ctx.services.digests.reports.office_figures(
+                ctx.member.commune_code, month)
+            rows: list[list[Option]] = []
+            for code, label in OFFICE_INDICATORS.items():
+                fig = figures.get(code)
+                value = (f"{fmt_int(fig.done)}/{fmt_int(fig.total)}" if fig else "—")
+                rows.append([opt(f"{_(label)}: {value}", NAME, "pick", code)])
+            rows.append([Option(_("Finished"), "nav:cancel:")])
+            return [Reply(_("Office indicators for {month}. Tap one to enter or change it.")
+                          .format(month=month), rows)]
+        label = _(OFFICE_INDICATORS[state.data["indicator"]])
+        return [Reply(_("{indicator} ({month}): type the count and the total, for example "
+                        "45/60.").format(indicator=label, month=month), [cancel_row()])]
+
+    async def handle(self, ctx: Ctx, state: Conversation) -> Turn:
+        assert ctx.member is not None and ctx.member.commune_code is not None
+        _flow, step, value = parse_option(ctx.option)
+        if state.step == "pick":
+            if step == "pick" and value in OFFICE_INDICATORS:
+                state.step, state.data = "enter", {"indicator": value}
+                return stay(await self.prompt(ctx, state), state)
+            return self._again(await self.prompt(ctx, state), _("Please tap an indicator."),
+                               state)
+        match = _FRACTION.match(ctx.text)
+        if not match:
+            return self._again(await self.prompt(ctx, state), _(
+                "Please type two whole numbers: the count and the total, like 45/60."), state)
+        done, total = int(match.group(1)), int(match.group(2))
+        if total == 0 or done > total or total > MAX_FIGURE:
+            return self._again(await self.prompt(ctx, state), _(
+                "The count must not exceed the total, and the total must be above zero."), state)
+        indicator = state.data["indicator"]
+        now = ctx.services.clock()
+        async with ctx.services.db.transaction():
+            await ctx.services.digests.reports.set_office_figure(
+                ctx.member.commune_code, self._month(ctx), indicator, done, total,
+                ctx.member.id, now)
+            await ctx.services.repos.audit(
+                member_id=ctx.member.id, action="set", entity="office_figure",
+                entity_id=f"{ctx.member.commune_code}:{self._month(ctx)}:{indicator}",
+                details={"done": done, "total": total}, at=now)
+        state.step, state.data = "pick", {}
+        replies = await self.prompt(ctx, state)
+        replies[0].text = _("✅ Saved: {indicator} {done}/{total} ({share}).").format(
+            indicator=_(OFFICE_INDICATORS[indicator]), done=fmt_int(done), total=fmt_int(total),
+            share=fmt_percent(done / total)) + "\n\n" + replies[0].text
+        return stay(replies, state)
+
+    @staticmethod
+    def _again(replies: list[Reply], reason: str, state: Conversation) -> Turn:
+        replies[0].text = reason + "\n\n" + replies[0].text
+        return stay(replies, state)
