@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
+import logging
 import struct
 import warnings
-import zlib
+import zipfile
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pytest
+from matplotlib.colors import to_rgb
+from matplotlib.image import imread
 from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from bot.i18n import use_language
-from bot.reports import chart as chart_module
-from bot.reports.chart import render_chart
+from bot.reports.chart import CAPABLE_COLOUR, MAX_ROWS, render_chart
 from bot.reports.digest import (
     OFFICE_INDICATORS,
     CampaignPace,
@@ -134,3 +138,228 @@ def province_digest() -> Digest:
     rows = [c.total for c in communes]
     return Digest(WEEK, CUT_AT, communes, province_name="Tỉnh Nghệ An",
                   province_total=total("*", "Tỉnh Nghệ An", rows), province_rows=rows)
+
+
+def many_hamlets(count: int) -> Digest:
+    """A commune with more hamlets than the chart shows; every one has a visible bar."""
+    commune = hung_dong()
+    lines = [hamlet(f"H{i:02d}", f"Thôn Đồng Tâm {i}", commune.name, households=100,
+                    capable=20 + i, eligible=300, level2=90 + i, activated=50, visits=1,
+                    before=1, records=0) for i in range(count)]
+    return Digest(WEEK, CUT_AT, [dataclasses.replace(commune, hamlets=lines,
+                                                     total=total("HD", commune.name, lines))])
+
+
+# -- chart ------------------------------------------------------------------------------------
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """Width and height from the IHDR chunk, which always comes first."""
+    assert data[12:16] == b"IHDR"
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+def capable_bars(data: bytes) -> int:
+    """Count the separate blocks of the capable colour down the left half of the picture.
+
+    The right half is left out because the target line there has the same colour; what
+    remains is the legend's key plus one block per bar (level-2 bars lie between them).
+    """
+    pixels = imread(io.BytesIO(data))[:, :, :3]
+    left = pixels[:, : pixels.shape[1] // 2]
+    match = np.all(np.abs(left - np.array(to_rgb(CAPABLE_COLOUR))) < 1.5 / 255, axis=2)
+    rows = match.any(axis=1).astype(int)
+    return int(np.sum(np.diff(np.concatenate([[0], rows])) == 1)) - 1
+
+
+def render_quietly(digest: Digest, caplog: pytest.LogCaptureFixture) -> bytes:
+    """Render the chart, failing on any warning (a missing glyph or font shows up as one)."""
+    with warnings.catch_warnings(), caplog.at_level(logging.WARNING, logger="matplotlib"):
+        warnings.simplefilter("error")
+        data = render_chart(digest)
+    assert not [r for r in caplog.records if r.name.startswith("matplotlib")]
+    return data
+
+
+def test_chart_is_a_phone_sized_png_with_vietnamese_text(caplog: pytest.LogCaptureFixture
+                                                         ) -> None:
+    with use_language("vi"):
+        data = render_quietly(commune_digest(), caplog)
+    assert data.startswith(PNG_SIGNATURE)
+    width, height = png_size(data)
+    assert 1000 <= width <= 1200
+    assert 500 <= height <= 2400
+    pixels = imread(io.BytesIO(data))
+    assert pixels.shape[:2] == (height, width)
+    colours = np.unique((pixels[:, :, :3] * 255).astype(np.uint8).reshape(-1, 3), axis=0)
+    assert len(colours) > 20  # bars, targets, anti-aliased text: far from blank
+    assert capable_bars(data) == 4  # one per hamlet
+
+
+def test_chart_is_the_same_every_time() -> None:
+    with use_language("vi"):
+        assert render_chart(commune_digest()) == render_chart(commune_digest())
+
+
+def test_chart_of_a_province_has_one_bar_per_commune(caplog: pytest.LogCaptureFixture
+                                                     ) -> None:
+    with use_language("vi"):
+        data = render_quietly(province_digest(), caplog)
+    assert capable_bars(data) == 2
+    assert png_size(data)[1] < png_size(render_chart(commune_digest()))[1]
+
+
+def test_chart_shows_only_the_furthest_behind_within_the_height_cap() -> None:
+    with use_language("en"):
+        data = render_chart(many_hamlets(MAX_ROWS + 5))
+    width, height = png_size(data)
+    assert (width, height) == (1080, 2400)
+    assert capable_bars(data) == MAX_ROWS
+
+
+def test_chart_copes_with_a_hamlet_without_households(caplog: pytest.LogCaptureFixture
+                                                      ) -> None:
+    digest = commune_digest()
+    empty = hamlet("MO", "Xóm Mới", "Xã Hưng Đông", households=0, capable=0, eligible=0,
+                   level2=0, activated=0, visits=0, before=0, records=0)
+    digest.communes[0].hamlets.append(empty)
+    with use_language("vi"):
+        assert render_quietly(digest, caplog).startswith(PNG_SIGNATURE)
+
+
+# -- workbook ---------------------------------------------------------------------------------
+
+def open_book(digest: Digest, language: str = "en") -> dict[str, Worksheet]:
+    with use_language(language):
+        data = render_workbook(digest)
+    book = load_workbook(io.BytesIO(data))
+    return {sheet.title: sheet for sheet in book.worksheets}
+
+
+def table(sheet: Worksheet, header_row: int = 1) -> list[dict[str, object]]:
+    """The rows under a header row as dicts keyed by header."""
+    headers = [cell.value for cell in sheet[header_row]]
+    return [dict(zip(headers, (c.value for c in row), strict=False))
+            for row in sheet.iter_rows(min_row=header_row + 1)]
+
+
+def header_cells(sheet: Worksheet) -> dict[object, int]:
+    return {cell.value: cell.column for cell in sheet[1]}
+
+
+def test_workbook_has_four_sheets_with_short_titles() -> None:
+    assert list(open_book(commune_digest())) == ["Summary", "Hamlets", "Visits", "Follow-ups"]
+    titles = list(open_book(commune_digest(), "vi"))
+    assert len(titles) == 4 and all(0 < len(t) <= 31 for t in titles)
+
+
+def test_hamlet_rows_hold_the_digest_figures_as_numbers() -> None:
+    digest = commune_digest()
+    sheet = open_book(digest)["Hamlets"]
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == "A1:U5"
+    assert all(cell.font.bold for cell in sheet[1])
+    rows = {row["Hamlet code"]: row for row in table(sheet)}
+    assert list(rows) == ["KT", "DH", "YB", "NT"]
+    for line in digest.communes[0].hamlets:
+        row = rows[line.code]
+        assert row["Commune"] == "Xã Hưng Đông" and row["Hamlet"] == line.name
+        assert row["Households"] == line.households
+        assert row["Households able to use VNeID"] == line.capable.done
+        assert row["Share able"] == pytest.approx(line.capable.share)
+        assert row["Target (able)"] == pytest.approx(0.8)
+        assert row["Gap (able)"] == line.capable.gap
+        assert row["Eligible citizens"] == line.level2.whole
+        assert row["Level-2 registered"] == line.level2.done
+        assert row["Level-2 share"] == pytest.approx(line.level2.share)
+        assert row["Level-2 gap"] == line.level2.gap
+        assert row["Activated"] == line.activation.done
+        assert row["Activation share"] == pytest.approx(line.activation.share)
+        assert row["Activation gap"] == line.activation.gap
+        assert row["Visits"] == line.visits
+        assert row["Visits, previous period"] == line.visits_before
+        assert row["Change in visits"] == line.visits_change
+        assert row["Activation entries this period"] == line.logged.activation_records
+    assert rows["DH"]["Gap (able)"] == 84  # 80% of 268 is 214.4, so 215 - 131
+    assert isinstance(rows["KT"]["Households"], int)
+    share = sheet.cell(2, header_cells(sheet)["Share able"])
+    assert share.number_format == "0.0%"
+
+
+def test_visits_sheet_has_one_row_per_visit_in_local_time() -> None:
+    rows = table(open_book(commune_digest())["Visits"])
+    assert len(rows) == 2
+    first, second = rows
+    assert first["Date and time"] == datetime(2026, 11, 17, 9, 30)  # 02:30 UTC in Vietnam
+    assert isinstance(first["Date and time"], datetime)
+    assert first["Hamlet"] == "Xóm Kim Tân" and first["Household code"] == "KT-012"
+    assert first["Head of household"] == "Nguyễn Văn An"
+    assert first["Topics"] == "Install VNeID, Activate the account"
+    assert first["Outcome"] == "Done" and first["Follow-up on"] is None
+    assert first["Volunteer"] == "Trần Thị Lan"
+    assert second["Date and time"] == datetime(2026, 11, 19, 17, 5)
+    assert second["Outcome"] == "Follow up"
+    assert second["Follow-up on"] == datetime(2026, 11, 24)
+
+
+def test_follow_ups_sheet_lists_waiting_households() -> None:
+    rows = table(open_book(commune_digest())["Follow-ups"])
+    assert [(r["Household code"], r["Head of household"], r["Hamlet"]) for r in rows] == [
+        ("DH-040", "Lê Thị Hoa", "Xóm Đông Hưng")]
+    assert rows[0]["Follow-up on"] == datetime(2026, 11, 24)
+
+
+def summary_rows(sheet: Worksheet) -> list[list[object]]:
+    return [[cell.value for cell in row] for row in sheet.iter_rows()]
+
+
+def test_summary_gives_period_cut_off_totals_campaign_and_office() -> None:
+    sheet = open_book(commune_digest())["Summary"]
+    rows = summary_rows(sheet)
+    labels = {row[0]: row[1] for row in rows if row and row[0] is not None}
+    assert labels["Period from"] == datetime(2026, 11, 16)
+    assert labels["Period to"] == datetime(2026, 11, 22)
+    assert labels["Figures as of"] == datetime(2026, 11, 20, 10, 0)
+    total_row = next(row for row in rows if row[0] == "Xã Hưng Đông")
+    assert total_row[1:3] == [1175, 815]
+    campaign = next(row for row in rows if row[1] == "Chiến dịch 90 ngày làm sạch dữ liệu")
+    assert campaign[3] == 41  # days left
+    office = [row for row in rows if row[2] in {"Dossiers submitted online",
+                                                  "Dossiers settled on time"}]
+    assert office[0][3:6] == [45, 60, 0.75] and office[0][7] == "No"
+    assert office[1][3] == "not entered"
+
+
+def test_province_summary_lists_each_commune_and_the_province_total() -> None:
+    digest = province_digest()
+    sheets = open_book(digest)
+    rows = summary_rows(sheets["Summary"])
+    areas = [row[0] for row in rows]
+    assert {"Xã Hưng Đông", "Phường Trường Vinh", "Tỉnh Nghệ An"} <= set(areas)
+    province = next(row for row in rows if row[0] == "Tỉnh Nghệ An")
+    assert digest.province_total is not None
+    assert province[1] == digest.province_total.households == 1175 + 1130
+    assert province[3] == pytest.approx(digest.province_total.capable.share)
+    assert len(table(sheets["Hamlets"])) == 6
+
+
+def test_workbook_is_the_same_every_time() -> None:
+    with use_language("en"):
+        data = render_workbook(province_digest())
+        assert render_workbook(province_digest()) == data
+    # Renders a few seconds apart would differ if any entry kept its time of writing.
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert {info.date_time for info in archive.infolist()} == {(2026, 11, 20, 3, 0, 0)}
+    properties = load_workbook(io.BytesIO(data)).properties
+    assert properties.created == properties.modified == datetime(2026, 11, 20, 3, 0)
+
+
+def test_cut_off_a_microsecond_past_the_hour_shows_to_the_second() -> None:
+    digest = commune_digest()
+    digest.cut_at = CUT_AT.replace(microsecond=1)
+    with use_language("en"):
+        data = render_workbook(digest)
+    book = load_workbook(io.BytesIO(data))
+    labels = {row[0].value: row[1].value for row in book["Summary"].iter_rows(max_col=2)}
+    assert labels["Figures as of"] == datetime(2026, 11, 20, 10, 0)
+    assert book.properties.modified == datetime(2026, 11, 20, 3, 0)

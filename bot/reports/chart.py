@@ -93,7 +93,7 @@ def _add_header(fig: Figure, digest: Digest, title: str, shown: int, total: int)
     legend = fig.legend(handles=_legend_handles(), loc="upper left", frameon=False,
                         bbox_to_anchor=(0, 1), bbox_transform=_from_top_left(fig, top),
                         borderaxespad=0, prop={"family": FONT, "size": 12.5})
-    return top + _height_of(fig, legend) + MARGIN_IN
+    return top + _height_of(fig, legend) + 0.05  # constrained layout adds its own gap
 
 
 def _from_top_left(fig: Figure, down_in: float) -> Transform:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from bot.clock import Clock
 from bot.config import Commune, Settings
@@ -198,7 +198,8 @@ class DigestService:
             return self.period(kind, commune, previous=previous, now=now)
 
         period = period_of(communes[0])
-        cut_at = min(now, period.until)
+        # Records stamped at exactly `now` belong in the figures: the window ends just after.
+        cut_at = min(now + timedelta(microseconds=1), period.until)
         digests = [await self._commune(c, period_of(c), cut_at) for c in communes]
         digest = Digest(period, cut_at, digests)
         if len(digests) > 1 or (commune_codes is None and self.settings.province):

@@ -27,3 +27,6 @@ CREATE TABLE office_figures (
     entered_at    TEXT NOT NULL,
     PRIMARY KEY (commune_code, period, indicator)
 );
+
+-- "Waiting for a follow-up" asks whether a household had a later visit.
+CREATE INDEX visits_by_household ON visits (household_id, recorded_at);

@@ -1,0 +1,239 @@
+"""Scheduled reports: trigger times, outbox exactly once, catch-up, retries, languages, content."""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import openpyxl
+import pytest
+
+from bot.app import Reporting, build_reporting
+from bot.channels.console import ConsoleChannel
+from bot.messages import Reply
+from bot.models import Member, Role
+from bot.reports.outbox import DeliveryError
+from bot.reports.periods import PeriodKind
+from bot.scheduler import last_fire_time, plan
+from bot.services import Services
+from tests.conftest import FakeClock, join
+from tests.test_flows import texts
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+class RecordingSender:
+    """A channel that records what it pushes, or fails on demand."""
+
+    def __init__(self) -> None:
+        self.pushed: list[tuple[Member, list[Reply]]] = []
+        self.failures: list[DeliveryError] = []
+
+    async def push(self, member: Member, replies: list[Reply]) -> None:
+        if self.failures:
+            raise self.failures.pop(0)
+        self.pushed.append((member, replies))
+
+    def to(self, external_id: str) -> list[list[Reply]]:
+        return [replies for member, replies in self.pushed if member.external_id == external_id]
+
+
+@pytest.fixture
+def sender() -> RecordingSender:
+    return RecordingSender()
+
+
+@pytest.fixture
+def reporting(services: Services, sender: RecordingSender) -> Reporting:
+    return build_reporting(services, {"console": sender})
+
+
+@pytest.fixture
+def server_in_new_york() -> Iterator[None]:
+    old = os.environ.get("TZ")
+    os.environ["TZ"] = "America/New_York"
+    time.tzset()
+    yield
+    if old is None:
+        os.environ.pop("TZ")
+    else:
+        os.environ["TZ"] = old
+    time.tzset()
+
+
+def _next(services: Services, report: str, after: datetime) -> datetime:
+    trigger = next(p.trigger for p in plan(services.settings) if p.report == report)
+    fire = trigger.get_next_fire_time(None, after)
+    assert fire is not None
+    return fire.astimezone(VN)
+
+
+def test_trigger_times_in_vietnam_whatever_the_server_zone(services: Services,
+                                                           server_in_new_york: None) -> None:
+    monday = datetime(2026, 11, 16, 1, 0, tzinfo=UTC)
+    digest = _next(services, "digest-week", monday)
+    assert (digest.date().isoformat(), digest.hour, digest.minute) == ("2026-11-20", 15, 0)
+    assert digest.utcoffset() == timedelta(hours=7)
+    reminder = _next(services, "reminder", monday)
+    assert (reminder.weekday(), reminder.hour) == (4, 8)
+    monthly = _next(services, "digest-month", monday)
+    assert (monthly.date().isoformat(), monthly.hour) == ("2026-12-01", 8)
+    quarterly = _next(services, "digest-quarter", monday)
+    assert quarterly.date().isoformat() == "2027-01-01"
+    # Just after 15:00 on Friday the next digest is the following Friday.
+    after = _next(services, "digest-week", datetime(2026, 11, 20, 8, 1, tzinfo=UTC))
+    assert after.date().isoformat() == "2026-11-27"
+
+
+def test_last_fire_time_within_window(services: Services) -> None:
+    trigger = next(p.trigger for p in plan(services.settings) if p.report == "digest-week")
+    friday_evening = datetime(2026, 11, 20, 11, 0, tzinfo=UTC)  # 18:00 in Vietnam
+    fired = last_fire_time(trigger, friday_evening, timedelta(hours=24))
+    assert fired is not None and fired.astimezone(VN).hour == 15
+    saturday_late = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)  # 16:00, 25 h after
+    assert last_fire_time(trigger, saturday_late, timedelta(hours=24)) is None
+
+
+async def _people(services: Services, console: ConsoleChannel) -> None:
+    await join(services, console, "o-vi", role=Role.OFFICER, hamlet=None, name="Hà")
+    await join(services, console, "o-en", role=Role.OFFICER, hamlet=None, name="Ann")
+    await console.send("o-en", "/lang en")
+    await join(services, console, "v-busy", name="Lan")
+    await join(services, console, "v-quiet", name="Tú")
+    await console.send("v-busy", "/activate")
+    await console.send("v-busy", "X01-001")
+    await console.send("v-busy", "1 1 c")
+    await console.tap("v-busy", "Lưu")
+
+
+async def test_missed_digest_is_sent_once_after_downtime(
+        services: Services, console: ConsoleChannel, clock: FakeClock,
+        sender: RecordingSender) -> None:
+    await _people(services, console)
+    clock.now = datetime(2026, 11, 20, 11, 0, tzinfo=UTC)  # Friday 18:00: down at 15:00
+    first = build_reporting(services, {"console": sender})
+    await first.scheduler.catch_up()
+    assert len(sender.to("o-vi")) == 1 and len(sender.to("o-en")) == 1
+    # The bot restarts: catching up again sends nothing twice.
+    clock.advance(minutes=10)
+    second = build_reporting(services, {"console": sender})
+    await second.scheduler.catch_up()
+    await second.scheduler.run("digest-week", "HD")  # even the trigger firing again
+    assert len(sender.to("o-vi")) == 1
+    rows = await second.jobs.reports.outbox_rows("digest-week")
+    assert {r["status"] for r in rows} == {"sent"} and {r["period"] for r in rows} == {"2026-W47"}
+
+
+async def test_digest_missed_beyond_grace_is_not_sent(
+        services: Services, console: ConsoleChannel, clock: FakeClock,
+        sender: RecordingSender, reporting: Reporting) -> None:
+    await _people(services, console)
+    clock.now = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)  # Saturday 16:00: 25 h late
+    await reporting.scheduler.catch_up()
+    assert sender.to("o-vi") == []
+
+
+async def test_each_recipient_gets_their_language_with_chart_and_workbook(
+        services: Services, console: ConsoleChannel, clock: FakeClock,
+        sender: RecordingSender, reporting: Reporting) -> None:
+    await _people(services, console)
+    clock.now = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+    await reporting.scheduler.run("digest-week", "HD")
+    [vi] = sender.to("o-vi")
+    [en] = sender.to("o-en")
+    assert "Báo cáo tuần" in vi[0].text and "Xóm Kim Tân" in vi[0].text
+    assert "Weekly report" in en[0].text
+    assert vi[1].image is not None and vi[1].image.startswith(b"\x89PNG")
+    assert vi[2].document is not None and vi[2].document.filename.endswith(".xlsx")
+    book = openpyxl.load_workbook(io.BytesIO(vi[2].document.content))
+    assert len(book.sheetnames) >= 3
+    # Volunteers get no digest.
+    assert sender.to("v-busy") == []
+
+
+async def test_friday_reminder_thanks_the_busy_and_nudges_the_quiet(
+        services: Services, console: ConsoleChannel, clock: FakeClock,
+        sender: RecordingSender, reporting: Reporting) -> None:
+    await _people(services, console)
+    clock.now = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)  # Friday 08:00
+    await reporting.scheduler.run("reminder", "HD")
+    [busy] = sender.to("v-busy")
+    [quiet] = sender.to("v-quiet")
+    assert "15:00" in busy[0].text and "1 lần ghi kích hoạt" in busy[0].text
+    assert "15:00" in quiet[0].text and "chưa thấy" in quiet[0].text
+    assert "Xóm Kim Tân" in quiet[0].text  # what the hamlet still lacks
+    assert sender.to("o-vi") == []
+
+
+async def test_follow_up_reminder_on_the_day(services: Services, console: ConsoleChannel,
+                                             clock: FakeClock, sender: RecordingSender,
+                                             reporting: Reporting) -> None:
+    await join(services, console, "v1", name="Lan")
+    await console.send("v1", "/visit")
+    await console.send("v1", "X01-002")
+    await console.send("v1", "1")
+    await console.tap("v1", "Hẹn quay lại")
+    await console.tap("v1", "Ngày mai")
+    await reporting.scheduler.run("follow-up", "HD")
+    assert sender.to("v1") == []  # not today
+    clock.advance(days=1)
+    await reporting.scheduler.run("follow-up", "HD")
+    [reminder] = sender.to("v1")
+    assert "Trần Văn Lâm" in reminder[0].text and "X01-002" in reminder[0].text
+
+
+async def test_failed_sends_are_retried_later_and_permanent_failures_stop(
+        services: Services, console: ConsoleChannel, clock: FakeClock,
+        sender: RecordingSender, reporting: Reporting) -> None:
+    await _people(services, console)
+    clock.now = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+    sender.failures = [DeliveryError("Bad Gateway (502)"), DeliveryError("blocked",
+                                                                          permanent=True)]
+    await reporting.scheduler.run("digest-week", "HD")
+    rows = await reporting.jobs.reports.outbox_rows("digest-week")
+    assert sorted(r["status"] for r in rows) == ["failed", "pending"]
+    await reporting.scheduler.deliver()
+    assert len(sender.pushed) == 0  # not yet due again
+    clock.advance(minutes=2)
+    await reporting.scheduler.deliver()
+    rows = await reporting.jobs.reports.outbox_rows("digest-week")
+    assert sorted(r["status"] for r in rows) == ["failed", "sent"]
+    assert len(sender.pushed) == 1
+
+
+async def test_digest_figures_per_hamlet(services: Services, console: ConsoleChannel,
+                                         clock: FakeClock) -> None:
+    await _people(services, console)
+    await console.send("v-busy", "/visit")
+    await console.send("v-busy", "X01-003")
+    await console.send("v-busy", "2")
+    await console.tap("v-busy", "Xong")
+    digest = await services.digests.build(PeriodKind.WEEK)
+    kim_tan = digest.communes[0].hamlets[0]
+    assert (kim_tan.capable.done, kim_tan.capable.whole) == (1, 100)
+    assert (kim_tan.level2.done, kim_tan.level2.whole, kim_tan.level2.gap) == (101, 250, 112)
+    assert (kim_tan.activation.done, kim_tan.activation.whole) == (81, 101)
+    assert kim_tan.visits == 1 and kim_tan.visits_change == 1
+    assert digest.communes[0].volunteers[0].name == "Lan"
+    assert digest.communes[0].quiet_volunteers == 1
+    assert digest.communes[0].behind[0].name == "Xóm Yên Giang"
+
+
+async def test_officer_digest_and_office_indicators_in_chat(
+        services: Services, console: ConsoleChannel) -> None:
+    await join(services, console, "o1", role=Role.OFFICER, hamlet=None)
+    await console.send("o1", "/office")
+    await console.tap("o1", "Hồ sơ nộp trực tuyến")
+    bad = await console.send("o1", "70/60")
+    assert "không được lớn hơn" in texts(bad) or "không vượt" in texts(bad)
+    saved = await console.send("o1", "45/60")
+    assert "75%" in texts(saved)
+    replies = await console.send("o1", "/digest")
+    assert "45/60 (75%)" in replies[0].text
+    assert replies[1].image and replies[2].document
+    volunteer = await console.send("v-none", "/digest")
+    assert "Anh/Chị" in texts(volunteer)
