@@ -9,10 +9,10 @@ from pathlib import Path
 
 from bot.app import open_services, setup_logging
 from bot.config import ConfigError, Secrets, Settings, load_settings
+from bot.errors import Refusal
 from bot.i18n import _, use_language
 from bot.models import Role
 from bot.reports.periods import PeriodKind
-from bot.services.errors import Refusal
 from bot.services.households import read_csv
 
 
@@ -32,6 +32,9 @@ def _parser() -> argparse.ArgumentParser:
     invite.add_argument("--commune", help="commune code (officers, when there are several)")
     households = sub.add_parser("import-households", help="import a household CSV")
     households.add_argument("file", type=Path)
+    ask = sub.add_parser("ask", help="print the answer a citizen would get")
+    ask.add_argument("question")
+    ask.add_argument("--lang", choices=("vi", "en"))
     digest = sub.add_parser("digest", help="write a digest (text, chart, workbook); sends nothing")
     digest.add_argument("--commune", action="append", help="commune code (repeatable; "
                         "default: every commune)")
@@ -69,7 +72,27 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_import(settings, args.file))
     if args.command == "digest":
         return asyncio.run(_digest(settings, args))
+    if args.command == "ask":
+        return _ask(settings, args.question, args.lang)
     return 2
+
+
+def _ask(settings: Settings, question: str, language: str | None) -> int:
+    from bot.helpdesk.service import HelpdeskService
+    from bot.textnorm import contains_citizen_id
+    from handlers.citizen import render_answer
+    from storage.db import Database
+    from storage.repositories import Repositories
+
+    # Answering needs the knowledge base only; the database is never opened.
+    service = HelpdeskService(Repositories(Database(":memory:")), settings, lambda: None)
+    with use_language(language or settings.bot.default_language):
+        if contains_citizen_id(question):
+            print(_("⚠️ Your message looked like a citizen ID number, so I did not keep it. "
+                    "Never share ID numbers, passcodes or OTP codes in chats."))
+            return 0
+        print(render_answer(service, question))
+    return 0
 
 
 async def _digest(settings: Settings, args: argparse.Namespace) -> int:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from bot.errors import Refusal
 from bot.i18n import _
 from bot.messages import Reply
 from bot.models import Conversation, Household
-from bot.services.errors import Refusal
 from bot.textnorm import fold, parse_count, parse_yes_no, split_words
 from handlers import household_step
-from handlers.base import Ctx, Turn, opt, parse_option, stay
+from handlers.base import Ctx, Turn, opt, stay
 from handlers.menu import cancel_row, next_actions
 from handlers.progress_text import hamlet_progress_text
 
@@ -30,28 +28,17 @@ def _preset_label(level2: int, activated: int, capable: bool) -> str:
     return text + ", " + (_("can use it") if capable else _("cannot use it yet"))
 
 
-def _intro() -> str:
-    return _("Log a VNeID activation.")
-
-
-class ActivationFlow:
+class ActivationFlow(household_step.HouseholdFlow):
     """The activation flow; its data holds household id, counts and what it corrects."""
 
     name = NAME
+    first_step = "counts"
 
-    async def begin(self, ctx: Ctx, data: dict[str, Any]) -> Turn:
-        state = Conversation(NAME, household_step.STEP, dict(data))
-        if "household" in data:
-            state.step = "counts"
-        return Turn(await self.prompt(ctx, state), state)
+    def intro(self) -> str:
+        return _("Log a VNeID activation.")
 
-    async def prompt(self, ctx: Ctx, state: Conversation) -> list[Reply]:
-        if state.step == household_step.STEP:
-            return await household_step.prompt(ctx, state, _intro())
-        household = await self._household(ctx, state)
-        if household is None:
-            state.step = household_step.STEP
-            return await household_step.prompt(ctx, state, _intro())
+    async def step_prompt(self, ctx: Ctx, state: Conversation,
+                          household: Household) -> list[Reply]:
         head = f"{household.head_name} ({household.code})"
         if state.step == "counts":
             rows = [[opt(_preset_label(*p), NAME, "counts", "-".join(str(int(x)) for x in p))]
@@ -73,7 +60,6 @@ class ActivationFlow:
                      "VNeID and the public-service portal?").format(household=head)
             return [Reply(text, [[opt(_("Yes"), NAME, "capable", 1),
                                   opt(_("Not yet"), NAME, "capable", 0)], cancel_row()])]
-        # confirm
         d = state.data
         lines = [
             _("Please check:"),
@@ -89,21 +75,8 @@ class ActivationFlow:
                  opt(_("Change numbers"), NAME, "confirm", "edit")], cancel_row()]
         return [Reply("\n".join(lines), rows)]
 
-    async def handle(self, ctx: Ctx, state: Conversation) -> Turn:
-        if state.step == household_step.STEP:
-            picked = await household_step.handle(ctx, state, _intro())
-            if isinstance(picked, Turn):
-                return picked
-            state.data["household"] = picked.id
-            state.step = "counts"
-            return stay(await self.prompt(ctx, state), state)
-        household = await self._household(ctx, state)
-        if household is None:
-            return await self.begin(ctx, {})
-        _flow, step, value = parse_option(ctx.option)
-        if ctx.option and step != state.step:
-            return await self._reprompt(ctx, state, _("That button belongs to an earlier "
-                                                      "question. Please answer this one:"))
+    async def step_handle(self, ctx: Ctx, state: Conversation, household: Household,
+                          value: str) -> Turn:
         handler = {"counts": self._counts, "level2": self._count, "activated": self._count,
                    "capable": self._capable, "confirm": self._confirm}[state.step]
         return await handler(ctx, state, household, value)
@@ -122,7 +95,7 @@ class ActivationFlow:
                                           parse_yes_no(words[2]))
             if level2 is not None and activated is not None and capable is not None:
                 return await self._checked(ctx, state, household, level2, activated, capable)
-        return await self._reprompt(ctx, state, _(
+        return await self.reprompt(ctx, state, _(
             "I could not read that. Type three answers separated by spaces, for example 2 1 c, "
             "or tap a button."))
 
@@ -130,7 +103,7 @@ class ActivationFlow:
                      value: str) -> Turn:
         number = int(value) if value.lstrip("-").isdigit() else parse_count(ctx.text)
         if number is None:
-            return await self._reprompt(ctx, state, _("Please type a number, for example 2."))
+            return await self.reprompt(ctx, state, _("Please type a number, for example 2."))
         try:
             if state.step == "level2":
                 await ctx.services.records.check_counts(household, number, 0, None,
@@ -139,7 +112,7 @@ class ActivationFlow:
                 await ctx.services.records.check_counts(household, state.data["level2"], number,
                                                         None, state.data.get("replaces"))
         except Refusal as refusal:
-            return await self._reprompt(ctx, state, str(refusal))
+            return await self.reprompt(ctx, state, str(refusal))
         state.data[state.step] = number
         state.step = "activated" if state.step == "level2" else "capable"
         return stay(await self.prompt(ctx, state), state)
@@ -148,7 +121,7 @@ class ActivationFlow:
                        value: str) -> Turn:
         answer = bool(int(value)) if value in ("0", "1") else parse_yes_no(ctx.text)
         if answer is None:
-            return await self._reprompt(ctx, state, _("Please answer yes or no."))
+            return await self.reprompt(ctx, state, _("Please answer yes or no."))
         return await self._checked(ctx, state, household, state.data["level2"],
                                    state.data["activated"], answer)
 
@@ -159,7 +132,7 @@ class ActivationFlow:
                                                     state.data.get("replaces"))
         except Refusal as refusal:
             state.step = "counts"
-            return await self._reprompt(ctx, state, str(refusal))
+            return await self.reprompt(ctx, state, str(refusal))
         state.data.update(level2=level2, activated=activated, capable=capable)
         state.step = "confirm"
         return stay(await self.prompt(ctx, state), state)
@@ -171,7 +144,7 @@ class ActivationFlow:
             state.step = "counts"
             return stay(await self.prompt(ctx, state), state)
         if choice != "save":
-            return await self._reprompt(ctx, state, _("Tap Save to keep this entry, or Cancel."))
+            return await self.reprompt(ctx, state, _("Tap Save to keep this entry, or Cancel."))
         assert ctx.member is not None
         d = state.data
         try:
@@ -183,18 +156,6 @@ class ActivationFlow:
         saved = _("✅ Saved: {household}.").format(household=household.head_name)
         progress = await hamlet_progress_text(ctx, household.hamlet_code)
         return Turn([Reply(saved + "\n\n" + progress, next_actions())], None)
-
-    async def _reprompt(self, ctx: Ctx, state: Conversation, reason: str) -> Turn:
-        replies = await self.prompt(ctx, state)
-        replies[0].text = reason + "\n\n" + replies[0].text
-        return stay(replies, state)
-
-    async def _household(self, ctx: Ctx, state: Conversation) -> Household | None:
-        assert ctx.member is not None
-        household_id = state.data.get("household")
-        if household_id is None:
-            return None
-        return await ctx.services.households.get_visible(ctx.member, int(household_id))
 
 
 def _confirm_word(text: str) -> str:

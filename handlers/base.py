@@ -70,3 +70,10 @@ def opt(label: str, flow: str, step: str, value: object = "") -> Option:
 def stay(replies: list[Reply], state: Conversation) -> Turn:
     """A turn that keeps the user at the same step."""
     return Turn(replies, state)
+
+
+def with_reason(replies: list[Reply], reason: str) -> list[Reply]:
+    """Put why the user is asked again in front of the repeated question."""
+    if replies:
+        replies[0].text = f"{reason}\n\n{replies[0].text}" if replies[0].text else reason
+    return replies

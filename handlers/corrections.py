@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.errors import Refusal
 from bot.i18n import _, fmt_datetime
 from bot.messages import Reply
 from bot.models import Conversation, Entry
-from bot.services.errors import Refusal
-from handlers.base import Ctx, Turn, opt, parse_option, stay
+from handlers.base import Ctx, Turn, opt, parse_option, stay, with_reason
 from handlers.menu import cancel_row
 
 NAME = "fix"
@@ -79,9 +79,7 @@ class CorrectionFlow:
                                              "replaces": entry.id}))
 
     async def _reprompt(self, ctx: Ctx, state: Conversation, reason: str) -> Turn:
-        replies = await self.prompt(ctx, state)
-        replies[0].text = reason + "\n\n" + replies[0].text
-        return stay(replies, state)
+        return stay(with_reason(await self.prompt(ctx, state), reason), state)
 
     async def _entry(self, ctx: Ctx, state: Conversation) -> Entry | None:
         assert ctx.member is not None

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from bot.errors import Refusal
 from bot.i18n import _
 from bot.messages import Option, Reply
 from bot.models import Conversation, Household
-from bot.services.errors import Refusal
 from bot.services.households import tidy_name
-from handlers.base import Ctx, Turn, opt, parse_option
+from handlers.base import Ctx, Turn, opt, parse_option, with_reason
 from handlers.menu import cancel_row
 
 STEP = "household"
@@ -94,3 +96,69 @@ async def _add_new(ctx: Ctx, state: Conversation, intro: str, force: bool) -> Ho
         return Turn([Reply(str(refusal)), *await prompt(ctx, state, intro)], state)
     state.data.pop("new_name", None)
     return household
+
+
+class HouseholdFlow:
+    """A logging flow that starts by finding a household, then runs its own steps."""
+
+    name = ""
+    first_step = ""
+
+    def intro(self) -> str:
+        """The line that says what is being logged."""
+        raise NotImplementedError
+
+    def initial_data(self) -> dict[str, Any]:
+        return {}
+
+    async def begin(self, ctx: Ctx, data: dict[str, Any]) -> Turn:
+        state = Conversation(self.name, STEP, {**self.initial_data(), **data})
+        if "household" in data:
+            state.step = self.first_step
+        return Turn(await self.prompt(ctx, state), state)
+
+    async def prompt(self, ctx: Ctx, state: Conversation) -> list[Reply]:
+        household = None if state.step == STEP else await self.household(ctx, state)
+        if household is None:
+            state.step = STEP
+            return await prompt(ctx, state, self.intro())
+        return await self.step_prompt(ctx, state, household)
+
+    async def handle(self, ctx: Ctx, state: Conversation) -> Turn:
+        if state.step == STEP:
+            picked = await handle(ctx, state, self.intro())
+            if isinstance(picked, Turn):
+                return picked
+            state.data["household"] = picked.id
+            state.step = self.first_step
+            return Turn(await self.prompt(ctx, state), state)
+        household = await self.household(ctx, state)
+        if household is None:
+            return await self.begin(ctx, {})
+        _flow, step, value = parse_option(ctx.option)
+        if ctx.option and step != state.step:
+            return await self.reprompt(ctx, state, _("That button belongs to an earlier "
+                                                     "question. Please answer this one:"))
+        return await self.step_handle(ctx, state, household, value)
+
+    async def step_prompt(self, ctx: Ctx, state: Conversation,
+                          household: Household) -> list[Reply]:
+        """The question of the current step (after the household is known)."""
+        raise NotImplementedError
+
+    async def step_handle(self, ctx: Ctx, state: Conversation, household: Household,
+                          value: str) -> Turn:
+        """Handle input at the current step; `value` is a pressed button's value."""
+        raise NotImplementedError
+
+    async def reprompt(self, ctx: Ctx, state: Conversation, reason: str) -> Turn:
+        """Ask the current step again, saying why."""
+        return Turn(with_reason(await self.prompt(ctx, state), reason), state)
+
+    async def household(self, ctx: Ctx, state: Conversation) -> Household | None:
+        """The chosen household, if the member may still see it."""
+        assert ctx.member is not None
+        household_id = state.data.get("household")
+        if household_id is None:
+            return None
+        return await ctx.services.households.get_visible(ctx.member, int(household_id))

@@ -7,7 +7,7 @@ from typing import Any
 from bot.i18n import _, fmt_date
 from bot.messages import Reply
 from bot.models import Conversation, Role
-from handlers.base import Ctx, Turn, opt, parse_option, stay
+from handlers.base import Ctx, Turn, opt, parse_option, stay, with_reason
 from handlers.menu import cancel_row
 
 NAME = "inv"
@@ -47,9 +47,8 @@ class InviteFlow:
         if state.step == "hamlet" and step == "hamlet" and value in {
                 h.code for h in commune.hamlets}:
             return await self._create(ctx, Role.VOLUNTEER, value)
-        replies = await self.prompt(ctx, state)
-        replies[0].text = _("Please tap one of the buttons.") + "\n\n" + replies[0].text
-        return stay(replies, state)
+        return stay(with_reason(await self.prompt(ctx, state),
+                                _("Please tap one of the buttons.")), state)
 
     async def _create(self, ctx: Ctx, role: Role, hamlet_code: str | None) -> Turn:
         assert ctx.member is not None

@@ -17,6 +17,7 @@ _VOLUNTEER_COMMANDS = [
     ("visit", N_("Log a guidance visit")),
     ("fix", N_("Correct or undo a recent entry")),
     ("me", N_("My week and my hamlet")),
+    ("questions", N_("Citizens' questions waiting for an answer")),
     ("cancel", N_("Stop what I am doing")),
     ("help", N_("Help")),
     ("lang", N_("Tiếng Việt / English")),
@@ -37,7 +38,7 @@ def commands_for(member: Member | None) -> list[Command]:
     elif member.role is Role.PROVINCE:
         pairs = _PROVINCE_COMMANDS
     elif member.role is Role.OFFICER:
-        pairs = _VOLUNTEER_COMMANDS[:5] + _OFFICER_EXTRA + _VOLUNTEER_COMMANDS[5:]
+        pairs = _VOLUNTEER_COMMANDS[:6] + _OFFICER_EXTRA + _VOLUNTEER_COMMANDS[6:]
     else:
         pairs = _VOLUNTEER_COMMANDS
     return [Command(name, _(description)) for name, description in pairs]
@@ -72,9 +73,11 @@ def help_text(member: Member | None) -> str:
     """Help for the sender's role."""
     if member is None:
         return _(
-            "Hello! This is the assistant of the commune's community digital technology team.\n"
-            "If you are a team member, send the invite code you were given: /start CODE\n"
-            "/lang switches between Vietnamese and English."
+            "I answer questions about the VNeID app and online public services. Type the "
+            "question the way Anh/Chị would ask it; diacritics are not needed. If I am not sure, "
+            "a person from the commune's team answers here.\n"
+            "Never send ID numbers, passcodes or OTP codes to anyone.\n"
+            "/lang switches between Vietnamese and English. Team members join with: /start CODE"
         )
     text = _(
         "How to log:\n"
@@ -82,6 +85,7 @@ def help_text(member: Member | None) -> str:
         "2. /visit: a guidance visit and its topics.\n"
         "3. /fix: correct or undo one of your entries from the last few days.\n"
         "4. /me: your week and your hamlet against its targets.\n"
+        "5. /questions: citizens waiting for an answer from a person.\n"
         "Find a household by typing part of the head's name or the household code; "
         "diacritics are not needed.\n"
         "/cancel stops at any step; nothing half-done is saved."

@@ -10,7 +10,7 @@ from bot.messages import Option, Reply
 from bot.models import Conversation, Role
 from bot.reports.digest import OFFICE_INDICATORS
 from bot.reports.periods import PeriodKind, period_containing
-from handlers.base import Ctx, Turn, opt, parse_option, stay
+from handlers.base import Ctx, Turn, opt, parse_option, stay, with_reason
 from handlers.menu import cancel_row
 
 NAME = "off"
@@ -59,16 +59,16 @@ class OfficeFlow:
             if step == "pick" and value in OFFICE_INDICATORS:
                 state.step, state.data = "enter", {"indicator": value}
                 return stay(await self.prompt(ctx, state), state)
-            return self._again(await self.prompt(ctx, state), _("Please tap an indicator."),
-                               state)
+            return stay(with_reason(await self.prompt(ctx, state),
+                                    _("Please tap an indicator.")), state)
         match = _FRACTION.match(ctx.text)
         if not match:
-            return self._again(await self.prompt(ctx, state), _(
-                "Please type two whole numbers: the count and the total, like 45/60."), state)
+            return stay(with_reason(await self.prompt(ctx, state), _(
+                "Please type two whole numbers: the count and the total, like 45/60.")), state)
         done, total = int(match.group(1)), int(match.group(2))
         if total == 0 or done > total or total > MAX_FIGURE:
-            return self._again(await self.prompt(ctx, state), _(
-                "The count must not exceed the total, and the total must be above zero."), state)
+            return stay(with_reason(await self.prompt(ctx, state), _(
+                "The count must not exceed the total, and the total must be above zero.")), state)
         indicator = state.data["indicator"]
         now = ctx.services.clock()
         async with ctx.services.db.transaction():
@@ -80,13 +80,7 @@ class OfficeFlow:
                 entity_id=f"{ctx.member.commune_code}:{self._month(ctx)}:{indicator}",
                 details={"done": done, "total": total}, at=now)
         state.step, state.data = "pick", {}
-        replies = await self.prompt(ctx, state)
-        replies[0].text = _("✅ Saved: {indicator} {done}/{total} ({share}).").format(
+        saved = _("✅ Saved: {indicator} {done}/{total} ({share}).").format(
             indicator=_(OFFICE_INDICATORS[indicator]), done=fmt_int(done), total=fmt_int(total),
-            share=fmt_percent(done / total)) + "\n\n" + replies[0].text
-        return stay(replies, state)
-
-    @staticmethod
-    def _again(replies: list[Reply], reason: str, state: Conversation) -> Turn:
-        replies[0].text = reason + "\n\n" + replies[0].text
-        return stay(replies, state)
+            share=fmt_percent(done / total))
+        return stay(with_reason(await self.prompt(ctx, state), saved), state)

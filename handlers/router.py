@@ -14,11 +14,13 @@ from bot.services import Services
 from bot.services.members import JoinStatus
 from bot.textnorm import contains_citizen_id, fold
 from handlers.activation import ActivationFlow
-from handlers.base import Ctx, Flow, Turn, parse_option
+from handlers.answers import AnswerFlow
+from handlers.base import Ctx, Flow, Turn, parse_option, with_reason
+from handlers.citizen import CitizenDesk
 from handlers.corrections import CorrectionFlow
 from handlers.invite import InviteFlow
-from handlers.office import OfficeFlow
 from handlers.menu import commands_for, help_text, main_menu
+from handlers.office import OfficeFlow
 from handlers.progress_text import my_week_text
 from handlers.visit import VisitFlow
 
@@ -33,7 +35,7 @@ _MENU_WORDS = (  # typed words (folded) that open a menu item when no flow is in
 _COMMAND_ALIASES = {"activate": "act", "visit": "vis", "fix": "fix", "undo": "fix",
                     "invite": "inv", "me": "me", "menu": "menu", "help": "help",
                     "lang": "lang", "cancel": "cancel", "start": "start", "digest": "digest",
-                    "office": "off"}
+                    "office": "off", "questions": "ans"}
 _PROVINCE_TARGETS = {"me", "menu", "digest"}
 
 
@@ -49,7 +51,8 @@ class Router:
         self.services = services
         self.flows: dict[str, Flow] = {
             f.name: f for f in (ActivationFlow(), VisitFlow(), CorrectionFlow(), InviteFlow(),
-                                OfficeFlow())}
+                                OfficeFlow(), AnswerFlow())}
+        self.desk = CitizenDesk()
 
     async def handle(self, msg: Incoming) -> list[Reply]:
         """Process one update; a duplicate gets no reply and changes nothing."""
@@ -80,6 +83,8 @@ class Router:
             replies = [Reply(_citizen_id_warning())]
             if state is not None and member is not None and state.flow in self.flows:
                 replies += await self.flows[state.flow].prompt(ctx, state)
+            elif member is None and state is not None and state.step == "hamlet":
+                replies += await self.desk.prompt(ctx, state)
             return replies
 
         if msg.kind is Kind.TEXT and msg.text.startswith("/"):
@@ -90,19 +95,21 @@ class Router:
             return await self._nav(ctx, state, step, value)
 
         if member is None:
-            return await self._citizen(ctx)
+            desk_state = state if state is not None and state.flow == self.desk.name else None
+            return await self._finish(ctx, await self.desk.handle(ctx, desk_state))
+
+        if msg.kind is Kind.OPTION and flow_name == "ans" and step == "pick":
+            # "Answer" under a forwarded question works whatever the member was doing.
+            return await self._begin(ctx, "ans", {"question": value})
 
         if state is not None and state.flow in self.flows:
             if msg.kind is Kind.OTHER:
-                replies = await self.flows[state.flow].prompt(ctx, state)
-                replies[0].text = _("I can only read text and buttons here.") + "\n\n" + \
-                    replies[0].text
-                return replies
+                return with_reason(await self.flows[state.flow].prompt(ctx, state),
+                                   _("I can only read text and buttons here."))
             if msg.kind is Kind.OPTION and flow_name != state.flow:
-                replies = await self.flows[state.flow].prompt(ctx, state)
-                replies[0].text = _("That button belongs to an earlier question. "
-                                    "Please answer this one:") + "\n\n" + replies[0].text
-                return replies
+                return with_reason(await self.flows[state.flow].prompt(ctx, state),
+                                   _("That button belongs to an earlier question. "
+                                     "Please answer this one:"))
             turn = await self.flows[state.flow].handle(ctx, state)
             return await self._finish(ctx, turn)
 
@@ -144,7 +151,7 @@ class Router:
         if target == "lang":
             return [_language_choice()]
         if member is None:
-            return await self._citizen(ctx)
+            return await self._finish(ctx, await self.desk.begin(ctx, {}))
         if member.role is Role.PROVINCE and target not in _PROVINCE_TARGETS:
             return [main_menu(member, _("Province officers follow the reports; logging is done "
                                         "by each commune's team."))]
@@ -213,7 +220,8 @@ class Router:
     async def _start(self, ctx: Ctx, code: str) -> list[Reply]:
         if not code:
             if ctx.member is None:
-                return await self._citizen(ctx, greet=True)
+                turn = await self.desk.begin(ctx, {})
+                return [*await self._finish(ctx, turn), Reply(commands=commands_for(None))]
             await self.services.repos.save_conversation(ctx.msg.channel, ctx.msg.user_id, None,
                                                         self.services.clock())
             return [main_menu(ctx.member, _("Hello, {name}!").format(
@@ -241,18 +249,6 @@ class Router:
                                                     self.services.clock())
         return [main_menu(member, _welcome(ctx, member)),
                 Reply(commands=commands_for(member))]
-
-    async def _citizen(self, ctx: Ctx, greet: bool = False) -> list[Reply]:
-        text = _(
-            "Hello! I am the assistant of the commune's community digital technology team. "
-            "Team members use me to log their work.\n"
-            "For help with VNeID or online public services, please contact your hamlet's "
-            "digital technology team or the commune's one-stop office.\n"
-            "If you have an invite code, send: /start CODE")
-        replies = [Reply(text, [[Option("Tiếng Việt / English", "nav:go:lang")]])]
-        if greet:
-            replies.append(Reply(commands=commands_for(None)))
-        return replies
 
 
 def _welcome(ctx: Ctx, member: Member) -> str:

@@ -6,14 +6,14 @@ import re
 from datetime import date, timedelta
 from typing import Any
 
+from bot.errors import Refusal
 from bot.i18n import _, fmt_date
 from bot.messages import Reply
 from bot.models import Conversation, Household
-from bot.services.errors import Refusal
 from bot.services.records import TOPICS
 from bot.textnorm import fold, split_words
 from handlers import household_step
-from handlers.base import Ctx, Turn, opt, parse_option, stay
+from handlers.base import Ctx, Turn, opt, stay
 from handlers.menu import cancel_row, next_actions
 from handlers.progress_text import hamlet_progress_text
 
@@ -24,28 +24,20 @@ _FOLLOW_WORDS = {"hen", "hen lai", "quay lai", "follow up", "followup", "later",
 _DATE = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})(?:[/.\-](\d{2,4}))?$")
 
 
-def _intro() -> str:
-    return _("Log a guidance visit.")
-
-
-class VisitFlow:
+class VisitFlow(household_step.HouseholdFlow):
     """The visit flow; its data holds household id, chosen topics and what it corrects."""
 
     name = NAME
+    first_step = "topics"
 
-    async def begin(self, ctx: Ctx, data: dict[str, Any]) -> Turn:
-        state = Conversation(NAME, household_step.STEP, {"topics": [], **data})
-        if "household" in data:
-            state.step = "topics"
-        return Turn(await self.prompt(ctx, state), state)
+    def intro(self) -> str:
+        return _("Log a guidance visit.")
 
-    async def prompt(self, ctx: Ctx, state: Conversation) -> list[Reply]:
-        if state.step == household_step.STEP:
-            return await household_step.prompt(ctx, state, _intro())
-        household = await self._household(ctx, state)
-        if household is None:
-            state.step = household_step.STEP
-            return await household_step.prompt(ctx, state, _intro())
+    def initial_data(self) -> dict[str, Any]:
+        return {"topics": []}
+
+    async def step_prompt(self, ctx: Ctx, state: Conversation,
+                          household: Household) -> list[Reply]:
         head = f"{household.head_name} ({household.code})"
         if state.step == "topics":
             chosen = state.data["topics"]
@@ -58,7 +50,6 @@ class VisitFlow:
             text = _("{household}: what did you guide? Tap every topic (or type their numbers, "
                      "e.g. 1 3), then tell how it ended.").format(household=head)
             return [Reply(text, rows + [cancel_row()])]
-        # follow-up date
         assert ctx.member is not None
         today = ctx.services.records.today(ctx.member)
         choices = [(_("Tomorrow"), 1), (_("In 3 days"), 3), (_("In a week"), 7)]
@@ -68,21 +59,8 @@ class VisitFlow:
                  "(dd/mm).").format(household=head)
         return [Reply(text, [row[:2], row[2:], cancel_row()])]
 
-    async def handle(self, ctx: Ctx, state: Conversation) -> Turn:
-        if state.step == household_step.STEP:
-            picked = await household_step.handle(ctx, state, _intro())
-            if isinstance(picked, Turn):
-                return picked
-            state.data["household"] = picked.id
-            state.step = "topics"
-            return stay(await self.prompt(ctx, state), state)
-        household = await self._household(ctx, state)
-        if household is None:
-            return await self.begin(ctx, {})
-        _flow, step, value = parse_option(ctx.option)
-        if ctx.option and step != state.step:
-            return await self._reprompt(ctx, state, _("That button belongs to an earlier "
-                                                      "question. Please answer this one:"))
+    async def step_handle(self, ctx: Ctx, state: Conversation, household: Household,
+                          value: str) -> Turn:
         if state.step == "topics":
             return await self._topics(ctx, state, household, value)
         return await self._date(ctx, state, household, value)
@@ -106,14 +84,14 @@ class VisitFlow:
             return stay(await self.prompt(ctx, state), state)
         if value == "=done" or word in _DONE_WORDS:
             if not chosen:
-                return await self._reprompt(ctx, state, _("Choose at least one topic."))
+                return await self.reprompt(ctx, state, _("Choose at least one topic."))
             return await self._save(ctx, state, household, None)
         if value == "=follow" or word in _FOLLOW_WORDS:
             if not chosen:
-                return await self._reprompt(ctx, state, _("Choose at least one topic."))
+                return await self.reprompt(ctx, state, _("Choose at least one topic."))
             state.step = "date"
             return stay(await self.prompt(ctx, state), state)
-        return await self._reprompt(ctx, state, _(
+        return await self.reprompt(ctx, state, _(
             "Tap the topics you guided, or type their numbers (1 to {n}).").format(
                 n=len(_TOPIC_CODES)))
 
@@ -123,13 +101,13 @@ class VisitFlow:
         today = ctx.services.records.today(ctx.member)
         day = _read_date(value or ctx.text, today)
         if day is None:
-            return await self._reprompt(ctx, state, _(
+            return await self.reprompt(ctx, state, _(
                 "I could not read that date. Type it as day/month, for example {example}.")
                 .format(example=(today + timedelta(days=3)).strftime("%d/%m")))
         try:
             ctx.services.records.check_follow_up(ctx.member, day)
         except Refusal as refusal:
-            return await self._reprompt(ctx, state, str(refusal))
+            return await self.reprompt(ctx, state, str(refusal))
         return await self._save(ctx, state, household, day)
 
     async def _save(self, ctx: Ctx, state: Conversation, household: Household,
@@ -149,18 +127,6 @@ class VisitFlow:
                 date=fmt_date(follow_up))
         progress = await hamlet_progress_text(ctx, household.hamlet_code)
         return Turn([Reply(text + "\n\n" + progress, next_actions())], None)
-
-    async def _reprompt(self, ctx: Ctx, state: Conversation, reason: str) -> Turn:
-        replies = await self.prompt(ctx, state)
-        replies[0].text = reason + "\n\n" + replies[0].text
-        return stay(replies, state)
-
-    async def _household(self, ctx: Ctx, state: Conversation) -> Household | None:
-        assert ctx.member is not None
-        household_id = state.data.get("household")
-        if household_id is None:
-            return None
-        return await ctx.services.households.get_visible(ctx.member, int(household_id))
 
 
 def _read_date(text: str, today: date) -> date | None:

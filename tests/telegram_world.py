@@ -59,8 +59,8 @@ class TelegramWorld:
             if chosen is not None:
                 data = buttons[chosen][1]
                 seen = len(self.stub.sent_to(user))
-                await self._handled(1, lambda: self.stub.push_callback(
-                    user, data, message_id=sent.message_id))
+                await self._handled(1, lambda d=data, m=sent.message_id: self.stub.push_callback(
+                    user, d, message_id=m))
                 return self.stub.sent_to(user)[seen:]
         raise AssertionError(f"no button {label_part!r} in chat {user}:\n"
                              + self.stub.describe_calls())

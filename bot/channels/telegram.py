@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
+from aiolimiter import AsyncLimiter
 from telegram import (
     BotCommand,
     BotCommandScopeChat,
@@ -20,8 +21,6 @@ from telegram import (
 from telegram.constants import MessageLimit
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
-
-from aiolimiter import AsyncLimiter
 
 from bot.app import Reporting, build_reporting, build_router, open_services
 from bot.clock import Clock, system_clock
@@ -194,6 +193,9 @@ class TelegramChannel:
         Failures are logged, not raised: the update's records are already saved.
         """
         for reply in replies:
+            if reply.to is not None and reply.to[0] != CHANNEL:
+                log.warning("reply for channel %s cannot go through Telegram", reply.to[0])
+                continue
             target = int(reply.to[1]) if reply.to else chat_id
             try:
                 if pressed is not None and reply.replace and reply.to is None \

@@ -79,18 +79,20 @@ _WORDS: dict[str, str] = {
 _FILLER_PHRASES = re.compile(
     r"\b(?:nhu the nao|lam the nao|the nao|lam sao|ra sao|kieu gi|kieu nao|cach nao|phai lam gi"
     r"|la cai gi|cai gi|la gi|la sao|co duoc khong|duoc khong|co phai"
-    r"|cho toi hoi|cho em hoi|cho minh hoi|cho hoi|xin hoi|cam on|o dau|khong biet|lam gi|nhu vay|the nay|how do i|how can i|how to|what is"
+    r"|cho toi hoi|cho em hoi|cho minh hoi|cho hoi|xin hoi|cam on|o dau|khong biet|lam gi"
+    r"|nhu vay|the nay|how do i|how can i|how to|what is"
     r"|what s|is it)\b"
 )
 
 _STOPWORDS = frozenset(
-    """
-    a ah oi nhe nha ne vay voi thi la cho hoi xin chao giup dum gium toi tui minh em anh chi
-    ong co cac nhung nay kia roi di duoc nhi u nua gi nao ay day gio bay giu phai se da va hay
-    hoac de ve muon biet ai
-    please i is are does how what could would for of with and or you your there this have has
-    get got im was
-    """.split()
+    [
+        "a", "ah", "oi", "nhe", "nha", "ne", "vay", "voi", "thi", "la", "cho", "hoi", "xin", "chao", "giup",
+        "dum", "gium", "toi", "tui", "minh", "em", "anh", "chi", "ong", "co", "cac", "nhung", "nay", "kia",
+        "roi", "di", "duoc", "nhi", "u", "nua", "gi", "nao", "ay", "day", "gio", "bay", "giu", "phai", "se",
+        "da", "va", "hay", "hoac", "de", "ve", "muon", "biet", "ai", "please", "i", "is", "are", "does",
+        "how", "what", "could", "would", "for", "of", "with", "and", "or", "you", "your", "there", "this",
+        "have", "has", "get", "got", "im", "was",
+    ]
 )
 # Kept although frequent, because folding merges them with topic words: "ma" (mã), "do" (đỏ),
 # "dang" (đăng), "tu" (tử, tư), "vi" (ví), "sao" (sao y), "the" (thẻ), "ban" (bán), "cua" (cửa),
@@ -121,7 +123,7 @@ def _content(words: Iterable[str]) -> list[str]:
 
 def _bigrams(words: Sequence[str]) -> list[str]:
     """Adjacent word pairs, written "a_b"."""
-    return [f"{a}_{b}" for a, b in zip(words, words[1:])]
+    return [f"{a}_{b}" for a, b in zip(words, words[1:], strict=False)]
 
 
 def _char_grams(words: Sequence[str]) -> Counter[str]:

@@ -13,6 +13,7 @@ from bot.reports.periods import Period, PeriodKind, period_containing, period_fr
 from storage.repositories import (
     FollowUp,
     HamletActivity,
+    HelpdeskRepository,
     OfficeFigure,
     ReportRepository,
     Repositories,
@@ -128,6 +129,7 @@ class CommuneDigest:
     office_period: str
     campaign: CampaignPace | None
     visits: list[VisitRow] = field(repr=False)
+    open_questions: int = 0
 
 
 @dataclass
@@ -172,6 +174,7 @@ class DigestService:
     def __init__(self, repos: Repositories, settings: Settings, clock: Clock) -> None:
         self.repos = repos
         self.reports = ReportRepository(repos.db)
+        self.helpdesk = HelpdeskRepository(repos.db)
         self.settings = settings
         self.clock = clock
 
@@ -254,7 +257,8 @@ class DigestService:
             volunteers=volunteers[:TOP_VOLUNTEERS],
             quiet_volunteers=sum(1 for m in members if m.id not in active_ids),
             follow_ups=await self.reports.waiting_follow_ups(codes),
-            office=await self._office(commune, office_keys),
+            office=await self._office(commune, office_keys, period, cut_at),
+            open_questions=await self.helpdesk.count_open(commune.code),
             office_period=period.key if period.kind is PeriodKind.QUARTER else office_keys[0],
             campaign=await self._campaign(commune, cut_at),
             visits=await self.reports.visits_between(codes, period.since, cut_at))
@@ -268,13 +272,19 @@ class DigestService:
             return [period.key]
         return [period_containing(PeriodKind.MONTH, cut_at, commune.tz).key]
 
-    async def _office(self, commune: Commune, keys: list[str]) -> list[OfficeLine]:
+    async def _office(self, commune: Commune, keys: list[str], period: Period,
+                      cut_at: datetime) -> list[OfficeLine]:
         figures: dict[str, OfficeFigure] = {}
         for key in keys:
             for code, fig in (await self.reports.office_figures(commune.code, key)).items():
                 old = figures.get(code)
                 figures[code] = fig if old is None else OfficeFigure(
                     code, old.done + fig.done, old.total + fig.total)
+        if "satisfaction" not in figures:
+            # Without a figure from the office, citizens' ratings of the help desk stand in.
+            good, rated = await self.helpdesk.satisfaction(commune.code, period.since, cut_at)
+            if rated:
+                figures["satisfaction"] = OfficeFigure("satisfaction", good, rated)
         targets = commune.office_targets
         return [OfficeLine(code, label, figures.get(code), getattr(targets, code))
                 for code, label in OFFICE_INDICATORS.items()

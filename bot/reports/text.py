@@ -100,6 +100,10 @@ def _commune(c: CommuneDigest, kind: PeriodKind) -> list[str]:
                               len(c.follow_ups)).format(n=fmt_int(len(c.follow_ups)),
                                                         list=listed)
                      + (" " + _("and {n} more.").format(n=fmt_int(more)) if more > 0 else ""))
+    if c.open_questions:
+        lines.append(ngettext("{n} citizen question waits for an answer (/questions).",
+                              "{n} citizen questions wait for an answer (/questions).",
+                              c.open_questions).format(n=fmt_int(c.open_questions)))
     if c.campaign:
         lines += ["", *_campaign(c.campaign)]
     if c.office:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.helpdesk.service import HelpdeskService
 from bot.reports.digest import DigestService
 from bot.services.households import HouseholdService
 from bot.services.members import MembershipService
@@ -28,6 +29,7 @@ class Services:
     records: RecordService
     progress: ProgressService
     digests: DigestService
+    helpdesk: HelpdeskService
 
     @classmethod
     def build(cls, settings: Settings, db: Database, clock: Clock) -> Services:
@@ -40,6 +42,7 @@ class Services:
             records=RecordService(repos, settings, clock),
             progress=ProgressService(repos, settings, clock),
             digests=DigestService(repos, settings, clock),
+            helpdesk=HelpdeskService(repos, settings, clock),
         )
 
     async def sync_places(self) -> None:

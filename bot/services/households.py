@@ -11,9 +11,9 @@ from rapidfuzz import fuzz, process
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.errors import Refusal
 from bot.i18n import _
 from bot.models import Household, Member
-from bot.services.errors import Refusal
 from bot.textnorm import contains_citizen_id, fold
 from storage.repositories import Repositories
 

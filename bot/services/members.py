@@ -6,14 +6,14 @@ import math
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from enum import StrEnum
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.errors import Refusal
 from bot.i18n import normalize_language
 from bot.models import Invite, Member, Role
-from bot.services.errors import Refusal
 from storage.repositories import Repositories
 
 # No 0/O, 1/I/L: codes are read aloud and typed on small keyboards.

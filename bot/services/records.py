@@ -7,9 +7,9 @@ from datetime import date, timedelta
 
 from bot.clock import Clock, local_date
 from bot.config import Settings
+from bot.errors import Refusal
 from bot.i18n import N_, _
 from bot.models import Activation, Entry, Household, Member, Outcome, Visit
-from bot.services.errors import Refusal
 from bot.services.households import MAX_HOUSEHOLD_MEMBERS
 from storage.repositories import Repositories
 

@@ -1,0 +1,142 @@
+"""Help desk rules: answer from the knowledge base, hand over to people, relay, rate, throttle."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.errors import Refusal
+from bot.helpdesk.knowledge import Entry, KnowledgeBase, load_knowledge
+from bot.helpdesk.matcher import Matcher, MatchResult
+from bot.i18n import _
+from bot.models import Member, Role
+from storage.repositories import CitizenQuestion, HelpdeskRepository, Repositories
+
+KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent.parent / "knowledge"
+MAX_QUESTION_CHARS = 1000
+GREETINGS = {"xin chao", "chao", "chao ban", "chao bot", "hello", "hi", "alo", "a lo", "start",
+             "cam on", "cam on ban", "thanks", "thank you", "ok", "oke", "okay", "vang", "da"}
+
+
+@cache
+def knowledge(path: Path = KNOWLEDGE_DIR) -> tuple[KnowledgeBase, Matcher]:
+    """The knowledge base and its matcher, loaded and checked once per process."""
+    kb = load_knowledge(path)
+    return kb, Matcher(kb)
+
+
+@dataclass(frozen=True)
+class Handover:
+    question: CitizenQuestion
+    recipients: list[Member]
+
+
+class RateLimiter:
+    """At most `limit` messages per `window` seconds per person.
+
+    Kept in memory on purpose: it only slows floods down, and losing it on a restart is harmless.
+    """
+
+    def __init__(self, limit: int = 12, window: float = 60.0) -> None:
+        self.limit = limit
+        self.window = window
+        self._seen: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+
+    def allow(self, key: tuple[str, str]) -> bool:
+        """Count one message; False when the person is over the limit."""
+        now = time.monotonic()
+        seen = self._seen[key]
+        while seen and now - seen[0] > self.window:
+            seen.popleft()
+        if len(seen) >= self.limit:
+            return False
+        seen.append(now)
+        return True
+
+
+class HelpdeskService:
+    """Citizens' questions: matched answers, hand-over to volunteers and officers, ratings."""
+
+    def __init__(self, repos: Repositories, settings: Settings, clock: Clock,
+                 knowledge_dir: Path = KNOWLEDGE_DIR) -> None:
+        self.repos = repos
+        self.store = HelpdeskRepository(repos.db)
+        self.settings = settings
+        self.clock = clock
+        self.kb, self.matcher = knowledge(knowledge_dir)
+        self.limiter = RateLimiter()
+
+    def match(self, question: str, language: str) -> MatchResult:
+        """Rank the knowledge entries for a question (long questions are cut, never refused)."""
+        return self.matcher.match(question[:MAX_QUESTION_CHARS], language)
+
+    def entry(self, entry_id: str) -> Entry | None:
+        try:
+            return self.kb.get(entry_id)
+        except KeyError:
+            return None
+
+    def place_of(self, hamlet_code: str | None) -> tuple[str, str | None]:
+        """(commune, hamlet) a question belongs to; the first commune when the hamlet is unknown."""
+        found = self.settings.hamlet(hamlet_code) if hamlet_code else None
+        if found is not None:
+            return found[0].code, found[1].code
+        return self.settings.communes[0].code, None
+
+    async def hand_over(self, *, channel: str, external_id: str, chat_id: str, text: str,
+                        hamlet_code: str | None) -> Handover:
+        """Store a question for people to answer; the hamlet's volunteers and the commune's
+        officers (reachable on the same channel) receive it."""
+        commune_code, hamlet = self.place_of(hamlet_code)
+        async with self.repos.db.transaction():
+            question = await self.store.add_question(
+                channel=channel, external_id=external_id, chat_id=chat_id,
+                commune_code=commune_code, hamlet_code=hamlet, text=text[:MAX_QUESTION_CHARS],
+                at=self.clock())
+        recipients = await self.repos.members(commune_code=commune_code, role=Role.OFFICER)
+        if hamlet is not None:
+            recipients = await self.repos.members(hamlet_code=hamlet,
+                                                  role=Role.VOLUNTEER) + recipients
+        return Handover(question, [m for m in recipients if m.channel == channel])
+
+    async def answer(self, member: Member, question_id: int, text: str) -> CitizenQuestion:
+        """Record a member's answer to an open question of their commune."""
+        question = await self.store.question(question_id)
+        if question is None or question.commune_code != member.commune_code:
+            raise Refusal(_("That question is not in your commune."))
+        if question.status != "open":
+            raise Refusal(_("Someone has already answered this question."))
+        text = text.strip()
+        if not text:
+            raise Refusal(_("Please type the answer as text."))
+        now = self.clock()
+        async with self.repos.db.transaction():
+            if not await self.store.answer_question(question_id, member.id, text, now):
+                raise Refusal(_("Someone has already answered this question."))
+            await self.repos.audit(member_id=member.id, action="answer", entity="question",
+                                   entity_id=question_id, details={}, at=now)
+        return question
+
+    async def open_questions(self, member: Member) -> list[CitizenQuestion]:
+        """Questions still waiting for a person, in the member's commune (or hamlet)."""
+        if member.commune_code is None:
+            return []
+        hamlet = member.hamlet_code if member.role is Role.VOLUNTEER else None
+        return await self.store.open_questions(member.commune_code, hamlet)
+
+    async def rate(self, *, channel: str, external_id: str, subject: str,
+                   helpful: bool) -> None:
+        """Store whether the help was useful, for the satisfaction rate of the reports."""
+        hamlet = await self.store.citizen_hamlet(channel, external_id)
+        if subject.startswith("q:") and subject[2:].isdigit():
+            question = await self.store.question(int(subject[2:]))
+            commune = question.commune_code if question else None
+        else:
+            commune = self.place_of(hamlet)[0] if hamlet else None
+        await self.store.rate(channel=channel, external_id=external_id, subject=subject,
+                              helpful=helpful, commune_code=commune, at=self.clock())

@@ -1,0 +1,207 @@
+"""The citizen help desk: topics, typed questions, hand-over to a person, ratings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.helpdesk.knowledge import Entry
+from bot.helpdesk.matcher import MatchResult
+from bot.helpdesk.service import GREETINGS, HelpdeskService
+from bot.i18n import _, current_language, use_language
+from bot.messages import Option, Reply
+from bot.models import Conversation, Member
+from bot.textnorm import fold
+from handlers.base import Ctx, Turn, opt, parse_option, stay
+
+NAME = "cit"
+SUGGESTIONS = 3
+
+
+def rating_row(subject: str) -> list[Option]:
+    """"Was this helpful?" buttons for an answer or a person's reply."""
+    return [opt(_("Helpful"), NAME, "rate", f"{subject}:1"),
+            opt(_("Not helpful"), NAME, "rate", f"{subject}:0")]
+
+
+def answer_reply(entry: Entry, service: HelpdeskService) -> Reply:
+    """A knowledge answer with rating buttons, related questions and a way to a person."""
+    language = current_language()
+    rows = [rating_row(f"kb:{entry.id}")]
+    for related in entry.next[:2]:
+        other = service.entry(related)
+        if other is not None:
+            rows.append([opt(other.title(language), NAME, "kb", other.id)])
+    rows.append([opt(_("Talk to a person"), NAME, "human"), opt(_("Topics"), NAME, "menu")])
+    return Reply(entry.answer(language), rows)
+
+
+def welcome(service: HelpdeskService, intro: str | None = None) -> Reply:
+    """The citizens' menu: topic groups, a person, the language."""
+    language = current_language()
+    text = intro or _(
+        "Hello! I am the assistant of the commune's community digital technology team. "
+        "I can help Anh/Chị with the VNeID app and online public services.\n"
+        "Type your question (diacritics are not needed) or choose a topic:")
+    rows = [[opt(g.title_vi if language == "vi" else g.title_en, NAME, "grp", g.id)]
+            for g in service.kb.groups]
+    rows.append([Option("Tiếng Việt / English", "nav:go:lang")])
+    return Reply(text, rows)
+
+
+def unsure_text(result: MatchResult) -> str:
+    """What the bot says when it is not sure and passes the question on."""
+    del result
+    return _("I am not sure I understood, so I am passing the question to a person from the "
+             "commune's team. They will answer here.")
+
+
+def render_answer(service: HelpdeskService, question: str) -> str:
+    """The text a citizen gets for a typed question (what `python -m bot ask` prints)."""
+    result = service.match(question, current_language())
+    if fold(question) in GREETINGS:
+        return welcome(service).text
+    if result.answer_id is not None:
+        entry = service.entry(result.answer_id)
+        if entry is not None:
+            return entry.answer(current_language())
+    if result.wants_human:
+        return _("I will pass your question to a person from the commune's team. They will "
+                 "answer here.")
+    return unsure_text(result)
+
+
+class CitizenDesk:
+    """Stateless for answers; keeps a state only while asking where the citizen lives."""
+
+    name = NAME
+
+    async def begin(self, ctx: Ctx, data: dict[str, Any]) -> Turn:
+        return Turn([welcome(ctx.services.helpdesk)], None)
+
+    async def prompt(self, ctx: Ctx, state: Conversation) -> list[Reply]:
+        return [self._hamlet_question(ctx)]
+
+    async def handle(self, ctx: Ctx, state: Conversation | None) -> Turn:
+        service = ctx.services.helpdesk
+        if not service.limiter.allow((ctx.msg.channel, ctx.msg.user_id)):
+            return Turn([Reply(_("Anh/Chị is sending messages very fast. Please wait a minute, "
+                                 "then send the question again."))], state)
+        _flow, step, value = parse_option(ctx.option)
+        if ctx.option and _flow == NAME:
+            return await self._option(ctx, state, step, value)
+        if state is not None and state.step == "hamlet":
+            return await self._typed_hamlet(ctx, state)
+        if not ctx.text:
+            return Turn([welcome(service, _("I can read text only. Please type the question, "
+                                            "or choose a topic:"))], state)
+        return await self._question(ctx, ctx.text)
+
+    async def _question(self, ctx: Ctx, text: str) -> Turn:
+        service = ctx.services.helpdesk
+        if fold(text) in GREETINGS:
+            return Turn([welcome(service)], None)
+        result = service.match(text, current_language())
+        entry = service.entry(result.answer_id) if result.answer_id else None
+        if entry is not None and not entry.handoff:
+            return Turn([answer_reply(entry, service)], Conversation(NAME, "idle",
+                                                                     {"last": text}))
+        return await self._hand_over(ctx, text, result)
+
+    async def _hand_over(self, ctx: Ctx, text: str, result: MatchResult | None) -> Turn:
+        service = ctx.services.helpdesk
+        hamlet = await service.store.citizen_hamlet(ctx.msg.channel, ctx.msg.user_id)
+        if hamlet is None and len(self._hamlets(ctx)) > 1:
+            state = Conversation(NAME, "hamlet", {"question": text})
+            intro = unsure_text(result) if result and not result.wants_human else _(
+                "I will pass your question to a person from the commune's team.")
+            return Turn([Reply(intro), self._hamlet_question(ctx)], state)
+        return await self._send(ctx, text, hamlet, result)
+
+    async def _send(self, ctx: Ctx, text: str, hamlet: str | None,
+                    result: MatchResult | None) -> Turn:
+        service = ctx.services.helpdesk
+        handover = await service.hand_over(channel=ctx.msg.channel, external_id=ctx.msg.user_id,
+                                           chat_id=ctx.msg.chat_id, text=text,
+                                           hamlet_code=hamlet)
+        replies = [Reply(_("Your question has been passed to the commune's team (number "
+                           "{id}). Someone will answer here; please keep this chat open.")
+                         .format(id=handover.question.id))]
+        if result is not None and not result.wants_human:
+            suggestions = [service.entry(c.entry_id) for c in result.candidates[:SUGGESTIONS]]
+            rows = [[opt(e.title(current_language()), NAME, "kb", e.id)]
+                    for e in suggestions if e is not None and not e.handoff]
+            if rows:
+                replies.append(Reply(_("Meanwhile, one of these may help:"), rows))
+        place = handover.question.hamlet_code or handover.question.commune_code
+        for member in handover.recipients:
+            replies.append(forwarded_question(member, handover.question.id, place, text))
+        return Turn(replies, None)
+
+    async def _option(self, ctx: Ctx, state: Conversation | None, step: str,
+                      value: str) -> Turn:
+        service = ctx.services.helpdesk
+        language = current_language()
+        if step == "grp":
+            entries = service.kb.in_group(value)
+            rows = [[opt(e.title(language), NAME, "kb", e.id)] for e in entries if not e.handoff]
+            rows.append([opt(_("Talk to a person"), NAME, "human"),
+                         opt(_("Topics"), NAME, "menu")])
+            return Turn([Reply(_("Choose a question:"), rows)], state)
+        if step == "kb" and (entry := service.entry(value)) is not None:
+            if entry.handoff:
+                return await self._option(ctx, state, "human", "")
+            return Turn([answer_reply(entry, service)], state)
+        if step == "rate" and value.count(":") >= 2 and value[-1] in "01":
+            subject, helpful = value[:-2], value.endswith("1")
+            await service.rate(channel=ctx.msg.channel, external_id=ctx.msg.user_id,
+                               subject=subject, helpful=helpful)
+            text = _("Thank you for your feedback!") if helpful else _(
+                "Thank you. If Anh/Chị still needs help, tap “Talk to a person” or type the "
+                "question in other words.")
+            rows = [] if helpful else [[opt(_("Talk to a person"), NAME, "human")]]
+            return Turn([Reply(text, rows, replace=False)], state)
+        if step == "human":
+            last = state.data.get("last") if state is not None else None
+            if last:
+                return await self._hand_over(ctx, last, None)
+            return Turn([Reply(_("Please type your question and I will pass it to the "
+                                 "commune's team."))], Conversation(NAME, "ask", {}))
+        if step == "hamlet" and state is not None and state.step == "hamlet" \
+                and value in self._hamlets(ctx):
+            return await self._chosen_hamlet(ctx, state, value)
+        if state is not None and state.step == "hamlet":
+            return stay([self._hamlet_question(ctx)], state)
+        return Turn([welcome(service)], None)
+
+    async def _typed_hamlet(self, ctx: Ctx, state: Conversation) -> Turn:
+        typed = fold(ctx.text)
+        hamlets = self._hamlets(ctx)
+        matches = [code for code, name in hamlets.items()
+                   if typed and (typed == code.lower() or typed in fold(name))]
+        if len(matches) == 1:
+            return await self._chosen_hamlet(ctx, state, matches[0])
+        return stay([Reply(_("Please tap the hamlet where Anh/Chị lives.")),
+                     self._hamlet_question(ctx)], state)
+
+    async def _chosen_hamlet(self, ctx: Ctx, state: Conversation, hamlet: str) -> Turn:
+        service = ctx.services.helpdesk
+        async with ctx.services.db.transaction():
+            await service.store.set_citizen_hamlet(ctx.msg.channel, ctx.msg.user_id, hamlet)
+        return await self._send(ctx, state.data.get("question", ""), hamlet, None)
+
+    def _hamlets(self, ctx: Ctx) -> dict[str, str]:
+        return {h.code: h.name for c in ctx.services.settings.communes for h in c.hamlets}
+
+    def _hamlet_question(self, ctx: Ctx) -> Reply:
+        buttons = [opt(name, NAME, "hamlet", code) for code, name in self._hamlets(ctx).items()]
+        rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
+        return Reply(_("Which hamlet does Anh/Chị live in? So the right person answers."), rows)
+
+
+def forwarded_question(member: Member, question_id: int, place: str, text: str) -> Reply:
+    """The question as a volunteer or officer receives it, in their own language."""
+    with use_language(member.language):
+        body = _("Question no. {id} from a citizen ({place}):\n“{text}”\nTap Answer to reply; "
+                 "your answer goes back to them.").format(id=question_id, place=place, text=text)
+        return Reply(body, [[Option(_("Answer"), f"ans:pick:{question_id}")]],
+                     to=(member.channel, member.external_id), replace=False)

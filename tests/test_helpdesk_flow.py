@@ -1,0 +1,131 @@
+"""The citizen help desk in conversation: answers, hand-over, relayed replies, ratings, safety."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.channels.console import ConsoleChannel
+from bot.config import Settings
+from bot.models import Role
+from bot.reports.periods import PeriodKind
+from bot.services import Services
+from tests.botapi_stub import BotApiStub
+from tests.conftest import dump_database, join
+from tests.telegram_world import TelegramWorld
+from tests.test_flows import labels, texts
+
+
+async def test_topics_menu_and_answer_with_rating(services: Services,
+                                                  console: ConsoleChannel) -> None:
+    replies = await console.send("c1", "/start")
+    assert "Anh/Chị" in texts(replies) and "Tài khoản VNeID" in labels(replies)
+    await console.tap("c1", "Tài khoản VNeID")
+    replies = await console.tap("c1", "Quên passcode")
+    assert "1." in texts(replies)  # numbered steps
+    await console.tap("c1", "Hữu ích")
+    good, rated = await services.helpdesk.store.satisfaction(None, services.clock().replace(
+        year=2000), services.clock().replace(year=2100))
+    assert (good, rated) == (1, 1)
+
+
+@pytest.mark.parametrize("question", ["quên mật khẩu vneid", "quen mat khau vneid",
+                                      "quen mk vneid thi lam sao a"])
+async def test_typed_question_with_or_without_diacritics(services: Services,
+                                                         console: ConsoleChannel,
+                                                         question: str) -> None:
+    replies = await console.send("c1", question)
+    assert "Quên mật khẩu" in texts(replies)
+    assert "Hữu ích" in labels(replies)
+    assert await services.repos.count("members") == 0
+
+
+async def test_unsure_question_goes_to_the_hamlet_and_the_reply_comes_back(
+        services: Services, console: ConsoleChannel) -> None:
+    await join(services, console, "v2", hamlet="X02", name="Tú")
+    await join(services, console, "o1", role=Role.OFFICER, hamlet=None, name="Hà")
+    await join(services, console, "v1", hamlet="X01", name="Lan")
+    replies = await console.send("c1", "nhà tôi bị ngập nước thì báo ai")
+    assert "Xóm Yên Giang" in labels(replies)  # asked once where they live
+    replies = await console.tap("c1", "Xóm Yên Giang")
+    forwarded = {r.to[1] for r in replies if r.to}
+    assert forwarded == {"v2", "o1"}  # the hamlet's volunteer and the officer, not Xóm Kim Tân's
+    assert "ngập nước" in next(r.text for r in replies if r.to and r.to[1] == "v2")
+    # The volunteer answers; the answer is relayed to the citizen with rating buttons.
+    question_id = next(r.options[0][0].value for r in replies if r.to and r.to[1] == "v2")
+    await console.send("v2", option=question_id)
+    replies = await console.send("v2", "Anh/Chị gọi trưởng xóm số 0912 345 678 nhé.")
+    relay = next(r for r in replies if r.to == ("console", "c1"))
+    assert "trưởng xóm" in relay.text and relay.options
+    # Someone else cannot answer it twice.
+    await console.send("o1", option=question_id)
+    late = await console.send("o1", "Để tôi xem.")
+    assert not any(r.to for r in late)
+    # A second unsure question remembers the hamlet.
+    replies = await console.send("c1", "xe rác mấy giờ qua")
+    assert {r.to[1] for r in replies if r.to} == {"v2", "o1"}
+    # The citizen rates the person's reply; the digest counts it for satisfaction.
+    await console.send("c1", option=relay.options[0][0].value)
+    digest = await services.digests.build(PeriodKind.WEEK)
+    satisfaction = next(o for o in digest.communes[0].office if o.indicator == "satisfaction")
+    assert satisfaction.figure is not None and satisfaction.figure.total == 1
+    assert digest.communes[0].open_questions == 1
+
+
+async def test_asking_for_a_person(services: Services, console: ConsoleChannel) -> None:
+    await join(services, console, "o1", role=Role.OFFICER, hamlet=None)
+    await console.send("c1", "cho tôi gặp cán bộ")
+    replies = await console.tap("c1", "Xóm Kim Tân")
+    assert any(r.to == ("console", "o1") for r in replies)
+    listed = await console.send("o1", "/questions")
+    assert "#1" in "".join(labels(listed))
+
+
+async def test_citizen_id_is_warned_and_never_stored(services: Services,
+                                                     console: ConsoleChannel,
+                                                     db_path: Path) -> None:
+    replies = await console.send("c1", "số cccd của tôi là 038095001234, kích hoạt giúp tôi")
+    assert "⚠️" in texts(replies) and "038095001234" not in texts(replies)
+    assert "095001234" not in dump_database(db_path)
+    assert await services.helpdesk.store.open_questions("HD") == []
+
+
+async def test_floods_are_slowed_and_long_messages_handled(services: Services,
+                                                           console: ConsoleChannel) -> None:
+    long_question = "cho em hỏi cách kích hoạt vneid " * 400
+    replies = await console.send("c1", long_question)
+    assert texts(replies)
+    for _ in range(15):
+        replies = await console.send("c2", "kich hoat vneid")
+    assert "nhanh" in texts(replies)
+
+
+@pytest.fixture
+async def world(settings: Settings, services: Services) -> AsyncIterator[TelegramWorld]:
+    async with BotApiStub() as stub:
+        started = await TelegramWorld.start(stub, settings, services)
+        yield started
+        await started.stop()
+
+
+async def test_help_desk_over_telegram(world: TelegramWorld, services: Services) -> None:
+    stub = world.stub
+    invite = await services.members.create_invite(Role.VOLUNTEER, hamlet_code="X01")
+    await world.say(800, f"/start {invite.code}")
+    sent = await world.say(900, "/start")
+    assert "Tài khoản VNeID" in str(sent[0].reply_markup)
+    sent = await world.say(900, "kich hoat vneid nhu the nao")
+    assert "1." in (sent[-1].text or "")
+    await world.tap(900, "Hữu ích")
+    sent = await world.say(900, "0912345678 01234567890 038095001234")
+    assert "⚠️" in (sent[-1].text or "")
+    await world.say(900, "nha toi mat dien thi goi ai")
+    await world.tap(900, "Xóm Kim Tân")
+    forwarded = stub.last_message(800)
+    assert "mat dien" in (forwarded.text or "")
+    await world.tap(800, "Trả lời")
+    await world.say(800, "Anh/Chị gọi tổng đài điện lực 1900 6769.")
+    relayed = stub.last_message(900)
+    assert "1900 6769" in (relayed.text or "") and "Hữu ích" in str(relayed.reply_markup)
