@@ -77,23 +77,25 @@ def add_records(path: Path, keys: list[tuple[int, str, int]], visits: int,
     """Visits and activations spread over the past year."""
     conn = sqlite3.connect(path)
 
-    def when() -> str:
-        return (NOW - timedelta(seconds=rng.randint(60, 365 * 86400))).isoformat()
+    def when() -> datetime:
+        return NOW - timedelta(seconds=rng.randint(60, 365 * 86400))
 
     rows = []
     for _ in range(visits):
         household, hamlet, member = rng.choice(keys)
         follow = rng.random() < 0.1
+        at = when()
         rows.append((household, member, hamlet, ",".join(rng.sample(TOPICS, 2)),
                      "follow_up" if follow else "done",
-                     (NOW.date() + timedelta(days=rng.randint(1, 20))).isoformat()
-                     if follow else None, when()))
+                     (at.date() + timedelta(days=rng.randint(1, 14))).isoformat()
+                     if follow else None, at.isoformat()))
     conn.executemany("INSERT INTO visits (household_id, member_id, hamlet_code, topics, outcome,"
                      " follow_up_on, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
     acts = []
     for _ in range(activations):
         household, hamlet, member = rng.choice(keys)
-        acts.append((household, member, hamlet, rng.randint(0, 1), 1, rng.randint(0, 1), when()))
+        acts.append((household, member, hamlet, rng.randint(0, 1), 1, rng.randint(0, 1),
+                     when().isoformat()))
     conn.executemany("INSERT INTO activations (household_id, member_id, hamlet_code,"
                      " level2_registered, activated, household_capable, recorded_at)"
                      " VALUES (?, ?, ?, ?, ?, ?, ?)", acts)

@@ -48,7 +48,8 @@ class OfficeFlow:
             rows.append([Option(_("Finished"), "nav:cancel:")])
             return [Reply(_("Office indicators for {month}. Tap one to enter or change it.")
                           .format(month=month), rows)]
-        label = _(OFFICE_INDICATORS[state.data["indicator"]])
+        msgid = OFFICE_INDICATORS[state.data["indicator"]]
+        label = _(msgid)
         return [Reply(_("{indicator} ({month}): type the count and the total, for example "
                         "45/60.").format(indicator=label, month=month), [cancel_row()])]
 
@@ -70,6 +71,7 @@ class OfficeFlow:
             return stay(with_reason(await self.prompt(ctx, state), _(
                 "The count must not exceed the total, and the total must be above zero.")), state)
         indicator = state.data["indicator"]
+        label_id = OFFICE_INDICATORS[indicator]
         now = ctx.services.clock()
         async with ctx.services.db.transaction():
             await ctx.services.digests.reports.set_office_figure(
@@ -81,6 +83,6 @@ class OfficeFlow:
                 details={"done": done, "total": total}, at=now)
         state.step, state.data = "pick", {}
         saved = _("✅ Saved: {indicator} {done}/{total} ({share}).").format(
-            indicator=_(OFFICE_INDICATORS[indicator]), done=fmt_int(done), total=fmt_int(total),
+            indicator=_(label_id), done=fmt_int(done), total=fmt_int(total),
             share=fmt_percent(done / total))
         return stay(with_reason(await self.prompt(ctx, state), saved), state)

@@ -254,10 +254,9 @@ class Router:
 def _welcome(ctx: Ctx, member: Member) -> str:
     settings = ctx.services.settings
     if member.commune_code is None:
-        province = settings.province.name if settings.province else ""
-        return _("Welcome, {name}! You now follow the reports of every commune {province}.")\
-            .format(name=member.display_name, province=province).replace("  ", " ") + \
-            "\n" + _("What would you like to do?")
+        area = settings.province.name if settings.province else _("All communes")
+        return _("Welcome, {name}! You now follow the reports of every commune: {area}.")\
+            .format(name=member.display_name, area=area) + "\n" + _("What would you like to do?")
     commune = settings.commune(member.commune_code)
     if member.hamlet_code:
         found = settings.hamlet(member.hamlet_code)

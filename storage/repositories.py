@@ -544,6 +544,7 @@ class ReportRepository:
         return [VolunteerActivity(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
     async def waiting_follow_ups(self, codes: Sequence[str], *, due_on: date | None = None,
+                                 due_since: date | None = None,
                                  member_id: int | None = None) -> list[FollowUp]:
         """Follow-up visits not yet followed by a later visit to the household."""
         sql = (
@@ -557,6 +558,9 @@ class ReportRepository:
         if due_on is not None:
             sql += " AND v.follow_up_on = ?"
             params.append(due_on.isoformat())
+        if due_since is not None:
+            sql += " AND v.follow_up_on >= ?"
+            params.append(due_since.isoformat())
         if member_id is not None:
             sql += " AND v.member_id = ?"
             params.append(member_id)

@@ -30,6 +30,7 @@ OFFICE_INDICATORS: dict[str, str] = {
     "satisfaction": N_("Citizen satisfaction"),
 }
 BEHIND_COUNT = 3
+FOLLOW_UP_WINDOW_DAYS = 30
 TOP_VOLUNTEERS = 5
 
 
@@ -256,7 +257,9 @@ class DigestService:
             code=commune.code, name=commune.name, hamlets=lines, total=total, behind=behind,
             volunteers=volunteers[:TOP_VOLUNTEERS],
             quiet_volunteers=sum(1 for m in members if m.id not in active_ids),
-            follow_ups=await self.reports.waiting_follow_ups(codes),
+            # Follow-ups overdue by more than a month are stale; the list shows recent ones.
+            follow_ups=await self.reports.waiting_follow_ups(
+                codes, due_since=period.start - timedelta(days=FOLLOW_UP_WINDOW_DAYS)),
             office=await self._office(commune, office_keys, period, cut_at),
             open_questions=await self.helpdesk.count_open(commune.code),
             office_period=period.key if period.kind is PeriodKind.QUARTER else office_keys[0],

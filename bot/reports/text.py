@@ -63,9 +63,10 @@ def _hamlet_line(index: int, line: HamletLine) -> str:
 
 
 def _campaign(pace: CampaignPace) -> list[str]:
-    head = _("Campaign “{name}” ({start}–{end}): {n} days left.").format(
-        name=pace.name, start=fmt_date(pace.start), end=fmt_date(pace.end),
-        n=fmt_int(pace.days_left))
+    dates = {"name": pace.name, "start": fmt_date(pace.start), "end": fmt_date(pace.end)}
+    head = (_("Campaign “{name}” ({start}–{end}): {n} days left.").format(
+        n=fmt_int(pace.days_left), **dates) if pace.days_left
+        else _("Campaign “{name}” ({start}–{end}).").format(**dates))
     lines = [head,
              "• " + _("Level 2: {figure}").format(figure=_figure(pace.level2)),
              "• " + _("Activated: {figure}").format(figure=_figure(pace.activation))]
@@ -110,7 +111,13 @@ def _commune(c: CommuneDigest, kind: PeriodKind) -> list[str]:
         lines += ["", _("Office indicators ({period}):").format(period=c.office_period)]
         for office in c.office:
             indicator = office.as_indicator
-            value = _figure(indicator) if indicator else _("not entered yet (/office)")
+            if indicator is not None:
+                value = _figure(indicator)
+            elif office.target is not None:
+                value = _("not entered yet, target {target} (/office)").format(
+                    target=fmt_percent(office.target))
+            else:
+                value = _("not entered yet (/office)")
             lines.append(f"• {_(office.label)}: {value}")
     return lines
 
@@ -122,7 +129,8 @@ def render_text(digest: Digest) -> str:
              _("Figures as of {time}.").format(time=fmt_datetime(digest.cut_at.astimezone(tz))),
              ""]
     if digest.province_total is not None:
-        lines += [f"{digest.province_name or _('All communes')}:",
+        all_communes = _("All communes")
+        lines += [f"{digest.province_name or all_communes}:",
                   *_totals(digest.province_total, digest.period.kind), "", _("By commune:")]
         lines += [_hamlet_line(i, row) for i, row in enumerate(digest.province_rows, start=1)]
         lines.append("")

@@ -201,9 +201,11 @@ def _append_rows(sheet: Worksheet, columns: Sequence[Column], rows: Iterable[Any
     for cell in sheet[header]:
         cell.font = BOLD
         cell.alignment = Alignment(wrap_text=True, vertical="top")
-    for row in rows:
+    # Rows are counted here: sheet.max_row scans every cell, which made long sheets quadratic.
+    for index, row in enumerate(rows, start=header + 1):
         sheet.append([column.value(row) for column in columns])
-        for cell, column in zip(sheet[sheet.max_row], columns, strict=False):
+        for number, column in enumerate(columns, start=1):
+            cell = sheet.cell(index, number)
             if column.number_format and not isinstance(cell.value, str | None):
                 cell.number_format = column.number_format
 
