@@ -79,7 +79,7 @@ class CitizenDesk:
         return Turn([welcome(ctx.services.helpdesk)], None)
 
     async def prompt(self, ctx: Ctx, state: Conversation) -> list[Reply]:
-        return [self._hamlet_question(ctx)]
+        return [self._hamlet_question(ctx, state)]
 
     async def handle(self, ctx: Ctx, state: Conversation | None) -> Turn:
         service = ctx.services.helpdesk
@@ -110,11 +110,11 @@ class CitizenDesk:
     async def _hand_over(self, ctx: Ctx, text: str, result: MatchResult | None) -> Turn:
         service = ctx.services.helpdesk
         hamlet = await service.store.citizen_hamlet(ctx.msg.channel, ctx.msg.user_id)
-        if hamlet is None and len(self._hamlets(ctx)) > 1:
+        if hamlet is None and len(self._hamlets(ctx, None)) > 1:
             state = Conversation(NAME, "hamlet", {"question": text})
             intro = unsure_text(result) if result and not result.wants_human else _(
                 "I will pass your question to a person from the commune's team.")
-            return Turn([Reply(intro), self._hamlet_question(ctx)], state)
+            return Turn([Reply(intro), self._hamlet_question(ctx, state)], state)
         return await self._send(ctx, text, hamlet, result)
 
     async def _send(self, ctx: Ctx, text: str, hamlet: str | None,
@@ -166,22 +166,23 @@ class CitizenDesk:
                 return await self._hand_over(ctx, last, None)
             return Turn([Reply(_("Please type your question and I will pass it to the "
                                  "commune's team."))], Conversation(NAME, "ask", {}))
-        if step == "hamlet" and state is not None and state.step == "hamlet" \
-                and value in self._hamlets(ctx):
-            return await self._chosen_hamlet(ctx, state, value)
         if state is not None and state.step == "hamlet":
-            return stay([self._hamlet_question(ctx)], state)
+            if step == "commune" and value in {c.code for c in ctx.services.settings.communes}:
+                state.data["commune"] = value
+            elif step == "hamlet" and value in self._hamlets(ctx, state):
+                return await self._chosen_hamlet(ctx, state, value)
+            return stay([self._hamlet_question(ctx, state)], state)
         return Turn([welcome(service)], None)
 
     async def _typed_hamlet(self, ctx: Ctx, state: Conversation) -> Turn:
         typed = fold(ctx.text)
-        hamlets = self._hamlets(ctx)
+        hamlets = self._hamlets(ctx, state)
         matches = [code for code, name in hamlets.items()
                    if typed and (typed == code.lower() or typed in fold(name))]
         if len(matches) == 1:
             return await self._chosen_hamlet(ctx, state, matches[0])
         return stay([Reply(_("Please tap the hamlet where Anh/Chị lives.")),
-                     self._hamlet_question(ctx)], state)
+                     self._hamlet_question(ctx, state)], state)
 
     async def _chosen_hamlet(self, ctx: Ctx, state: Conversation, hamlet: str) -> Turn:
         service = ctx.services.helpdesk
@@ -189,11 +190,22 @@ class CitizenDesk:
             await service.store.set_citizen_hamlet(ctx.msg.channel, ctx.msg.user_id, hamlet)
         return await self._send(ctx, state.data.get("question", ""), hamlet, None)
 
-    def _hamlets(self, ctx: Ctx) -> dict[str, str]:
-        return {h.code: h.name for c in ctx.services.settings.communes for h in c.hamlets}
+    def _hamlets(self, ctx: Ctx, state: Conversation | None) -> dict[str, str]:
+        """Hamlets to choose from: of the chosen commune, or of all when there is one commune."""
+        communes = ctx.services.settings.communes
+        chosen = state.data.get("commune") if state is not None else None
+        if chosen is None and len(communes) == 1:
+            chosen = communes[0].code
+        return {h.code: h.name for c in communes if chosen in (None, c.code) for h in c.hamlets}
 
-    def _hamlet_question(self, ctx: Ctx) -> Reply:
-        buttons = [opt(name, NAME, "hamlet", code) for code, name in self._hamlets(ctx).items()]
+    def _hamlet_question(self, ctx: Ctx, state: Conversation | None) -> Reply:
+        communes = ctx.services.settings.communes
+        if len(communes) > 1 and (state is None or "commune" not in state.data):
+            # A province has too many hamlets for one keyboard: the commune comes first.
+            rows = [[opt(c.name, NAME, "commune", c.code)] for c in communes]
+            return Reply(_("Which commune does Anh/Chị live in?"), rows)
+        buttons = [opt(name, NAME, "hamlet", code)
+                   for code, name in self._hamlets(ctx, state).items()]
         rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
         return Reply(_("Which hamlet does Anh/Chị live in? So the right person answers."), rows)
 

@@ -129,3 +129,28 @@ async def test_help_desk_over_telegram(world: TelegramWorld, services: Services)
     await world.say(800, "Anh/Chị gọi tổng đài điện lực 1900 6769.")
     relayed = stub.last_message(900)
     assert "1900 6769" in (relayed.text or "") and "Hữu ích" in str(relayed.reply_markup)
+
+
+def test_button_data_fits_telegram_limit(services: Services) -> None:
+    longest = max(len(f"cit:rate:kb:{entry.id}:1".encode()) for entry in services.helpdesk.kb)
+    assert longest <= 64
+
+
+async def test_province_citizen_picks_commune_then_hamlet(tmp_path: Path) -> None:
+    from bot.app import build_router, open_services
+
+    settings = Settings.model_validate({"province": {"name": "Tỉnh A"}, "communes": [
+        {"code": "C1", "name": "Xã Một", "hamlets": [
+            {"code": f"C1H{i}", "name": f"Thôn {i}", "households": 10, "eligible_citizens": 20}
+            for i in range(60)]},
+        {"code": "C2", "name": "Xã Hai", "hamlets": [
+            {"code": "C2H1", "name": "Bản Nà", "households": 10, "eligible_citizens": 20}]}]})
+    async with open_services(settings, database_path=str(tmp_path / "p.sqlite3")) as services:
+        console = ConsoleChannel(build_router(services))
+        replies = await console.send("c1", "xe rac may gio qua")
+        assert labels(replies)[-2:] == ["Xã Một", "Xã Hai"]
+        replies = await console.tap("c1", "Xã Hai")
+        assert labels(replies) == ["Bản Nà"]
+        await console.tap("c1", "Bản Nà")
+        [question] = await services.helpdesk.store.open_questions("C2")
+        assert question.hamlet_code == "C2H1"
