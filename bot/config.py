@@ -113,7 +113,7 @@ class Commune(_Strict):
         return ZoneInfo(self.timezone)
 
 
-_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _TIME = r"^([01]?\d|2[0-3]):[0-5]\d$"
 
 
@@ -132,8 +132,8 @@ class Schedule(_Strict):
     @field_validator("digest_day", "reminder_day")
     @classmethod
     def _weekday(cls, value: str) -> str:
-        if value.lower() not in _DAYS:
-            raise ValueError(f"day must be one of {', '.join(_DAYS)}")
+        if value.lower() not in WEEKDAYS:
+            raise ValueError(f"day must be one of {', '.join(WEEKDAYS)}")
         return value.lower()
 
 

@@ -169,6 +169,16 @@ async def test_friday_reminder_thanks_the_busy_and_nudges_the_quiet(
     assert sender.to("o-vi") == []
 
 
+async def test_reminder_caught_up_after_the_deadline_is_skipped(
+        services: Services, console: ConsoleChannel, clock: FakeClock,
+        sender: RecordingSender, reporting: Reporting) -> None:
+    await _people(services, console)
+    clock.now = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)  # Friday 16:00: down since 07:00
+    await reporting.scheduler.catch_up()
+    assert sender.to("v-busy") == [] and sender.to("v-quiet") == []
+    assert len(sender.to("o-vi")) == 1  # the digest itself is caught up
+
+
 async def test_follow_up_reminder_on_the_day(services: Services, console: ConsoleChannel,
                                              clock: FakeClock, sender: RecordingSender,
                                              reporting: Reporting) -> None:

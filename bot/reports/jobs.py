@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 
-from bot.config import Commune
+from bot.config import WEEKDAYS, Commune
 from bot.i18n import _, fmt_int, ngettext
 from bot.messages import Document, Reply
 from bot.models import Member, Role
 from bot.reports.chart import render_chart
 from bot.reports.digest import Digest, DigestService
 from bot.reports.outbox import Outbox
-from bot.reports.periods import PeriodKind, period_containing
+from bot.reports.periods import PeriodKind, period_containing, period_from_key
 from bot.reports.text import render_text
 from bot.reports.workbook import render_workbook
 from bot.services import Services
@@ -96,8 +96,30 @@ class ReportJobs:
         if item.report in DIGESTS:
             return await self._digest(item, member)
         if item.report == REMINDER:
+            # A reminder caught up after the deadline would only confuse: skip it.
+            if self._past_deadline(member, item.period):
+                return []
             return [await self._reminder(member)]
-        return await self._follow_up(member, date.fromisoformat(item.period))
+        day = date.fromisoformat(item.period)
+        if member.commune_code and day < self._today(member):
+            return []  # "today you planned…" makes no sense a day late
+        return await self._follow_up(member, day)
+
+    def _today(self, member: Member) -> date:
+        commune = self.services.settings.commune(str(member.commune_code))
+        return self.services.clock().astimezone(commune.tz).date()
+
+    def _past_deadline(self, member: Member, week_key: str) -> bool:
+        """Whether the week's report deadline (digest day and time) has passed."""
+        if member.commune_code is None:
+            return False
+        commune = self.services.settings.commune(member.commune_code)
+        schedule = self.services.settings.schedule
+        week = period_from_key(PeriodKind.WEEK, week_key, commune.tz)
+        day = week.start + timedelta(days=WEEKDAYS.index(schedule.digest_day))
+        hour, minute = (int(x) for x in schedule.digest_time.split(":"))
+        deadline = datetime.combine(day, time(hour, minute), tzinfo=commune.tz)
+        return self.services.clock() > deadline
 
     async def _digest(self, item: OutboxItem, member: Member) -> list[Reply]:
         province = member.role is Role.PROVINCE
