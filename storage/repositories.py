@@ -30,10 +30,6 @@ def _ts(value: datetime) -> str:
     return value.isoformat()
 
 
-def _dt(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
 def _member(row: aiosqlite.Row) -> Member:
     return Member(
         id=row["id"], channel=row["channel"], external_id=row["external_id"],
@@ -67,17 +63,6 @@ def _visit(row: aiosqlite.Row) -> Visit:
         follow_up_on=date.fromisoformat(row["follow_up_on"]) if row["follow_up_on"] else None,
         recorded_at=datetime.fromisoformat(row["recorded_at"]),
     )
-
-
-@dataclass(frozen=True)
-class HamletRow:
-    code: str
-    commune_code: str
-    name: str
-    households: int
-    eligible_citizens: int
-    level2_baseline: int
-    activated_baseline: int
 
 
 class Repositories:
@@ -377,12 +362,6 @@ class Repositories:
             (_ts(at), member_id, action, entity, str(entity_id),
              json.dumps(details, ensure_ascii=False, default=str)))
 
-    async def audit_trail(self, entity: str, entity_id: object) -> list[dict[str, Any]]:
-        rows = await self.db.fetchall(
-            "SELECT * FROM audit_log WHERE entity = ? AND entity_id = ? ORDER BY id",
-            (entity, str(entity_id)))
-        return [dict(r) | {"details": json.loads(r["details"])} for r in rows]
-
     # -- conversations and updates --------------------------------------------------------
     async def conversation(self, channel: str, external_id: str) -> Conversation | None:
         row = await self.db.fetchone(
@@ -637,11 +616,6 @@ class ReportRepository:
         """Outbox rows (for the CLI and tests)."""
         sql = "SELECT * FROM outbox" + (" WHERE report = ?" if report else "") + " ORDER BY id"
         return [dict(r) for r in await self.db.fetchall(sql, [report] if report else [])]
-
-    async def has_period(self, report: str, period: str) -> bool:
-        row = await self.db.fetchone(
-            "SELECT 1 FROM outbox WHERE report = ? AND period = ? LIMIT 1", (report, period))
-        return row is not None
 
 
 @dataclass(frozen=True)

@@ -136,6 +136,56 @@ def _char_grams(words: Sequence[str]) -> Counter[str]:
     return grams
 
 
+# Two-syllable words whose syllables, alone, mean something else: "điện thoại" is not "điện",
+# "cư trú" shares "trú" with "thường trú", "mật khẩu" shares "mật"/"mất" with "mất máy". The base's
+# own statistics find most of them; these are common words it uses too rarely to be sure of.
+_SEED_COMPOUNDS = (
+    "dien thoai", "dien tu", "buu dien", "goi dien", "cu tru", "thuong tru", "tam tru", "luu tru",
+    "ho khau", "mat khau", "xuat khau", "nhap khau", "hon nhan", "ket hon", "ly hon", "xac nhan",
+    "xac thuc", "ca nhan", "tin nhan", "ho so", "so do", "bao hiem", "can cuoc", "dinh danh",
+    "tai khoan", "dang ky", "dang nhap", "ngan hang", "thanh toan", "le phi", "tro cap", "che do",
+    "giay to", "thu tuc", "dat dai", "khai sinh", "khai tu", "ho tich", "ly lich", "tu phap",
+)
+# A word pair is a compound when one of its syllables almost always comes with the other.
+_COMPOUND_MIN_COUNT, _COMPOUND_MIN_SHARE = 3, 0.6
+
+
+def _segments(words: Sequence[str], compounds: dict[str, float]) -> list[tuple[int, int]]:
+    """Split words into compounds and single words, strongest compounds first: "so | dien_thoai"."""
+    found = sorted(
+        ((compounds[f"{a}_{b}"], -i) for i, (a, b) in enumerate(zip(words, words[1:], strict=False))
+         if f"{a}_{b}" in compounds),
+        reverse=True,
+    )
+    taken = [False] * len(words)
+    starts: set[int] = set()
+    for _, neg in found:
+        i = -neg
+        if not taken[i] and not taken[i + 1]:
+            taken[i] = taken[i + 1] = True
+            starts.add(i)
+    spans, i = [], 0
+    while i < len(words):
+        end = i + 2 if i in starts else i + 1
+        spans.append((i, end))
+        i = end
+    return spans
+
+
+def _senses(words: Sequence[str], compounds: dict[str, float]) -> tuple[list[str], list[str]]:
+    """Each word's sense key ("dien|dien_thoai", "mat|") and the pair terms between segments."""
+    spans = _segments(words, compounds)
+    senses: list[str] = []
+    tokens = ["_".join(words[a:b]) for a, b in spans]
+    for (a, b), token in zip(spans, tokens, strict=True):
+        context = token if b - a > 1 else ""
+        senses += [f"{word}|{context}" for word in words[a:b]]
+    # A compound is itself a pair; two neighbouring segments make one ("mat_dien_thoai"), so a
+    # lone "mất điện" never shares a pair with "mất điện thoại".
+    pairs = [t for t in tokens if "_" in t] + [f"{x}_{y}" for x, y in zip(tokens, tokens[1:], strict=False)]
+    return senses, pairs
+
+
 # Tone marks (grave, acute, tilde, hook, dot below). Vowel marks (ă, â, ê, ô, ơ, ư) stay in the key.
 _TONE_MARKS = frozenset("\u0300\u0301\u0303\u0309\u0323")
 _RAW_WORD = re.compile(r"\w+")
@@ -251,13 +301,20 @@ _BIGRAM_WEIGHT = 0.6
 # About four distinctive words: a long, rambling question is judged on whether it holds that much
 # evidence for an entry, not on how much other context it gives.
 _EVIDENCE_CAP = 12.0
+# About two distinctive words: below that, a question of common words ("có ai ở đó không") cannot
+# be fully covered, so it cannot look certain.
+_EVIDENCE_FLOOR = 5.0
 _REPAIRED_WEIGHT = 0.7  # a word we had to guess (typo, Telex) counts a little less
 # Diacritics typed that differ from ours ("vàng" typed, we wrote "vắng"): folding made two words
 # look alike, so such a match earns only a quarter of the credit.
 _ACCENT_MISMATCH_WEIGHT = 0.25
+# A syllable used in another word ("điện" alone against "điện thoại") earns this share of credit.
+_SENSE_MISMATCH_WEIGHT = 0.25
 # Blend of the three signals; then the confidence threshold, calibrated on the tuning split.
 _MIX_LEXICAL, _MIX_CHARS, _MIX_FUZZY = 0.55, 0.25, 0.20
 CONFIDENCE_THRESHOLD = 0.34
+# Character and fuzzy similarity rank near-spellings, but only word evidence makes an answer sure.
+_MIN_LEXICAL = 0.0
 _MAX_CANDIDATES = 5
 _LONG_NUMBER = 9
 
@@ -269,6 +326,8 @@ class _Query:
     expanded: tuple[str, ...]  # every word after expansion, stopwords included
     words: list[str]
     weights: dict[str, float]  # IDF weight of each word, lowered for words we had to guess
+    senses: dict[str, frozenset[str]]  # word → its sense keys in this question
+    pairs: list[str]  # compounds and neighbouring-segment pairs
     accents: dict[str, frozenset[str]]  # folded word → accent keys, for words typed with diacritics
     chars: dict[str, float]
     text: str
@@ -281,10 +340,19 @@ class _EntryIndex:
     entry_id: str
     strong: dict[str, float]  # weighted term frequency in titles, keywords and examples
     weak: dict[str, float]  # weighted term frequency in the answers
+    senses: dict[str, float]  # weighted frequency of each word sense, all fields together
     accents: dict[str, frozenset[str]]  # folded word → the accented spellings this entry uses
     words: tuple[str, ...]  # content words of titles, keywords and examples
     chars: dict[str, float]  # unit-length char n-gram TF-IDF vector
     phrases: tuple[str, ...]  # normalised titles and examples for rapidfuzz
+
+
+@dataclass(frozen=True)
+class _Fit:
+    """How well one entry fits the question: the blended score and the word evidence alone."""
+
+    score: float
+    lexical: float
 
 
 class Matcher:
@@ -293,10 +361,12 @@ class Matcher:
     def __init__(self, kb: KnowledgeBase, threshold: float = CONFIDENCE_THRESHOLD) -> None:
         self._threshold = threshold
         self._handoff = kb.handoff_ids()
+        self._compounds = _find_compounds(kb)
         self._index = [self._entry_index(entry) for entry in kb.entries]
         self._vocab = frozenset(t for item in self._index for t in (*item.strong, *item.weak) if "_" not in t)
         self._vocab_list = sorted(self._vocab)
         self._idf = _idf_table([set(item.strong) | set(item.weak) for item in self._index])
+        self._sense_idf = _idf_table([set(item.senses) for item in self._index])
         # With diacritics typed, "sổ" is far rarer than folded "so" (số, sổ, sơ): weigh it as such.
         self._accent_idf = _idf_table([set().union(*item.accents.values()) for item in self._index])
         self._max_idf = math.log(1 + (len(self._index) + 0.5) / 0.5)
@@ -311,23 +381,25 @@ class Matcher:
             raise ValueError(f"unsupported language {lang!r}")
         query = self._prepare(question)
         wants_human = _asks_for_person(query.expanded)
-        scored = sorted(
-            (Candidate(item.entry_id, round(self._score(item, query), 4)) for item in self._index),
-            key=lambda c: c.score,
+        fits = sorted(
+            ((item.entry_id, self._fit(item, query)) for item in self._index),
+            key=lambda pair: pair[1].score,
             reverse=True,
         )
-        candidates = tuple(c for c in scored[:_MAX_CANDIDATES] if c.score > 0)
-        confident = bool(candidates) and candidates[0].score >= self._threshold
+        candidates = tuple(
+            Candidate(entry_id, round(fit.score, 4)) for entry_id, fit in fits[:_MAX_CANDIDATES] if fit.score > 0
+        )
+        confident = bool(candidates) and self._is_sure(fits[0][1])
         if confident and candidates[0].entry_id in self._handoff:
             wants_human = True
         return MatchResult(candidates, confident, wants_human, contains_citizen_id(question))
 
     # -- indexing -------------------------------------------------------------------------------
 
-    @staticmethod
-    def _entry_index(entry: Entry) -> _EntryIndex:
+    def _entry_index(self, entry: Entry) -> _EntryIndex:
         """Weighted terms of an entry's describing fields and answers, its spellings and phrases."""
         strong: Counter[str] = Counter()
+        senses: Counter[str] = Counter()
         words: list[str] = []
         # A keyword phrase is one unit of meaning: its words share the weight, its pairs keep it.
         fields = (
@@ -340,15 +412,20 @@ class Matcher:
                 content = _content(_expand(text))
                 words += content
                 share = weight / len(content) if shared and content else weight
-                for word in content:
+                word_senses, pairs = _senses(content, self._compounds)
+                for word, sense in zip(content, word_senses, strict=True):
                     strong[word] += share
-                for pair in _bigrams(content):
+                    senses[sense] += share
+                for pair in pairs:
                     strong[pair] += weight
         weak: Counter[str] = Counter()
         for text in (entry.answer_vi, entry.answer_en):
             content = _content(_expand(text))
-            for term in (*content, *_bigrams(content)):
+            word_senses, pairs = _senses(content, self._compounds)
+            for term in (*content, *pairs):
                 weak[term] += _W_ANSWER
+            for sense in word_senses:
+                senses[sense] += _W_ANSWER
         accents: dict[str, set[str]] = {}
         for text in (entry.title_vi, entry.answer_vi, *entry.keywords_vi, *entry.examples):
             for folded, keys in _accented_words(text).items():
@@ -357,7 +434,7 @@ class Matcher:
             " ".join(_content(_expand(text))) for text in (entry.title_vi, entry.title_en, *entry.examples)
         )
         frozen = {folded: frozenset(keys) for folded, keys in accents.items()}
-        return _EntryIndex(entry.id, dict(strong), dict(weak), frozen, tuple(words), {}, phrases)
+        return _EntryIndex(entry.id, dict(strong), dict(weak), dict(senses), frozen, tuple(words), {}, phrases)
 
     def _char_vector(self, words: Sequence[str]) -> dict[str, float]:
         """Unit-length TF-IDF vector of character n-grams.
@@ -372,33 +449,43 @@ class Matcher:
     # -- querying -------------------------------------------------------------------------------
 
     def _prepare(self, question: str) -> _Query:
-        """Words, weights, spellings, character vector and fuzzy text of a question, computed once."""
+        """Words, weights, senses, spellings, character vector and fuzzy text of a question."""
         typed = _accented_words(question)
         expanded = _expand(question)
         words: list[str] = []
-        weights: dict[str, float] = {}
-        accents: dict[str, frozenset[str]] = {}
+        repaired: set[str] = set()
         for word in _content(expanded):
             if word.isdigit() and len(word) >= _LONG_NUMBER:
                 continue  # ID or phone numbers say nothing about the topic (and must not be kept)
             fixed = self._repair(word)
             words += fixed
             if fixed != [word]:
-                weights.update((w, self._idf.get(w, self._max_idf) * _REPAIRED_WEIGHT) for w in fixed)
+                repaired.update(fixed)
+        word_senses, pairs = _senses(words, self._compounds)
+        senses: dict[str, set[str]] = {}
+        for word, sense in zip(words, word_senses, strict=True):
+            senses.setdefault(word, set()).add(sense)
+        weights: dict[str, float] = {}
+        accents: dict[str, frozenset[str]] = {}
+        for word, keys in senses.items():
+            # A syllable used as the base never uses it ("điện" alone) is as telling as an unknown word.
+            weight = max(self._sense_idf.get(key, self._max_idf) for key in keys)
+            if word in repaired:
+                weight *= _REPAIRED_WEIGHT
             elif word in typed:
-                weights[word] = self._accented_weight(word, typed[word])
+                weight = self._accented_weight(word, typed[word], weight)
                 accents[word] = frozenset(typed[word])
-            else:
-                weights[word] = self._idf.get(word, self._max_idf)
-        return _Query(expanded, words, weights, accents, self._char_vector(words), " ".join(words))
+            weights[word] = weight
+        frozen = {word: frozenset(keys) for word, keys in senses.items()}
+        return _Query(expanded, words, weights, frozen, pairs, accents, self._char_vector(words), " ".join(words))
 
-    def _accented_weight(self, word: str, keys: set[str]) -> float:
-        """IDF of a word typed with diacritics: of that spelling if we know it, else a doubtful one."""
+    def _accented_weight(self, word: str, keys: set[str], plain: float) -> float:
+        """Weight of a word typed with diacritics: the rarer of spelling and sense, or a doubtful one."""
         known = [self._accent_idf[key] for key in keys if key in self._accent_idf]
         if known:
-            return max(known)
+            return max(plain, *known)
         if word in self._vocab:
-            return self._idf[word] * _ACCENT_MISMATCH_WEIGHT  # "vàng" typed, we only know "vắng"
+            return plain * _ACCENT_MISMATCH_WEIGHT  # "vàng" typed, we only know "vắng"
         return self._max_idf
 
     def _repair(self, word: str) -> list[str]:
@@ -419,16 +506,20 @@ class Matcher:
                 return [found[0]]
         return [word]
 
-    def _score(self, item: _EntryIndex, query: _Query) -> float:
+    def _fit(self, item: _EntryIndex, query: _Query) -> _Fit:
         """Blend of word coverage, character similarity and fuzzy similarity to examples."""
         if not query.words:
-            return 0.0
+            return _Fit(0.0, 0.0)
         lexical = self._lexical(item, query)
         chars = sum(weight * item.chars.get(gram, 0.0) for gram, weight in query.chars.items())
         # Unrelated strings of similar length already reach about 0.5, so only the part above counts.
         best = max(fuzz.token_sort_ratio(query.text, phrase) for phrase in item.phrases) / 100
         fuzzy = max(0.0, best - 0.5) * 2
-        return _MIX_LEXICAL * lexical + _MIX_CHARS * chars + _MIX_FUZZY * fuzzy
+        return _Fit(_MIX_LEXICAL * lexical + _MIX_CHARS * chars + _MIX_FUZZY * fuzzy, lexical)
+
+    def _is_sure(self, fit: _Fit) -> bool:
+        """Confident only with a high enough score that word evidence, not spelling, carries."""
+        return fit.score >= self._threshold and fit.lexical >= _MIN_LEXICAL
 
     def _lexical(self, item: _EntryIndex, query: _Query) -> float:
         """Share of the question's IDF weight (capped) that the entry covers, with BM25-style saturation."""
@@ -436,19 +527,23 @@ class Matcher:
         for word in dict.fromkeys(query.words):
             weight = query.weights[word]
             total += weight
-            gained += weight * self._saturate(item, word) * self._spelling_fit(item, word, query)
-        for pair in dict.fromkeys(_bigrams(query.words)):
+            credit = self._word_credit(item, word, query.senses[word])
+            gained += weight * credit * self._spelling_fit(item, word, query)
+        for pair in dict.fromkeys(query.pairs):
             if pair in self._idf:  # pairs unknown to the whole base would only punish long questions
                 weight = _BIGRAM_WEIGHT * self._idf[pair]
                 total += weight
-                gained += weight * self._saturate(item, pair)
-        return min(1.0, gained / min(total, _EVIDENCE_CAP)) if total else 0.0
+                gained += weight * _saturate(item.strong.get(pair, 0.0) + item.weak.get(pair, 0.0))
+        if not total:
+            return 0.0
+        return min(1.0, gained / min(max(total, _EVIDENCE_FLOOR), _EVIDENCE_CAP))
 
     @staticmethod
-    def _saturate(item: _EntryIndex, term: str) -> float:
-        """0..1 credit for a term: describing fields count fully, answer prose a little."""
-        frequency = item.strong.get(term, 0.0) + item.weak.get(term, 0.0)
-        return frequency / (frequency + _SATURATION)
+    def _word_credit(item: _EntryIndex, word: str, senses: frozenset[str]) -> float:
+        """0..1 credit for a word: full where the entry uses it in the same sense, a little otherwise."""
+        same = _saturate(sum(item.senses.get(key, 0.0) for key in senses))
+        every = _saturate(item.strong.get(word, 0.0) + item.weak.get(word, 0.0))
+        return same + _SENSE_MISMATCH_WEIGHT * max(0.0, every - same)
 
     @staticmethod
     def _spelling_fit(item: _EntryIndex, word: str, query: _Query) -> float:
@@ -458,6 +553,30 @@ class Matcher:
         if not typed or not spelled or typed & spelled:
             return 1.0
         return _ACCENT_MISMATCH_WEIGHT
+
+
+def _saturate(frequency: float) -> float:
+    """BM25-style saturation: the second mention of a term adds less than the first."""
+    return frequency / (frequency + _SATURATION)
+
+
+def _find_compounds(kb: KnowledgeBase) -> dict[str, float]:
+    """Two-syllable compounds of the Vietnamese text, each with how tightly its syllables stick."""
+    single: Counter[str] = Counter()
+    pairs: Counter[str] = Counter()
+    for entry in kb.entries:
+        for text in (entry.title_vi, *entry.keywords_vi, *entry.examples, entry.answer_vi):
+            content = _content(_expand(text))
+            single.update(content)
+            pairs.update(_bigrams(content))
+    seeds = {"_".join(_content(_expand(seed))) for seed in _SEED_COMPOUNDS}
+    compounds: dict[str, float] = {}
+    for pair, count in pairs.items():
+        first, second = pair.split("_")
+        share = count / min(single[first], single[second])
+        if pair in seeds or (count >= _COMPOUND_MIN_COUNT and share >= _COMPOUND_MIN_SHARE):
+            compounds[pair] = share
+    return compounds
 
 
 def _idf_table(documents: list[set[str]]) -> dict[str, float]:

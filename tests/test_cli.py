@@ -1,0 +1,103 @@
+"""The command line as a new user runs it: invite, import, digest, ask, run, bad config."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.botapi_stub import BotApiStub
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def bot(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, env=env, text=True,
+                          capture_output=True, timeout=timeout, check=False)
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    values = dict(os.environ)
+    values["BOT_DATABASE"] = str(tmp_path / "cli.sqlite3")
+    values.pop("TELEGRAM_BOT_TOKEN", None)
+    return values
+
+
+def test_invite_prints_the_code_alone_on_the_last_line(env: dict[str, str]) -> None:
+    done = bot("invite", "--role", "volunteer", "--hamlet", "X03", env=env)
+    assert done.returncode == 0, done.stderr
+    code = done.stdout.strip().splitlines()[-1]
+    assert code.isalnum() and len(code) == 10
+    wrong = bot("invite", "--role", "volunteer", "--hamlet", "NOPE", env=env)
+    assert wrong.returncode == 2 and "NOPE" in wrong.stderr
+
+
+def test_import_households_reports_rejected_rows_and_is_repeatable(
+        env: dict[str, str], tmp_path: Path) -> None:
+    csv_file = tmp_path / "ho.csv"
+    csv_file.write_text("code;hamlet;head_name;members\nX01-001;X01;Nguyễn Văn An;4\n"
+                        "X01-002;X99;Lê Thị Bình;3\nX01-003;X01;;2\n", encoding="utf-8-sig")
+    first = bot("import-households", str(csv_file), env=env)
+    assert first.returncode == 0, first.stderr
+    assert "1" in first.stdout and "line 3" not in first.stdout
+    assert "dòng 3" in first.stdout and "dòng 4" in first.stdout
+    again = bot("import-households", str(csv_file), env=env)
+    assert "0" in again.stdout.split(",")[0]  # nothing added twice
+
+
+def test_demo_then_digest_writes_text_chart_and_workbook(env: dict[str, str],
+                                                         tmp_path: Path) -> None:
+    demo = bot("demo", env=env, timeout=120)
+    assert demo.returncode == 0, demo.stderr
+    assert "Xóm Trung Thuận" in demo.stdout
+    out = tmp_path / "out"
+    digest = bot("digest", "--out", str(out), env=env, timeout=120)
+    assert digest.returncode == 0, digest.stderr
+    names = sorted(p.suffix for p in out.iterdir())
+    assert names == [".png", ".txt", ".xlsx"]
+    assert "Báo cáo tuần" in digest.stdout
+    assert (out / next(p.name for p in out.iterdir() if p.suffix == ".png")).read_bytes()[:4] \
+        == b"\x89PNG"
+
+
+def test_ask_prints_the_citizens_answer(env: dict[str, str]) -> None:
+    done = bot("ask", "quen passcode vneid thi lam sao", env=env)
+    assert done.returncode == 0 and "passcode" in done.stdout.lower()
+    assert "1." in done.stdout
+
+
+def test_bad_config_names_the_field(env: dict[str, str], tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text('[[communes]]\ncode = "C"\nname = "X"\ntimezone = "Nowhere/City"\n'
+                      '[[communes.hamlets]]\ncode = "A"\nname = "T"\nhouseholds = 5\n'
+                      'eligible_citizens = 9\n', encoding="utf-8")
+    done = bot("--config", str(config), "run", env=env)
+    assert done.returncode == 2 and "timezone" in done.stderr and "Nowhere/City" in done.stderr
+
+
+def test_run_without_token_explains(env: dict[str, str]) -> None:
+    done = bot("run", env=env)
+    assert done.returncode == 2 and "TELEGRAM_BOT_TOKEN" in done.stderr
+
+
+async def test_run_serves_a_bot_api_server(env: dict[str, str]) -> None:
+    async with BotApiStub() as stub:
+        invite = bot("invite", "--role", "volunteer", "--hamlet", "X01", env=env)
+        code = invite.stdout.strip().splitlines()[-1]
+        env = {**env, "TELEGRAM_BOT_TOKEN": stub.token, "TELEGRAM_BASE_URL": stub.base_url,
+               "TELEGRAM_BASE_FILE_URL": stub.base_file_url}
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", cwd=ROOT, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        try:
+            stub.push_text(42, f"/start {code}")
+            await stub.wait_for(lambda s: any("Chào mừng" in (m.text or "")
+                                              for m in s.sent_to(42)), timeout=30)
+        finally:
+            process.terminate()
+            await asyncio.wait_for(process.wait(), timeout=30)
