@@ -207,6 +207,14 @@ class Repositories:
             list(hamlet_codes))
         return [_household(r) for r in rows]
 
+    async def household_names(self, hamlet_codes: Sequence[str]) -> list[tuple[int, str, str]]:
+        """(id, code, folded head's name) of every household of these hamlets: enough to search."""
+        marks = ",".join("?" * len(hamlet_codes))
+        rows = await self.db.fetchall(
+            f"SELECT id, code, head_name_folded FROM households WHERE hamlet_code IN ({marks})",
+            list(hamlet_codes))
+        return [(r[0], r[1], r[2]) for r in rows]
+
     async def add_household(self, *, code: str, hamlet_code: str, head_name: str,
                             head_name_folded: str, members: int | None, address: str | None,
                             source: str, created_by: int | None, at: datetime) -> Household:

@@ -315,6 +315,10 @@ _MIX_LEXICAL, _MIX_CHARS, _MIX_FUZZY = 0.55, 0.25, 0.20
 CONFIDENCE_THRESHOLD = 0.34
 # Character and fuzzy similarity rank near-spellings, but only word evidence makes an answer sure.
 _MIN_LEXICAL = 0.0
+# The question's most telling words (weight near the highest) must be the chosen entry's words too:
+# "xác nhận cư trú" is about "cư trú", however well "giấy xác nhận" fits another entry.
+_KEY_SHARE = 0.75
+_MIN_KEY_COVER = 0.0
 _MAX_CANDIDATES = 5
 _LONG_NUMBER = 9
 
@@ -327,6 +331,7 @@ class _Query:
     words: list[str]
     weights: dict[str, float]  # IDF weight of each word, lowered for words we had to guess
     senses: dict[str, frozenset[str]]  # word → its sense keys in this question
+    key_words: frozenset[str]  # the most telling words, which the chosen entry must cover
     pairs: list[str]  # compounds and neighbouring-segment pairs
     accents: dict[str, frozenset[str]]  # folded word → accent keys, for words typed with diacritics
     chars: dict[str, float]
@@ -353,6 +358,7 @@ class _Fit:
 
     score: float
     lexical: float
+    key: float  # share of the question's most telling words that the entry covers
 
 
 class Matcher:
@@ -366,7 +372,8 @@ class Matcher:
         self._vocab = frozenset(t for item in self._index for t in (*item.strong, *item.weak) if "_" not in t)
         self._vocab_list = sorted(self._vocab)
         self._idf = _idf_table([set(item.strong) | set(item.weak) for item in self._index])
-        self._sense_idf = _idf_table([set(item.senses) for item in self._index])
+        # A word the answers mention once in passing ("điền" tờ khai) is not what an entry is about.
+        self._sense_idf = _soft_idf_table([item.senses for item in self._index])
         # With diacritics typed, "sổ" is far rarer than folded "so" (số, sổ, sơ): weigh it as such.
         self._accent_idf = _idf_table([set().union(*item.accents.values()) for item in self._index])
         self._max_idf = math.log(1 + (len(self._index) + 0.5) / 0.5)
@@ -477,7 +484,11 @@ class Matcher:
                 accents[word] = frozenset(typed[word])
             weights[word] = weight
         frozen = {word: frozenset(keys) for word, keys in senses.items()}
-        return _Query(expanded, words, weights, frozen, pairs, accents, self._char_vector(words), " ".join(words))
+        top = max(weights.values(), default=0.0)
+        key_words = frozenset(word for word, weight in weights.items() if weight >= _KEY_SHARE * top)
+        return _Query(
+            expanded, words, weights, frozen, key_words, pairs, accents, self._char_vector(words), " ".join(words)
+        )
 
     def _accented_weight(self, word: str, keys: set[str], plain: float) -> float:
         """Weight of a word typed with diacritics: the rarer of spelling and sense, or a doubtful one."""
@@ -509,34 +520,40 @@ class Matcher:
     def _fit(self, item: _EntryIndex, query: _Query) -> _Fit:
         """Blend of word coverage, character similarity and fuzzy similarity to examples."""
         if not query.words:
-            return _Fit(0.0, 0.0)
-        lexical = self._lexical(item, query)
+            return _Fit(0.0, 0.0, 0.0)
+        lexical, key = self._lexical(item, query)
         chars = sum(weight * item.chars.get(gram, 0.0) for gram, weight in query.chars.items())
         # Unrelated strings of similar length already reach about 0.5, so only the part above counts.
         best = max(fuzz.token_sort_ratio(query.text, phrase) for phrase in item.phrases) / 100
         fuzzy = max(0.0, best - 0.5) * 2
-        return _Fit(_MIX_LEXICAL * lexical + _MIX_CHARS * chars + _MIX_FUZZY * fuzzy, lexical)
+        return _Fit(_MIX_LEXICAL * lexical + _MIX_CHARS * chars + _MIX_FUZZY * fuzzy, lexical, key)
 
     def _is_sure(self, fit: _Fit) -> bool:
         """Confident only with a high enough score that word evidence, not spelling, carries."""
-        return fit.score >= self._threshold and fit.lexical >= _MIN_LEXICAL
+        return fit.score >= self._threshold and fit.lexical >= _MIN_LEXICAL and fit.key >= _MIN_KEY_COVER
 
-    def _lexical(self, item: _EntryIndex, query: _Query) -> float:
-        """Share of the question's IDF weight (capped) that the entry covers, with BM25-style saturation."""
-        gained = total = 0.0
+    def _lexical(self, item: _EntryIndex, query: _Query) -> tuple[float, float]:
+        """Share of the question's IDF weight (capped) that the entry covers, and of its key words."""
+        gained = total = key_gained = key_total = 0.0
         for word in dict.fromkeys(query.words):
             weight = query.weights[word]
             total += weight
-            credit = self._word_credit(item, word, query.senses[word])
-            gained += weight * credit * self._spelling_fit(item, word, query)
+            credit = self._word_credit(item, word, query.senses[word]) * self._spelling_fit(item, word, query)
+            gained += weight * credit
+            if word in query.key_words:
+                key_gained += weight * credit
+                key_total += weight
         for pair in dict.fromkeys(query.pairs):
             if pair in self._idf:  # pairs unknown to the whole base would only punish long questions
                 weight = _BIGRAM_WEIGHT * self._idf[pair]
                 total += weight
                 gained += weight * _saturate(item.strong.get(pair, 0.0) + item.weak.get(pair, 0.0))
         if not total:
-            return 0.0
-        return min(1.0, gained / min(max(total, _EVIDENCE_FLOOR), _EVIDENCE_CAP))
+            return 0.0, 0.0
+        # Officers wrote this very question as an example: no need for more words to be sure.
+        floor = total if query.text in item.phrases else _EVIDENCE_FLOOR
+        key = key_gained / key_total if key_total else 1.0
+        return min(1.0, gained / min(max(total, floor), _EVIDENCE_CAP)), key
 
     @staticmethod
     def _word_credit(item: _EntryIndex, word: str, senses: frozenset[str]) -> float:
@@ -570,13 +587,27 @@ def _find_compounds(kb: KnowledgeBase) -> dict[str, float]:
             single.update(content)
             pairs.update(_bigrams(content))
     seeds = {"_".join(_content(_expand(seed))) for seed in _SEED_COMPOUNDS}
+    # "online" is expanded to "online truc tuyen": the glued synonyms are not a word together.
+    glued = {f"{key}_{value.split()[1]}" for key, value in _WORDS.items() if value.startswith(f"{key} ")}
     compounds: dict[str, float] = {}
     for pair, count in pairs.items():
         first, second = pair.split("_")
         share = count / min(single[first], single[second])
+        if pair in glued:
+            continue
         if pair in seeds or (count >= _COMPOUND_MIN_COUNT and share >= _COMPOUND_MIN_SHARE):
             compounds[pair] = share
     return compounds
+
+
+def _soft_idf_table(documents: list[dict[str, float]]) -> dict[str, float]:
+    """Smoothed IDF where each document counts by how much it uses the term (saturated), not 0 or 1."""
+    count = len(documents)
+    frequency: Counter[str] = Counter()
+    for doc in documents:
+        for term, weight in doc.items():
+            frequency[term] += _saturate(weight)
+    return {term: math.log(1 + (count - df + 0.5) / (df + 0.5)) for term, df in frequency.items()}
 
 
 def _idf_table(documents: list[set[str]]) -> dict[str, float]:

@@ -72,11 +72,14 @@ class HouseholdService:
         folded = fold(query)
         if not folded:
             return [], False
-        households = await self.repos.households_in(self.visible_hamlets(member))
-        by_code = [h for h in households if h.code.lower() == folded.replace(" ", "")]
-        if by_code:
-            return by_code, True
-        return rank_households(households, folded, limit)
+        index = await self.repos.household_names(self.visible_hamlets(member))
+        code = folded.replace(" ", "")
+        ids = [i for i, c, _name in index if c.lower() == code]
+        exact = True
+        if not ids:
+            ids, exact = rank_households(index, folded, limit)
+        found = [await self.repos.household(i) for i in ids]
+        return [h for h in found if h is not None], exact
 
     async def likely_duplicates(self, hamlet_code: str, head_name: str) -> list[Household]:
         """Households of the hamlet whose head has (almost) the same name."""
@@ -190,20 +193,19 @@ def check_head_name(text: str) -> str:
     return name
 
 
-def rank_households(households: Sequence[Household], folded_query: str,
-                    limit: int) -> tuple[list[Household], bool]:
-    """Rank by name: every typed word starting a word of the name first, then fuzzy matches."""
+def rank_households(index: Sequence[tuple[int, str, str]], folded_query: str,
+                    limit: int) -> tuple[list[int], bool]:
+    """Household ids ranked by name: every typed word starting a word of the name first
+    (exact), else fuzzy matches; the flag says which."""
     words = folded_query.split()
-    exact: list[Household] = []
-    for household in households:
-        name_words = fold(household.head_name).split()
-        if all(any(nw.startswith(w) for nw in name_words) for w in words):
-            exact.append(household)
+    exact = [household_id for household_id, _code, name in sorted(index, key=lambda e: e[2])
+             if all(any(nw.startswith(w) for nw in name.split()) for w in words)]
     if exact:
         return exact[:limit], True
-    fuzzy = process.extract(folded_query, {i: fold(h.head_name) for i, h in enumerate(households)},
-                            scorer=fuzz.WRatio, limit=limit, score_cutoff=80)
-    return [households[key] for _name, _score, key in fuzzy], False
+    names = {household_id: name for household_id, _code, name in index}
+    fuzzy = process.extract(folded_query, names, scorer=fuzz.WRatio, limit=limit,
+                            score_cutoff=80)
+    return [household_id for _name, _score, household_id in fuzzy], False
 
 
 def read_csv(data: bytes) -> tuple[list[dict[str, str]], list[str]]:
