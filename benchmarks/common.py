@@ -24,18 +24,24 @@ class Measure:
 
 
 @contextmanager
-def measured() -> Iterator[Measure]:
-    """Wall time and Python heap peak (tracemalloc) of the block."""
+def measured(trace_memory: bool = True) -> Iterator[Measure]:
+    """Wall time and, when asked, the Python heap peak (tracemalloc) of the block.
+
+    Tracing slows allocation-heavy code several times over, so timings that matter are taken
+    in a separate run with `trace_memory=False`.
+    """
     result = Measure()
-    tracemalloc.start()
-    tracemalloc.reset_peak()
+    if trace_memory:
+        tracemalloc.start()
+        tracemalloc.reset_peak()
     start = time.perf_counter()
     try:
         yield result
     finally:
         result.seconds = time.perf_counter() - start
-        result.peak_mib = tracemalloc.get_traced_memory()[1] / 2**20
-        tracemalloc.stop()
+        if trace_memory:
+            result.peak_mib = tracemalloc.get_traced_memory()[1] / 2**20
+            tracemalloc.stop()
 
 
 def percentile(values: list[float], share: float) -> float:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import resource
 import sqlite3
 import tempfile
 from datetime import UTC, datetime, timedelta
@@ -104,15 +105,18 @@ def add_records(path: Path, keys: list[tuple[int, str, int]], visits: int,
 
 
 async def time_digest(path: Path, settings: Settings) -> dict[str, float]:
-    """Build the province digest (figures, then text, chart and workbook) once, measured."""
+    """Build the province digest (figures, then text, chart and workbook): timed in one run,
+    its memory peak traced in another."""
+    figures: dict[str, float] = {}
     async with open_services(settings, clock=lambda: NOW, database_path=str(path)) as services:
-        with measured() as build:
-            digest = await services.digests.build(PeriodKind.WEEK)
-        with measured() as render, use_language("vi"):
-            files = digest_files(digest)
-    return {"build_s": build.seconds, "build_peak_mib": build.peak_mib,
-            "render_s": render.seconds, "render_peak_mib": render.peak_mib,
-            "text_chars": len(files.text), "xlsx_bytes": len(files.workbook),
+        for trace, suffix in ((False, "s"), (True, "peak_mib")):
+            with measured(trace) as build:
+                digest = await services.digests.build(PeriodKind.WEEK)
+            with measured(trace) as render, use_language("vi"):
+                files = digest_files(digest)
+            figures[f"build_{suffix}"] = build.peak_mib if trace else build.seconds
+            figures[f"render_{suffix}"] = render.peak_mib if trace else render.seconds
+    return {**figures, "text_chars": len(files.text), "xlsx_bytes": len(files.workbook),
             "png_bytes": len(files.chart)}
 
 
@@ -139,6 +143,8 @@ async def run(hamlets: int, communes: int, households: int, visits: int) -> dict
     first, last = figures["steps"][0], figures["steps"][-1]
     growth = last["build_s"] / first["build_s"] if first["build_s"] else float("nan")
     figures["time_growth"] = growth
+    # Process-wide high-water mark, SQLite's own memory included (tracemalloc sees Python only).
+    figures["process_max_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     figures["visits_growth"] = last["visits"] / first["visits"]
     return figures
 
