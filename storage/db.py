@@ -46,6 +46,8 @@ class Database:
         await self._conn.execute("PRAGMA journal_mode = WAL")
         await self._conn.execute("PRAGMA synchronous = NORMAL")
         await self._conn.execute("PRAGMA foreign_keys = ON")
+        # A province's digest scans a year of records: a 64 MiB page cache keeps that in memory.
+        await self._conn.execute("PRAGMA cache_size = -65536")
         await self._migrate()
         return self
 

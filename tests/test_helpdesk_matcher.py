@@ -14,6 +14,8 @@ from bot.textnorm import fold
 ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"
 EVAL = ROOT / "benchmarks" / "helpdesk_eval.tsv"
+# Questions written apart from the knowledge and the eval set, in citizens' chat style, never tuned on.
+UNSEEN = ROOT / "benchmarks" / "helpdesk_unseen.tsv"
 
 # Topics the issue asks the help desk to cover (seed 004's priority groups included).
 REQUIRED_IDS = {
@@ -198,6 +200,28 @@ def test_asking_for_a_person_is_recognised(matcher: Matcher, question: str) -> N
     assert result.wants_human and result.to_human
 
 
+@pytest.mark.parametrize(
+    "question",
+    ["nha toi mat dien thi goi ai", "đóng tiền điện online thế nào", "bóng đá tối nay mấy giờ", "o day co ai khong"],
+)
+def test_a_shared_syllable_or_common_words_do_not_make_an_answer(matcher: Matcher, question: str) -> None:
+    # "mất điện" (power cut) only shares syllables with "mất điện thoại"; "tiền điện" is not a fee;
+    # "bóng" is a real word, not a typo of "bằng"; "ở đây có ai không" holds no topic at all.
+    assert matcher.match(question).to_human
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("muon xin giay xac nhan cu tru", "residence_registration"),
+        ("mat dien thoai thi vneid lam sao", "new_device"),
+        ("giấy xác nhận tình trạng hôn nhân", "marital_status"),
+    ],
+)
+def test_the_distinctive_word_decides_between_entries(matcher: Matcher, question: str, expected: str) -> None:
+    assert matcher.match(question).top == expected
+
+
 def test_mentioning_an_officer_is_not_asking_for_one(matcher: Matcher) -> None:
     result = matcher.match("có phải đến gặp cán bộ công an xã để làm mức 2 không")
     assert not result.wants_human
@@ -227,8 +251,8 @@ def test_baseline_gives_a_result_of_the_same_shape(kb: KnowledgeBase) -> None:
 # --- the evaluation set ---------------------------------------------------------------------------
 
 
-def _eval_rows() -> list[tuple[str, str]]:
-    with EVAL.open(encoding="utf-8", newline="") as handle:
+def _eval_rows(path: Path = EVAL) -> list[tuple[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
         return [(row["question"], row["expected"]) for row in reader]
 
@@ -251,3 +275,28 @@ def test_eval_top1_accuracy_and_handoff(matcher: Matcher) -> None:
     handed_over = sum(matcher.match(q).to_human for q in human) / len(human)
     assert top1 >= 0.85, f"top-1 accuracy {top1:.3f}"
     assert handed_over >= 0.75, f"only {handed_over:.3f} of off-topic questions go to a person"
+
+
+def test_unseen_set_is_held_out_and_refers_to_real_entries(kb: KnowledgeBase) -> None:
+    rows = _eval_rows(UNSEEN)
+    ids = {entry.id for entry in kb}
+    assert len(rows) >= 80
+    assert sum(expected == "HUMAN" for _, expected in rows) >= 25
+    assert all(expected == "HUMAN" or expected in ids for _, expected in rows)
+    seen = {fold(example) for entry in kb for example in entry.examples} | {fold(q) for q, _ in _eval_rows()}
+    assert not [q for q, _ in rows if fold(q) in seen], "unseen questions must not be examples or eval rows"
+
+
+def test_unseen_questions_answered_right_or_handed_over(matcher: Matcher) -> None:
+    rows = _eval_rows(UNSEEN)
+    results = [(matcher.match(q), expected) for q, expected in rows]
+    answerable = [(r, e) for r, e in results if e != "HUMAN"]
+    human = [r for r, e in results if e == "HUMAN"]
+    top1 = sum(r.top == e for r, e in answerable) / len(answerable)
+    handed_over = sum(r.to_human for r in human) / len(human)
+    # A confident wrong answer is worse than a hand-over: the citizen acts on it.
+    confident_wrong = sum(r.answer_id is not None and r.answer_id != e for r, e in results) / len(results)
+    assert top1 >= 0.8, f"top-1 accuracy {top1:.3f} on answerable unseen questions"
+    # Measured: 0.80 handed over, 0.050 confident-wrong; the bounds leave one question of slack.
+    assert handed_over >= 0.76, f"only {handed_over:.3f} of unseen off-topic questions go to a person"
+    assert confident_wrong <= 0.06, f"{confident_wrong:.3f} of unseen questions answered confidently and wrongly"

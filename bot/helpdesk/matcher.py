@@ -6,6 +6,11 @@ keywords and examples; a TF-IDF cosine over character n-grams (robust to typos a
 words); and a rapidfuzz similarity to the entry's example questions. Questions typed without
 diacritics match fully; when diacritics are typed they only break ties that folding creates
 ("sổ đỏ" against "số điện thoại").
+
+Words are matched by sense: a syllable inside a two-syllable word ("điện" in "điện thoại") only
+fully matches the same word, so "mất điện" does not pass for "mất điện thoại". An answer is
+confident only when the score clears the threshold, word coverage (not spelling similarity)
+carries it, and no other entry fits almost as well; otherwise a person takes over.
 """
 
 from __future__ import annotations
@@ -43,6 +48,9 @@ _PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\bapp\s?store\b", "appstore"),
         (r"\bo\s?t\s?p\b", "otp"),
         (r"\b6 so\b|\bsau so\b", "6 so"),
+        # Central "mô" is "đâu" after a verb of place ("đi mô", "ở mô"); elsewhere "mo" is "mở".
+        (r"\b(o|di|den|ra|len|ve) mo\b", r"\1 dau"),
+        (r"\bbi nhi?e?u\b", "bao nhieu"),
     )
 )
 
@@ -72,7 +80,7 @@ _WORDS: dict[str, str] = {
     "onl": "online truc tuyen",
     # regional words (Southern, Central) for everyday verbs and question words
     "dzo": "vao", "zo": "vao", "dzia": "ve", "man": "lam", "rang": "sao", "rua": "the",
-    "ni": "nay", "nhiu": "nhieu", "wa": "qua",
+    "ni": "nay", "nhiu": "nhieu", "wa": "qua", "xai": "dung", "sanh": "sinh", "dzay": "vay", "zay": "vay",
 }
 
 # Filler phrases that carry no topic; removed after expansion so rambling questions score fairly.
@@ -86,7 +94,7 @@ _FILLER_PHRASES = re.compile(
 
 _STOPWORDS = frozenset(
     [
-        "a", "ah", "oi", "nhe", "nha", "ne", "vay", "voi", "thi", "la", "cho", "hoi", "xin", "chao", "giup",
+        "a", "ah", "oi", "nhe", "ne", "vay", "voi", "thi", "la", "cho", "hoi", "xin", "chao", "giup",
         "dum", "gium", "toi", "tui", "minh", "em", "anh", "chi", "ong", "co", "cac", "nhung", "nay", "kia",
         "roi", "di", "duoc", "nhi", "u", "nua", "gi", "nao", "ay", "day", "gio", "bay", "giu", "phai", "se",
         "da", "va", "hay", "hoac", "de", "ve", "muon", "biet", "ai", "please", "i", "is", "are", "does",
@@ -100,6 +108,10 @@ _STOPWORDS = frozenset(
 # "be" (bé), "that" (thật), "in", "on", "an", "my", "do", "it".
 
 _PUNCT = re.compile(r"[^\w\s]|_")
+_CLOSING_NHA = re.compile(r"\bnha\s*$")
+# One folded Vietnamese syllable: onset, one to three vowels, coda. Telex leftovers ("kichs", "dduowcj")
+# and joined words ("kichhoat") never fit it.
+_SYLLABLE = re.compile(r"(?:ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnprstvx])?[aeiouy]{1,3}(?:ch|ng|nh|[cmnpt])?")
 _LETTER_DIGIT = re.compile(r"(?<=[a-z])(?=\d)|(?<=\d)(?=[a-z])")
 
 
@@ -113,6 +125,8 @@ def _expand(text: str) -> tuple[str, ...]:
     for pattern, replacement in _PHRASES:
         expanded = pattern.sub(replacement, expanded)
     expanded = _FILLER_PHRASES.sub(" ", expanded)
+    # Folded "nha" is "nhà" (house) or the closing particle "nha" ("giúp em nha"): only the end is a particle.
+    expanded = _CLOSING_NHA.sub(" ", expanded)
     return tuple(w for part in expanded.split() for w in _LETTER_DIGIT.sub(" ", part).split() if w)
 
 
@@ -137,14 +151,17 @@ def _char_grams(words: Sequence[str]) -> Counter[str]:
 
 
 # Two-syllable words whose syllables, alone, mean something else: "điện thoại" is not "điện",
-# "cư trú" shares "trú" with "thường trú", "mật khẩu" shares "mật"/"mất" with "mất máy". The base's
-# own statistics find most of them; these are common words it uses too rarely to be sure of.
+# "cư trú" shares "trú" with "thường trú", "mất điện" is not "mất điện thoại". The base's own
+# statistics find the words it uses often; these are common words, grouped by the syllable they
+# share with the base, that it uses rarely or never, so that a question using one is not read as
+# the base's other word.
 _SEED_COMPOUNDS = (
-    "dien thoai", "dien tu", "buu dien", "goi dien", "cu tru", "thuong tru", "tam tru", "luu tru",
-    "ho khau", "mat khau", "xuat khau", "nhap khau", "hon nhan", "ket hon", "ly hon", "xac nhan",
-    "xac thuc", "ca nhan", "tin nhan", "ho so", "so do", "bao hiem", "can cuoc", "dinh danh",
-    "tai khoan", "dang ky", "dang nhap", "ngan hang", "thanh toan", "le phi", "tro cap", "che do",
-    "giay to", "thu tuc", "dat dai", "khai sinh", "khai tu", "ho tich", "ly lich", "tu phap",
+    "dien tu", "goi dien", "tien dien", "mat dien", "cup dien", "dien luc", "tien nuoc", "tien mat",
+    "tien lai", "tien hoc", "tien thue", "nha nuoc", "nuoc may", "nuoc ngoai", "nha mang", "nha tro",
+    "nha dat", "nha hang", "thue tro", "o tro", "ho tro", "tro cap", "bao mat", "ho khau", "xuat khau",
+    "nhap khau", "cu tru", "thuong tru", "tam tru", "hon nhan", "ket hon", "ly hon", "xac thuc",
+    "ca nhan", "gia han", "lai suat", "khoa hoc", "so do", "so hong", "ho tich", "ho ngheo", "dat dai",
+    "khai tu",
 )
 # A word pair is a compound when one of its syllables almost always comes with the other.
 _COMPOUND_MIN_COUNT, _COMPOUND_MIN_SHARE = 3, 0.6
@@ -235,7 +252,7 @@ _HUMAN_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         # "ai giúp tôi với", "someone help me": asking for anybody at all
         r"^\W*(?:co\s+)?(?:ai|someone|somebody)\s+(?:giup|ho tro|help)\b",
         # "cho tôi số điện thoại cán bộ": wants to reach an officer directly
-        rf"\b(?:so dien thoai|dien thoai|hotline|lien lac|zalo)\s+(?:cua\s+)?(?:{_PERSON}|xa|uy ban)\b",
+        rf"\b(?:so dien thoai|dien thoai|hotline|lien lac|zalo)\s+(?:cua\s+)?(?:{_PERSON}|xa|uy ban|cong an)\b",
     )
 )
 
@@ -310,15 +327,18 @@ _REPAIRED_WEIGHT = 0.7  # a word we had to guess (typo, Telex) counts a little l
 _ACCENT_MISMATCH_WEIGHT = 0.25
 # A syllable used in another word ("điện" alone against "điện thoại") earns this share of credit.
 _SENSE_MISMATCH_WEIGHT = 0.25
+# The two syllables of a compound share one word's weight: "bảo hiểm y tế" is two words, not four.
+_COMPOUND_SHARE = 0.5
 # Blend of the three signals; then the confidence threshold, calibrated on the tuning split.
 _MIX_LEXICAL, _MIX_CHARS, _MIX_FUZZY = 0.55, 0.25, 0.20
 CONFIDENCE_THRESHOLD = 0.34
-# Character and fuzzy similarity rank near-spellings, but only word evidence makes an answer sure.
-_MIN_LEXICAL = 0.0
-# The question's most telling words (weight near the highest) must be the chosen entry's words too:
-# "xác nhận cư trú" is about "cư trú", however well "giấy xác nhận" fits another entry.
-_KEY_SHARE = 0.75
-_MIN_KEY_COVER = 0.0
+# Character and fuzzy similarity rank near-spellings, but only word evidence makes an answer sure:
+# at least half the question's (capped) word weight must be the entry's. The largest value that
+# costs no answer on the tuning split.
+_MIN_LEXICAL = 0.5
+# Two entries fitting almost equally means the question mixes topics or is too vague to pick one:
+# a person decides, and both are shown as suggestions. Only exact ties on the tuning split fall below.
+_MIN_MARGIN = 0.02
 _MAX_CANDIDATES = 5
 _LONG_NUMBER = 9
 
@@ -331,7 +351,6 @@ class _Query:
     words: list[str]
     weights: dict[str, float]  # IDF weight of each word, lowered for words we had to guess
     senses: dict[str, frozenset[str]]  # word → its sense keys in this question
-    key_words: frozenset[str]  # the most telling words, which the chosen entry must cover
     pairs: list[str]  # compounds and neighbouring-segment pairs
     accents: dict[str, frozenset[str]]  # folded word → accent keys, for words typed with diacritics
     chars: dict[str, float]
@@ -358,7 +377,6 @@ class _Fit:
 
     score: float
     lexical: float
-    key: float  # share of the question's most telling words that the entry covers
 
 
 class Matcher:
@@ -396,7 +414,8 @@ class Matcher:
         candidates = tuple(
             Candidate(entry_id, round(fit.score, 4)) for entry_id, fit in fits[:_MAX_CANDIDATES] if fit.score > 0
         )
-        confident = bool(candidates) and self._is_sure(fits[0][1])
+        runner_up = fits[1][1].score if len(fits) > 1 else 0.0
+        confident = bool(candidates) and self._is_sure(fits[0][1], fits[0][1].score - runner_up)
         if confident and candidates[0].entry_id in self._handoff:
             wants_human = True
         return MatchResult(candidates, confident, wants_human, contains_citizen_id(question))
@@ -476,7 +495,7 @@ class Matcher:
         accents: dict[str, frozenset[str]] = {}
         for word, keys in senses.items():
             # A syllable used as the base never uses it ("điện" alone) is as telling as an unknown word.
-            weight = max(self._sense_idf.get(key, self._max_idf) for key in keys)
+            weight = max(self._sense_idf.get(key, self._max_idf) * _COMPOUND_SHARE ** ("_" in key) for key in keys)
             if word in repaired:
                 weight *= _REPAIRED_WEIGHT
             elif word in typed:
@@ -484,11 +503,7 @@ class Matcher:
                 accents[word] = frozenset(typed[word])
             weights[word] = weight
         frozen = {word: frozenset(keys) for word, keys in senses.items()}
-        top = max(weights.values(), default=0.0)
-        key_words = frozenset(word for word, weight in weights.items() if weight >= _KEY_SHARE * top)
-        return _Query(
-            expanded, words, weights, frozen, key_words, pairs, accents, self._char_vector(words), " ".join(words)
-        )
+        return _Query(expanded, words, weights, frozen, pairs, accents, self._char_vector(words), " ".join(words))
 
     def _accented_weight(self, word: str, keys: set[str], plain: float) -> float:
         """Weight of a word typed with diacritics: the rarer of spelling and sense, or a doubtful one."""
@@ -501,7 +516,9 @@ class Matcher:
 
     def _repair(self, word: str) -> list[str]:
         """Map an unknown word to known ones: Telex leftovers, joined words, then typos."""
-        if word in self._vocab or word.isdigit() or len(word) < 3:
+        # A real Vietnamese syllable the base does not know ("bóng", "quay") is an unknown word, not a
+        # typo: guessing "bằng", "qua" for it would invent evidence.
+        if word in self._vocab or word.isdigit() or len(word) < 3 or _SYLLABLE.fullmatch(word):
             return [word]
         telex = strip_telex(word)
         if telex in self._vocab:
@@ -520,40 +537,36 @@ class Matcher:
     def _fit(self, item: _EntryIndex, query: _Query) -> _Fit:
         """Blend of word coverage, character similarity and fuzzy similarity to examples."""
         if not query.words:
-            return _Fit(0.0, 0.0, 0.0)
-        lexical, key = self._lexical(item, query)
+            return _Fit(0.0, 0.0)
+        lexical = self._lexical(item, query)
         chars = sum(weight * item.chars.get(gram, 0.0) for gram, weight in query.chars.items())
         # Unrelated strings of similar length already reach about 0.5, so only the part above counts.
         best = max(fuzz.token_sort_ratio(query.text, phrase) for phrase in item.phrases) / 100
         fuzzy = max(0.0, best - 0.5) * 2
-        return _Fit(_MIX_LEXICAL * lexical + _MIX_CHARS * chars + _MIX_FUZZY * fuzzy, lexical, key)
+        return _Fit(_MIX_LEXICAL * lexical + _MIX_CHARS * chars + _MIX_FUZZY * fuzzy, lexical)
 
-    def _is_sure(self, fit: _Fit) -> bool:
-        """Confident only with a high enough score that word evidence, not spelling, carries."""
-        return fit.score >= self._threshold and fit.lexical >= _MIN_LEXICAL and fit.key >= _MIN_KEY_COVER
+    def _is_sure(self, fit: _Fit, margin: float) -> bool:
+        """Confident only with a high score, carried by words rather than spelling, clear of the next."""
+        return fit.score >= self._threshold and fit.lexical >= _MIN_LEXICAL and margin >= _MIN_MARGIN
 
-    def _lexical(self, item: _EntryIndex, query: _Query) -> tuple[float, float]:
-        """Share of the question's IDF weight (capped) that the entry covers, and of its key words."""
-        gained = total = key_gained = key_total = 0.0
+    def _lexical(self, item: _EntryIndex, query: _Query) -> float:
+        """Share of the question's IDF weight (capped) that the entry covers, with BM25-style saturation."""
+        gained = total = 0.0
         for word in dict.fromkeys(query.words):
             weight = query.weights[word]
             total += weight
-            credit = self._word_credit(item, word, query.senses[word]) * self._spelling_fit(item, word, query)
-            gained += weight * credit
-            if word in query.key_words:
-                key_gained += weight * credit
-                key_total += weight
+            credit = self._word_credit(item, word, query.senses[word])
+            gained += weight * credit * self._spelling_fit(item, word, query)
         for pair in dict.fromkeys(query.pairs):
             if pair in self._idf:  # pairs unknown to the whole base would only punish long questions
                 weight = _BIGRAM_WEIGHT * self._idf[pair]
                 total += weight
                 gained += weight * _saturate(item.strong.get(pair, 0.0) + item.weak.get(pair, 0.0))
         if not total:
-            return 0.0, 0.0
+            return 0.0
         # Officers wrote this very question as an example: no need for more words to be sure.
         floor = total if query.text in item.phrases else _EVIDENCE_FLOOR
-        key = key_gained / key_total if key_total else 1.0
-        return min(1.0, gained / min(max(total, floor), _EVIDENCE_CAP)), key
+        return min(1.0, gained / min(max(total, floor), _EVIDENCE_CAP))
 
     @staticmethod
     def _word_credit(item: _EntryIndex, word: str, senses: frozenset[str]) -> float:
@@ -589,7 +602,8 @@ def _find_compounds(kb: KnowledgeBase) -> dict[str, float]:
     seeds = {"_".join(_content(_expand(seed))) for seed in _SEED_COMPOUNDS}
     # "online" is expanded to "online truc tuyen": the glued synonyms are not a word together.
     glued = {f"{key}_{value.split()[1]}" for key, value in _WORDS.items() if value.startswith(f"{key} ")}
-    compounds: dict[str, float] = {}
+    # Seeds the base never writes still split questions ("tiền điện"), with the lowest priority.
+    compounds: dict[str, float] = dict.fromkeys(seeds, 0.0)
     for pair, count in pairs.items():
         first, second = pair.split("_")
         share = count / min(single[first], single[second])
