@@ -72,12 +72,11 @@ class HouseholdService:
         folded = fold(query)
         if not folded:
             return [], False
-        index = await self.repos.household_names(self.visible_hamlets(member))
-        code = folded.replace(" ", "")
-        ids = [i for i, c, _name in index if c.lower() == code]
-        exact = True
-        if not ids:
-            ids, exact = rank_households(index, folded, limit)
+        hamlets = self.visible_hamlets(member)
+        by_code = await self.repos.household_by_code(folded.replace(" ", ""))
+        if by_code is not None and by_code.hamlet_code in hamlets:
+            return [by_code], True
+        ids, exact = rank_households(await self.repos.household_names(hamlets), folded, limit)
         found = [await self.repos.household(i) for i in ids]
         return [h for h in found if h is not None], exact
 
