@@ -57,10 +57,12 @@ class _Script:
 
 
 async def _volunteer_week(services: Services, channel: ConsoleChannel, hamlet_code: str,
-                          user: str, name: str, rng: random.Random, echo: bool) -> None:
+                          user: str, name: str, rng: random.Random, language: str) -> None:
     invite = await services.members.create_invite(Role.VOLUNTEER, hamlet_code=hamlet_code)
-    person = _Script(channel, user, name, echo)
+    person = _Script(channel, user, name, echo=False)
     await person.say(f"/start {invite.code}")
+    if language != services.settings.bot.default_language:
+        await person.say(f"/lang {language}")
     households = await services.repos.households_in([hamlet_code])
     for household in rng.sample(households, k=rng.randint(6, 14)):
         await person.tap(_("Log activation"))
@@ -121,7 +123,7 @@ async def _demo(services: Services, language: str, seed: int) -> None:
     lan = _Script(channel, "demo-lan", "Lan", echo=True)
     invite = await services.members.create_invite(Role.VOLUNTEER, hamlet_code=first.code)
     await lan.say(f"/start {invite.code}")
-    if language != "vi":
+    if language != settings.bot.default_language:
         await lan.say(f"/lang {language}")
     households = await services.repos.households_in([first.code])
     target = households[0]
@@ -145,7 +147,7 @@ async def _demo(services: Services, language: str, seed: int) -> None:
     for index, hamlet in enumerate(commune.hamlets[1:], start=2):
         if rng.random() < 0.75:
             await _volunteer_week(services, channel, hamlet.code, f"demo-{index}",
-                                  f"TNV {index}", rng, echo=False)
+                                  f"TNV {index}", rng, language)
 
     print("\n" + _("Progress per hamlet:"))
     print_progress_table(await services.progress.hamlets(commune))
