@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from bot.i18n import _, use_language
@@ -26,12 +27,14 @@ from handlers.visit import VisitFlow
 
 log = logging.getLogger(__name__)
 
-_MENU_WORDS = (  # typed words (folded) that open a menu item when no flow is in progress
-    ("act", ("kich hoat", "kichhoat", "activat", "dang ky muc 2")),
-    ("vis", ("huong dan", "tham ho", "visit")),
-    ("fix", ("sua", "huy", "fix", "undo", "correct")),
-    ("me", ("tien do", "progress", "cua toi")),
-)
+# Typed words (folded) that open a menu item when no flow is in progress; whole words only,
+# so "huyện" does not read as "hủy".
+_MENU_WORDS = tuple((target, re.compile(rf"\b(?:{pattern})\b")) for target, pattern in (
+    ("act", r"kich ?hoat|activat\w*|dang ky muc 2"),
+    ("vis", r"huong dan|tham ho|visit"),
+    ("fix", r"sua|huy|fix|undo|correct"),
+    ("me", r"tien do|progress|cua toi"),
+))
 _COMMAND_ALIASES = {"activate": "act", "visit": "vis", "fix": "fix", "undo": "fix",
                     "invite": "inv", "me": "me", "menu": "menu", "help": "help",
                     "lang": "lang", "cancel": "cancel", "start": "start", "digest": "digest",
@@ -69,7 +72,10 @@ class Router:
         except Exception:
             # The transaction rolled back: nothing of this update was kept, so a retry is safe.
             log.exception("update %s/%s failed", msg.channel, msg.update_id)
-            language = await self.services.members.language_of(msg.channel, msg.user_id)
+            try:
+                language = await self.services.members.language_of(msg.channel, msg.user_id)
+            except Exception:  # the database itself may be what failed
+                language = self.services.settings.bot.default_language
             with use_language(language):
                 return [Reply(_("Sorry, something went wrong and nothing was saved. "
                                 "Please try again, or send /cancel to start over."))]
@@ -120,8 +126,8 @@ class Router:
             return [main_menu(member, _("I can only read text and buttons here. "
                                         "What would you like to do?"))]
         folded = fold(msg.text)
-        for target, words in _MENU_WORDS:
-            if any(word in folded for word in words):
+        for target, pattern in _MENU_WORDS:
+            if pattern.search(folded):
                 return await self._go(ctx, target)
         return [main_menu(member)]
 

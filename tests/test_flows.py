@@ -237,3 +237,13 @@ async def test_language_switch_and_english_flow(services: Services,
     await console.send("v1", "1 1 yes")
     replies = await console.tap("v1", "Save")
     assert "Saved" in texts(replies) and "1/100 (1%)" in texts(replies)
+
+
+async def test_typed_menu_words_without_diacritics(services: Services,
+                                                   console: ConsoleChannel) -> None:
+    await join(services, console, "v1")
+    replies = await console.send("v1", "kich hoat")
+    assert "tên chủ hộ" in texts(replies)
+    await console.send("v1", "/cancel")
+    replies = await console.send("v1", "hỏi về huyện")  # "huyện" is not "hủy"
+    assert "Bạn muốn làm gì?" in texts(replies)
