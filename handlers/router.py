@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from typing import Any
@@ -178,7 +179,8 @@ class Router:
                                         "hamlet's progress."))]
         communes = None if member.role is Role.PROVINCE else [str(member.commune_code)]
         digest = await self.services.digests.build(PeriodKind.WEEK, communes)
-        files = digest_files(digest)
+        # Drawing and the workbook take a while for a province: keep the event loop free.
+        files = await asyncio.to_thread(digest_files, digest)
         return digest_replies(files, files.text.splitlines()[0])
 
     async def _nav(self, ctx: Ctx, state: Conversation | None, step: str,
@@ -230,9 +232,10 @@ class Router:
                 return [*await self._finish(ctx, turn), Reply(commands=commands_for(None))]
             await self.services.repos.save_conversation(ctx.msg.channel, ctx.msg.user_id, None,
                                                         self.services.clock())
-            return [main_menu(ctx.member, _("Hello, {name}!").format(
-                name=ctx.member.display_name or "") + "\n" + _("What would you like to do?")),
-                Reply(commands=commands_for(ctx.member))]
+            hello = (_("Hello, {name}!").format(name=ctx.member.display_name)
+                     if ctx.member.display_name else _("Hello!"))
+            return [main_menu(ctx.member, hello + "\n" + _("What would you like to do?")),
+                    Reply(commands=commands_for(ctx.member))]
         result = await self.services.members.join(
             channel=ctx.msg.channel, external_id=ctx.msg.user_id,
             display_name=ctx.msg.display_name, typed_code=code)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -128,7 +129,8 @@ class ReportJobs:
         if key not in self._cache:
             digest = await self.digests.build(
                 DIGESTS[item.report], None if province else [scope], period_key=item.period)
-            self._cache[key] = digest_files(digest)
+            # Drawing and the workbook take a while for a province: keep the event loop free.
+            self._cache[key] = await asyncio.to_thread(digest_files, digest)
         files = self._cache[key]
         return digest_replies(files, files.text.splitlines()[0])
 
