@@ -48,18 +48,17 @@ def welcome(service: HelpdeskService, intro: str | None = None) -> Reply:
     return Reply(text, rows)
 
 
-def unsure_text(result: MatchResult) -> str:
+def unsure_text() -> str:
     """What the bot says when it is not sure and passes the question on."""
-    del result
     return _("I am not sure I understood, so I am passing the question to a person from the "
              "commune's team. They will answer here.")
 
 
 def render_answer(service: HelpdeskService, question: str) -> str:
     """The text a citizen gets for a typed question (what `python -m bot ask` prints)."""
-    result = service.match(question, current_language())
     if fold(question) in GREETINGS:
         return welcome(service).text
+    result = service.match(question, current_language())
     if result.answer_id is not None:
         entry = service.entry(result.answer_id)
         if entry is not None:
@@ -67,7 +66,7 @@ def render_answer(service: HelpdeskService, question: str) -> str:
     if result.wants_human:
         return _("I will pass your question to a person from the commune's team. They will "
                  "answer here.")
-    return unsure_text(result)
+    return unsure_text()
 
 
 class CitizenDesk:
@@ -112,7 +111,7 @@ class CitizenDesk:
         hamlet = await service.store.citizen_hamlet(ctx.msg.channel, ctx.msg.user_id)
         if hamlet is None and len(self._hamlets(ctx, None)) > 1:
             state = Conversation(NAME, "hamlet", {"question": text})
-            intro = unsure_text(result) if result and not result.wants_human else _(
+            intro = unsure_text() if result and not result.wants_human else _(
                 "I will pass your question to a person from the commune's team.")
             return Turn([Reply(intro), self._hamlet_question(ctx, state)], state)
         return await self._send(ctx, text, hamlet, result)

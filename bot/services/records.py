@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date, timedelta
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any, TypeVar
 
 from bot.clock import Clock, local_date
 from bot.config import Settings
@@ -26,6 +27,7 @@ TOPICS: dict[str, str] = {
     "documents": N_("Documents in VNeID"),
 }
 MAX_FOLLOW_UP_DAYS = 60
+R = TypeVar("R", Activation, Visit)
 
 
 class RecordService:
@@ -73,21 +75,14 @@ class RecordService:
                              replaces: int | None = None) -> Activation:
         """Save an activation record whole (and void the one it corrects), with an audit row."""
         await self.check_counts(household, level2, activated, capable, replaces)
-        now = self.clock()
-        async with self.repos.db.transaction():
-            if replaces is not None and not await self.repos.void_record(
-                    "activation", replaces, member.id, now):
-                raise Refusal(_("That entry was already changed or removed."))
-            record = await self.repos.add_activation(
+        return await self._record(
+            member, "activation", replaces,
+            lambda now: self.repos.add_activation(
                 household_id=household.id, member_id=member.id,
                 hamlet_code=household.hamlet_code, level2_registered=level2, activated=activated,
-                household_capable=capable, at=now, replaces_id=replaces)
-            await self.repos.audit(
-                member_id=member.id, action="correct" if replaces else "create",
-                entity="activation", entity_id=record.id,
-                details={"household": household.code, "level2": level2, "activated": activated,
-                         "capable": capable, "replaces": replaces}, at=now)
-        return record
+                household_capable=capable, at=now, replaces_id=replaces),
+            {"household": household.code, "level2": level2, "activated": activated,
+             "capable": capable})
 
     def check_follow_up(self, member: Member, day: date) -> None:
         """A follow-up date must be after today and within two months."""
@@ -106,21 +101,27 @@ class RecordService:
             raise Refusal(_("Choose at least one topic."))
         if follow_up_on is not None:
             self.check_follow_up(member, follow_up_on)
-        now = self.clock()
         outcome = Outcome.FOLLOW_UP if follow_up_on else Outcome.DONE
-        async with self.repos.db.transaction():
-            if replaces is not None and not await self.repos.void_record(
-                    "visit", replaces, member.id, now):
-                raise Refusal(_("That entry was already changed or removed."))
-            record = await self.repos.add_visit(
+        return await self._record(
+            member, "visit", replaces,
+            lambda now: self.repos.add_visit(
                 household_id=household.id, member_id=member.id,
                 hamlet_code=household.hamlet_code, topics=chosen, outcome=outcome,
-                follow_up_on=follow_up_on, at=now, replaces_id=replaces)
+                follow_up_on=follow_up_on, at=now, replaces_id=replaces),
+            {"household": household.code, "topics": chosen, "follow_up_on": follow_up_on})
+
+    async def _record(self, member: Member, kind: str, replaces: int | None,
+                      add: Callable[[datetime], Awaitable[R]], details: dict[str, Any]) -> R:
+        """Void the corrected record, add the new one and its audit row, all in one transaction."""
+        now = self.clock()
+        async with self.repos.db.transaction():
+            if replaces is not None and not await self.repos.void_record(
+                    kind, replaces, member.id, now):
+                raise Refusal(_("That entry was already changed or removed."))
+            record = await add(now)
             await self.repos.audit(
-                member_id=member.id, action="correct" if replaces else "create",
-                entity="visit", entity_id=record.id,
-                details={"household": household.code, "topics": chosen,
-                         "follow_up_on": follow_up_on, "replaces": replaces}, at=now)
+                member_id=member.id, action="correct" if replaces else "create", entity=kind,
+                entity_id=record.id, details={**details, "replaces": replaces}, at=now)
         return record
 
     async def recent(self, member: Member, limit: int = 6) -> list[Entry]:
