@@ -27,7 +27,9 @@ class TelegramWorld:
                           telegram_base_file_url=stub.base_file_url)
         channel = TelegramChannel(settings, secrets, clock=services.clock, services=services,
                                   request_timeout=options.pop("request_timeout", 2.0),
-                                  retry_delays=options.pop("retry_delays", (0.05, 0.1, 0.2)))
+                                  retry_delays=options.pop("retry_delays", (0.05, 0.1, 0.2)),
+                                  chat_interval=options.pop("chat_interval", 0.0),
+                                  with_scheduler=False)
         await channel.start(poll_timeout=1)
         return cls(stub, channel)
 

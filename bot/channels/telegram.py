@@ -216,35 +216,33 @@ class TelegramChannel:
             chat_id, AsyncLimiter(1, self.chat_interval) if self.chat_interval else None)
         for reply in replies:
             try:
-                if limiter is None:
-                    await self._send(chat_id, reply)
-                else:
-                    async with limiter:
-                        await self._send(chat_id, reply)
+                await self._send(chat_id, reply, limiter)
             except Forbidden as exc:
                 raise DeliveryError(str(exc), permanent=True) from exc
             except TelegramError as exc:
                 raise DeliveryError(str(exc)) from exc
 
-    async def _send(self, chat_id: int, reply: Reply) -> None:
+    async def _send(self, chat_id: int, reply: Reply, limiter: AsyncLimiter | None = None
+                    ) -> None:
         bot = self.app.bot
         if reply.commands is not None:
             await self._set_commands(chat_id, reply.commands)
         if reply.image is not None:
             await self._retrying(lambda: bot.send_photo(
-                chat_id, reply.image, caption=reply.text[:MessageLimit.CAPTION_LENGTH] or None))
+                chat_id, reply.image, caption=reply.text[:MessageLimit.CAPTION_LENGTH] or None),
+                limiter)
         elif reply.document is not None:
             document = reply.document
             await self._retrying(lambda: bot.send_document(
                 chat_id, document.content, filename=document.filename,
-                caption=reply.text[:MessageLimit.CAPTION_LENGTH] or None))
+                caption=reply.text[:MessageLimit.CAPTION_LENGTH] or None), limiter)
         elif reply.text:
             parts = split_text(reply.text)
             markup = _keyboard(reply)
             for i, part in enumerate(parts):
                 keyboard = markup if i == len(parts) - 1 else None
                 await self._retrying(lambda p=part, k=keyboard: bot.send_message(
-                    chat_id, p, reply_markup=k))
+                    chat_id, p, reply_markup=k), limiter)
 
     async def _replace(self, message: Message, reply: Reply) -> bool:
         """Edit the pressed message into this reply when it is plain text that fits."""
@@ -270,13 +268,18 @@ class TelegramChannel:
             [BotCommand(c.name, c.description) for c in commands],
             scope=BotCommandScopeChat(chat_id)))
 
-    async def _retrying(self, call: Callable[[], Awaitable[T]]) -> T:
-        """Retry server errors (5xx), timeouts and lost connections with back-off."""
+    async def _retrying(self, call: Callable[[], Awaitable[T]],
+                        limiter: AsyncLimiter | None = None) -> T:
+        """Retry server errors (5xx), timeouts and lost connections with back-off; each attempt
+        waits for the chat's limiter when one is given."""
         # A timed-out send may have reached Telegram, so a retry can show a message twice;
         # records are never doubled by this, and a lost reply would leave the user stuck.
         for delay in (*self.retry_delays, None):
             try:
-                return await call()
+                if limiter is None:
+                    return await call()
+                async with limiter:
+                    return await call()
             except BadRequest:
                 raise
             except NetworkError as exc:
