@@ -39,7 +39,7 @@ class DigestFiles:
 
 def digest_files(digest: Digest) -> DigestFiles:
     """Text, chart and workbook of a digest, in the current language."""
-    scope = "tinh" if digest.province_total is not None else digest.communes[0].code
+    scope = "tong-hop" if digest.province_total is not None else digest.communes[0].code
     return DigestFiles(render_text(digest), render_chart(digest), render_workbook(digest),
                        f"bao-cao-{scope}-{digest.period.key}.xlsx")
 

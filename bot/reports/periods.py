@@ -64,6 +64,12 @@ def period_containing(kind: PeriodKind, moment: datetime, tz: ZoneInfo) -> Perio
                   _month_start(day.year, 3 * quarter + 1), tz)
 
 
+def key_label(key: str) -> str:
+    """A period key as people write it: "2026-11" → "11/2026", "2026-Q4" → "Q4/2026"."""
+    year, _sep, rest = key.partition("-")
+    return f"{rest}/{year}" if rest else key
+
+
 def period_from_key(kind: PeriodKind, key: str, tz: ZoneInfo) -> Period:
     """Rebuild a period from its key ("2026-W47", "2026-11", "2026-Q4")."""
     year_text, rest = key.split("-", 1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.i18n import _, fmt_date, fmt_datetime, fmt_int, fmt_percent, ngettext
 from bot.reports.digest import CampaignPace, CommuneDigest, Digest, HamletLine, Indicator
-from bot.reports.periods import Period, PeriodKind
+from bot.reports.periods import Period, PeriodKind, key_label
 
 MAX_FOLLOW_UPS_LISTED = 5
 
@@ -108,7 +108,8 @@ def _commune(c: CommuneDigest, kind: PeriodKind) -> list[str]:
     if c.campaign:
         lines += ["", *_campaign(c.campaign)]
     if c.office:
-        lines += ["", _("Office indicators ({period}):").format(period=c.office_period)]
+        lines += ["", _("Office indicators ({period}):").format(
+            period=key_label(c.office_period))]
         for office in c.office:
             indicator = office.as_indicator
             if indicator is not None:

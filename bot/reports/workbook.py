@@ -19,6 +19,7 @@ from openpyxl.writer.excel import ExcelWriter
 from bot.i18n import N_, _
 from bot.models import Outcome
 from bot.reports.digest import CommuneDigest, Digest, OfficeLine
+from bot.reports.periods import key_label
 from bot.services.records import TOPICS
 
 INT = "#,##0"
@@ -132,7 +133,8 @@ def _summary_sheet(sheet: Worksheet, digest: Digest) -> None:
     campaigns = [(c.name, c.campaign) for c in digest.communes if c.campaign is not None]
     if campaigns:
         _append_section(sheet, _("Campaign pace"), CAMPAIGN_COLUMNS, campaigns)
-    office = [(c.name, c.office_period, line) for c in digest.communes for line in c.office]
+    office = [(c.name, key_label(c.office_period), line) for c in digest.communes
+              for line in c.office]
     if office:
         _append_section(sheet, _("Office indicators"), OFFICE_COLUMNS, office)
     # Widths follow the tables, not the long report title above them.
