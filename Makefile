@@ -23,6 +23,7 @@ compile:
 
 lint:
 	$(PY) -m ruff check .
+	$(PY) -m mypy bot handlers storage
 
 bench:
 	$(PY) -m benchmarks

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from bot.app import open_services, setup_logging
+from bot.clock import system_clock
 from bot.config import ConfigError, Secrets, Settings, load_settings
 from bot.errors import Refusal
 from bot.i18n import _, use_language
@@ -85,7 +86,7 @@ def _ask(settings: Settings, question: str, language: str | None) -> int:
     from storage.repositories import Repositories
 
     # Answering needs the knowledge base only; the database is never opened.
-    service = HelpdeskService(Repositories(Database(":memory:")), settings, lambda: None)
+    service = HelpdeskService(Repositories(Database(":memory:")), settings, system_clock)
     with use_language(language or settings.bot.default_language):
         if contains_citizen_id(question):
             print(_("⚠️ Your message looked like a citizen ID number, so I did not keep it. "

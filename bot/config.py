@@ -176,8 +176,8 @@ class Settings(_Strict):
                 seen_hamlets.add(hamlet.code)
         return self
 
-    def commune(self, code: str) -> Commune:
-        """The commune with this code (KeyError if unknown)."""
+    def commune(self, code: str | None) -> Commune:
+        """The commune with this code (KeyError if unknown or None)."""
         for commune in self.communes:
             if commune.code == code:
                 return commune

@@ -54,7 +54,10 @@ def translations(language: str) -> Translations:
         write_mo(buffer, catalog)
         buffer.seek(0)
         return Translations(buffer, domain=DOMAIN)
-    return Translations.load(str(LOCALES_DIR), [language], DOMAIN)
+    loaded = Translations.load(str(LOCALES_DIR), [language], DOMAIN)
+    if not isinstance(loaded, Translations):
+        raise FileNotFoundError(f"no compiled catalog for {language!r} under {LOCALES_DIR}")
+    return loaded
 
 
 def normalize_language(code: str | None) -> str:

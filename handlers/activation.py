@@ -87,12 +87,13 @@ class ActivationFlow(household_step.HouseholdFlow):
             state.step = "level2"
             return stay(await self.prompt(ctx, state), state)
         if value:
-            level2, activated, capable = (int(x) for x in value.split("-"))
-            return await self._checked(ctx, state, household, level2, activated, bool(capable))
+            preset = [int(x) for x in value.split("-")]
+            return await self._checked(ctx, state, household, preset[0], preset[1],
+                                       bool(preset[2]))
         words = split_words(ctx.text)
         if len(words) == 3:
-            level2, activated, capable = (parse_count(words[0]), parse_count(words[1]),
-                                          parse_yes_no(words[2]))
+            level2, activated = parse_count(words[0]), parse_count(words[1])
+            capable = parse_yes_no(words[2])
             if level2 is not None and activated is not None and capable is not None:
                 return await self._checked(ctx, state, household, level2, activated, capable)
         return await self.reprompt(ctx, state, _(

@@ -119,7 +119,7 @@ class Repositories:
         return [_member(r) for r in await self.db.fetchall(sql + " ORDER BY id", params)]
 
     async def upsert_member(self, *, channel: str, external_id: str, display_name: str,
-                            role: Role, commune_code: str, hamlet_code: str | None,
+                            role: Role, commune_code: str | None, hamlet_code: str | None,
                             language: str, at: datetime) -> Member:
         """Create the member, or move an existing one to the new role and place."""
         await self.db.execute(

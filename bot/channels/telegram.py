@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from typing import TypeVar
 
 from aiolimiter import AsyncLimiter
@@ -66,16 +67,16 @@ def to_incoming(update: Update, deep_link: str | None) -> Incoming | None:
     chat = update.effective_chat
     if user is None or chat is None or user.is_bot or chat.type != chat.PRIVATE:
         return None
-    common = {"channel": CHANNEL, "user_id": str(user.id), "chat_id": str(chat.id),
-              "update_id": str(update.update_id), "display_name": user.full_name,
-              "deep_link": deep_link}
     if update.callback_query is not None:
-        return Incoming(kind=Kind.OPTION, option=update.callback_query.data or "", **common)
-    if update.message is not None:
-        if update.message.text is not None:
-            return Incoming(kind=Kind.TEXT, text=update.message.text, **common)
-        return Incoming(kind=Kind.OTHER, **common)
-    return None
+        kind, text, option = Kind.OPTION, "", update.callback_query.data or ""
+    elif update.message is not None:
+        text = update.message.text or ""
+        kind, option = (Kind.TEXT if update.message.text is not None else Kind.OTHER), ""
+    else:
+        return None
+    return Incoming(channel=CHANNEL, user_id=str(user.id), chat_id=str(chat.id),
+                    update_id=str(update.update_id), kind=kind, text=text, option=option,
+                    display_name=user.full_name, deep_link=deep_link)
 
 
 class TelegramChannel:
@@ -132,8 +133,8 @@ class TelegramChannel:
             with use_language(language):
                 commands = [BotCommand(c.name, c.description) for c in commands_for(None)]
             code = None if language == self.settings.bot.default_language else language
-            await self._retrying(lambda cmds=commands, lc=code: app.bot.set_my_commands(
-                cmds, scope=BotCommandScopeDefault(), language_code=lc))
+            await self._retrying(partial(app.bot.set_my_commands, commands,
+                                         scope=BotCommandScopeDefault(), language_code=code))
         if self.with_scheduler:
             await self.reporting.scheduler.catch_up()
             self.reporting.scheduler.start()
@@ -241,8 +242,8 @@ class TelegramChannel:
             markup = _keyboard(reply)
             for i, part in enumerate(parts):
                 keyboard = markup if i == len(parts) - 1 else None
-                await self._retrying(lambda p=part, k=keyboard: bot.send_message(
-                    chat_id, p, reply_markup=k), limiter)
+                await self._retrying(partial(bot.send_message, chat_id, part,
+                                             reply_markup=keyboard), limiter)
 
     async def _replace(self, message: Message, reply: Reply) -> bool:
         """Edit the pressed message into this reply when it is plain text that fits."""

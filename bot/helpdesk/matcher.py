@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
@@ -424,8 +424,8 @@ class Matcher:
 
     def _entry_index(self, entry: Entry) -> _EntryIndex:
         """Weighted terms of an entry's describing fields and answers, its spellings and phrases."""
-        strong: Counter[str] = Counter()
-        senses: Counter[str] = Counter()
+        strong: defaultdict[str, float] = defaultdict(float)
+        senses: defaultdict[str, float] = defaultdict(float)
         words: list[str] = []
         # A keyword phrase is one unit of meaning: its words share the weight, its pairs keep it.
         fields = (
@@ -444,7 +444,7 @@ class Matcher:
                     senses[sense] += share
                 for pair in pairs:
                     strong[pair] += weight
-        weak: Counter[str] = Counter()
+        weak: defaultdict[str, float] = defaultdict(float)
         for text in (entry.answer_vi, entry.answer_en):
             content = _content(_expand(text))
             word_senses, pairs = _senses(content, self._compounds)
@@ -617,7 +617,7 @@ def _find_compounds(kb: KnowledgeBase) -> dict[str, float]:
 def _soft_idf_table(documents: list[dict[str, float]]) -> dict[str, float]:
     """Smoothed IDF where each document counts by how much it uses the term (saturated), not 0 or 1."""
     count = len(documents)
-    frequency: Counter[str] = Counter()
+    frequency: defaultdict[str, float] = defaultdict(float)
     for doc in documents:
         for term, weight in doc.items():
             frequency[term] += _saturate(weight)

@@ -6,6 +6,7 @@ import io
 import textwrap
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
@@ -49,7 +50,9 @@ def render_chart(digest: Digest) -> bytes:
         height_in = min(MAX_HEIGHT_IN, header_in + FOOTER_IN + ROW_IN * max(len(rows), 1))
         fig.set_size_inches(WIDTH_IN, height_in)
         # Constrained layout only places the axes, in the space the header leaves.
-        fig.get_layout_engine().set(rect=(0, 0, 1, 1 - header_in / height_in))
+        engine = fig.get_layout_engine()
+        assert engine is not None
+        engine.set(rect=(0, 0, 1, 1 - header_in / height_in))  # type: ignore[call-arg]
         row_in = (height_in - header_in - FOOTER_IN) / max(len(rows), 1)
         squeeze = min(1.0, row_in / ROW_IN)
         ax = fig.add_subplot()
@@ -102,7 +105,8 @@ def _from_top_left(fig: Figure, down_in: float) -> Transform:
 
 
 def _height_of(fig: Figure, artist: Artist) -> float:
-    extent = artist.get_window_extent(fig.canvas.get_renderer())
+    # The canvas is an Agg canvas, which has a renderer (the base class does not say so).
+    extent = artist.get_window_extent(fig.canvas.get_renderer())  # type: ignore[attr-defined]
     return extent.height / fig.dpi
 
 
@@ -157,7 +161,8 @@ def _draw_targets(ax: Axes, rows: Sequence[HamletLine]) -> None:
     for offset, colour, targets in (
             (-BAR_HEIGHT / 2, CAPABLE_COLOUR, [line.capable.target for line in rows]),
             (BAR_HEIGHT / 2, LEVEL2_COLOUR, [line.level2.target for line in rows])):
-        style = {"color": colour, "linestyle": DASHES, "linewidth": 2, "zorder": 3}
+        style: dict[str, Any] = {"color": colour, "linestyle": DASHES, "linewidth": 2,
+                                 "zorder": 3}
         if targets and len(set(targets)) == 1 and targets[0] is not None:
             ax.axvline(100 * targets[0], **style)
             continue

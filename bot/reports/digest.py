@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from bot.clock import Clock
 from bot.config import Commune, Settings
 from bot.i18n import N_
+from bot.models import Role
 from bot.reports.periods import Period, PeriodKind, period_containing, period_from_key
 from storage.repositories import (
     FollowUp,
@@ -250,7 +251,7 @@ class DigestService:
         behind = sorted(lines, key=lambda line: (line.capable.share or 0,
                                                  line.level2.share or 0))[:BEHIND_COUNT]
         volunteers = await self.reports.volunteer_activity(codes, period.since, cut_at)
-        members = await self.repos.members(commune_code=commune.code, role="volunteer")
+        members = await self.repos.members(commune_code=commune.code, role=Role.VOLUNTEER)
         active_ids = {v.member_id for v in volunteers}
         office_keys = self._office_months(commune, period, cut_at)
         return CommuneDigest(

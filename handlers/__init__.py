@@ -1,0 +1,1 @@
+"""Conversation flows: channel-neutral handlers that turn messages into replies."""
