@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +12,7 @@ from bot.config import Settings
 from bot.models import Role
 from bot.services import Services
 from tests.botapi_stub import BotApiStub
+from tests.conftest import FakeClock, dump_database
 from tests.telegram_world import TelegramWorld
 
 USER = 5001
@@ -179,3 +181,90 @@ def test_long_texts_are_split_on_lines() -> None:
     assert len(parts) > 1 and all(len(p) <= 4096 for p in parts)
     assert "\n".join(parts) == text
     assert split_text("y" * 9000) == ["y" * 4096, "y" * 4096, "y" * 808]
+
+
+async def test_correct_undo_me_help_cancel_and_lang_over_telegram(
+        world: TelegramWorld, stub: BotApiStub, services: Services) -> None:
+    await joined(world, services)
+    await world.say(USER, "/activate")
+    await world.say(USER, "X01-001")
+    await world.say(USER, "1 1 c")
+    await world.tap(USER, "Lưu")
+    await world.say(USER, "/fix")
+    await world.tap(USER, "Nguyễn Thị Lan")
+    await world.tap(USER, "Sửa")
+    await world.say(USER, "2 2 c")
+    await world.tap(USER, "Lưu")
+    rows = await services.db.fetchall("SELECT level2_registered FROM activations "
+                                      "WHERE voided_at IS NULL")
+    assert [r[0] for r in rows] == [2]
+    await world.say(USER, "/fix")
+    await world.tap(USER, "Nguyễn Thị Lan")
+    sent = await world.tap(USER, "Hủy")
+    assert "✅" in (sent[-1].text or "")
+    assert await services.db.fetchall("SELECT * FROM activations WHERE voided_at IS NULL") == []
+    sent = await world.say(USER, "/me")
+    assert "Xóm Kim Tân" in (sent[-1].text or "") and "85%" in (sent[-1].text or "")
+    sent = await world.say(USER, "/help")
+    assert "/activate" in (sent[-1].text or "")
+    await world.say(USER, "/visit")
+    sent = await world.say(USER, "/cancel")
+    assert "Chưa lưu" in (sent[0].text or "") or "chưa lưu" in (sent[0].text or "").lower()
+    await world.say(USER, "/lang")
+    await world.tap(USER, "English")
+    english_menu = stub.commands({"type": "chat", "chat_id": USER})
+    assert english_menu[1]["description"] == "Log a VNeID activation"
+    sent = await world.say(USER, "/activate")
+    assert "household head" in (sent[-1].text or "")
+
+
+async def test_bad_input_at_every_step_over_telegram(world: TelegramWorld, stub: BotApiStub,
+                                                     services: Services, db_path: Path) -> None:
+    await joined(world, services)
+    await world.say(USER, "/activate")
+    for junk in ("???", "🙂"):
+        sent = await world.say(USER, junk)
+        assert sent and sent[-1].text
+    await world.say(USER, "X01-003")  # 2 members
+    for bad, reason in (("-1 1 c", "âm"), ("3 1 c", "X01-003"), ("999999 0 k", "chỉ có 2")):
+        sent = await world.say(USER, bad)
+        assert reason in (sent[-1].text or ""), sent[-1].text
+    sent = await world.say(USER, "cccd 079 203 004 567")
+    texts = " ".join(s.text or "" for s in sent)
+    assert "⚠️" in texts and "004 567" not in texts and "004567" not in texts
+    stale = next(d for t, d in stub.buttons(stub.last_message(USER).message)
+                 if d and d.startswith("act:counts:1-"))
+    await world.say(USER, "2 2 c")
+    seen = len(stub.sent_to(USER))
+    await world._handled(1, lambda: stub.push_callback(  # noqa: SLF001
+        USER, stale, message_id=stub.last_message(USER).message_id))
+    assert "câu hỏi trước" in (stub.sent_to(USER)[seen:][-1].text or "")
+    await world.tap(USER, "Lưu")
+    assert await services.repos.count("activations") == 1
+    assert "004567" not in dump_database(db_path)
+
+
+async def test_wrong_and_expired_invites_over_telegram(world: TelegramWorld,
+                                                       services: Services,
+                                                       clock: FakeClock) -> None:
+    sent = await world.say(USER, "/start NOTACODE12")
+    assert "không đúng" in (sent[-1].text or "")
+    invite = await services.members.create_invite(Role.VOLUNTEER, hamlet_code="X01")
+    clock.advance(days=8)
+    sent = await world.say(USER, f"/start {invite.code}")
+    assert "hết hạn" in (sent[-1].text or "")
+    assert await services.repos.member("telegram", str(USER)) is None
+
+
+async def test_new_household_on_the_spot_over_telegram(world: TelegramWorld,
+                                                       services: Services) -> None:
+    await joined(world, services)
+    await world.say(USER, "/visit")
+    await world.say(USER, "Hoàng Văn Tư")
+    sent = await world.tap(USER, "Hoàng Văn Tư")
+    assert "☐ 1." in str(sent[-1].reply_markup)
+    await world.say(USER, "1")
+    await world.tap(USER, "Xong")
+    rows = await services.db.fetchall("SELECT h.code FROM visits v JOIN households h "
+                                      "ON h.id = v.household_id")
+    assert [r[0] for r in rows] == ["X01-M001"]
