@@ -27,9 +27,9 @@ def main() -> None:
     print("\n== our bot vs a bare echo bot, same loopback Bot API server ==")
     users, rounds = (5, 2) if args.quick else (20, 5)
     figures = asyncio.run(bot_vs_echo.run(users, rounds))
-    for name in ("echo", "ours"):
+    for name in ("echo", "echo_limited", "ours"):
         f = figures[name]
-        print(f"{name:6} p50 {f['closed_loop']['p50_ms']:7.1f} ms  p95 "
+        print(f"{name:12} p50 {f['closed_loop']['p50_ms']:7.1f} ms  p95 "
               f"{f['closed_loop']['p95_ms']:7.1f} ms  {f['updates_per_s']:7.1f} updates/s  "
               f"peak {f['peak_mib']:.1f} MiB")
     print(f"written to {write('bot_vs_echo', figures)}")
