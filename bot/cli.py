@@ -21,7 +21,11 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     parser.add_argument("--config", default="config.toml", help="configuration file")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="connect to Telegram (TELEGRAM_BOT_TOKEN) and serve")
+    run = sub.add_parser("run", help="connect to Telegram (TELEGRAM_BOT_TOKEN) and serve")
+    run.add_argument("--webhook", metavar="URL", help="receive updates on this public https URL "
+                     "instead of long polling (secret: TELEGRAM_WEBHOOK_SECRET)")
+    run.add_argument("--listen", default="0.0.0.0", help="webhook server address")
+    run.add_argument("--port", type=int, default=8443, help="webhook server port")
     demo = sub.add_parser("demo", help="offline demo: no token; (re)builds a demo database")
     demo.add_argument("--lang", choices=("vi", "en"), default="vi")
     demo.add_argument("--database", help="demo database file (default: the configured one, "
@@ -56,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 2
     if args.command == "run":
-        return _run(settings)
+        return _run(settings, args)
     if args.command == "demo":
         from bot.demo import RealDataError, run_demo
 
@@ -124,16 +128,21 @@ async def _digest(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _run(settings: Settings) -> int:
+def _run(settings: Settings, args: argparse.Namespace) -> int:
     setup_logging()
     secrets = Secrets.from_env()
     if secrets.telegram_token is None:
         print("TELEGRAM_BOT_TOKEN is not set. For a try without a token: python -m bot demo",
               file=sys.stderr)
         return 2
-    from bot.channels.telegram import TelegramChannel
+    from bot.channels.telegram import TelegramChannel, Webhook
 
-    TelegramChannel(settings, secrets).run_polling()
+    webhook = None
+    if args.webhook:
+        secret = secrets.telegram_webhook_secret
+        webhook = Webhook(args.webhook, args.listen, args.port,
+                          secret.get_secret_value() if secret else None)
+    TelegramChannel(settings, secrets).run(webhook)
     return 0
 
 

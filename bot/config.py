@@ -203,15 +203,18 @@ class Secrets(BaseModel):
     telegram_token: SecretStr | None = None
     telegram_base_url: str | None = None
     telegram_base_file_url: str | None = None
+    telegram_webhook_secret: SecretStr | None = None
 
     @classmethod
     def from_env(cls) -> Secrets:
         """Read the secrets from the environment."""
         token = os.environ.get("TELEGRAM_BOT_TOKEN")
+        secret = os.environ.get("TELEGRAM_WEBHOOK_SECRET")
         return cls(
             telegram_token=SecretStr(token) if token else None,
             telegram_base_url=os.environ.get("TELEGRAM_BASE_URL") or None,
             telegram_base_file_url=os.environ.get("TELEGRAM_BASE_FILE_URL") or None,
+            telegram_webhook_secret=SecretStr(secret) if secret else None,
         )
 
 

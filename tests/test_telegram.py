@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 
-from bot.channels.telegram import split_text
-from bot.config import Settings
+from bot.channels.telegram import TelegramChannel, Webhook, split_text
+from bot.config import Secrets, Settings
 from bot.models import Role
 from bot.services import Services
 from tests.botapi_stub import BotApiStub
@@ -268,3 +270,30 @@ async def test_new_household_on_the_spot_over_telegram(world: TelegramWorld,
     rows = await services.db.fetchall("SELECT h.code FROM visits v JOIN households h "
                                       "ON h.id = v.household_id")
     assert [r[0] for r in rows] == ["X01-M001"]
+
+
+async def test_webhook_mode_checks_the_secret(stub: BotApiStub, settings: Settings,
+                                              services: Services) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    hook = Webhook(f"https://bot.example.vn/tg/{port}", "127.0.0.1", port, "s3cret-token")
+    channel = TelegramChannel(settings, Secrets(telegram_token=stub.token,
+                                                telegram_base_url=stub.base_url),
+                              services=services, with_scheduler=False)
+    await channel.start(webhook=hook)
+    try:
+        assert stub.webhook and stub.webhook["url"] == hook.url
+        update = {"update_id": 1, "message": {
+            "message_id": 1, "date": 0, "chat": {"id": 6100, "type": "private"},
+            "from": {"id": 6100, "is_bot": False, "first_name": "Hà"}, "text": "/start"}}
+        local = f"http://127.0.0.1:{port}/tg/{port}"
+        async with aiohttp.ClientSession() as http:
+            async with http.post(local, json=update) as refused:
+                assert refused.status == 403
+            async with http.post(local, json=update, headers={
+                    "X-Telegram-Bot-Api-Secret-Token": "s3cret-token"}) as accepted:
+                assert accepted.status == 200
+        await stub.wait_for(lambda s: any("Anh/Chị" in (m.text or "") for m in s.sent_to(6100)))
+    finally:
+        await channel.stop()

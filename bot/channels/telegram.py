@@ -6,8 +6,10 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from aiolimiter import AsyncLimiter
 from telegram import (
@@ -35,6 +37,7 @@ from handlers.menu import commands_for
 from handlers.router import Router
 
 CHANNEL = "telegram"
+ALLOWED_UPDATES = ["message", "callback_query"]
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -59,6 +62,22 @@ def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str
     if current or not parts:
         parts.append(current)
     return parts
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """Where Telegram posts updates instead of being polled."""
+
+    url: str  # the public https URL Telegram calls
+    listen: str = "127.0.0.1"
+    port: int = 8443
+    secret: str | None = None  # Telegram sends it back in X-Telegram-Bot-Api-Secret-Token
+
+    def options(self) -> dict[str, Any]:
+        """Keyword arguments for python-telegram-bot's webhook server."""
+        return {"listen": self.listen, "port": self.port,
+                "url_path": urlsplit(self.url).path.lstrip("/"), "webhook_url": self.url,
+                "secret_token": self.secret}
 
 
 def to_incoming(update: Update, deep_link: str | None) -> Incoming | None:
@@ -144,14 +163,18 @@ class TelegramChannel:
             self.reporting.scheduler.shutdown()
         await self._stack.aclose()
 
-    async def start(self, *, poll_timeout: int = 10) -> None:
-        """Start polling inside an already running event loop (tests, embedding)."""
+    async def start(self, *, poll_timeout: int = 10, webhook: Webhook | None = None) -> None:
+        """Start polling (or a webhook) inside a running event loop (tests, embedding)."""
         await self.app.initialize()
         await self._on_start(self.app)
         await self.app.start()
         assert self.app.updater is not None
-        await self.app.updater.start_polling(poll_interval=0.0, timeout=poll_timeout,
-                                             allowed_updates=["message", "callback_query"])
+        if webhook is not None:
+            await self.app.updater.start_webhook(allowed_updates=ALLOWED_UPDATES,
+                                                 **webhook.options())
+        else:
+            await self.app.updater.start_polling(poll_interval=0.0, timeout=poll_timeout,
+                                                 allowed_updates=ALLOWED_UPDATES)
 
     async def stop(self) -> None:
         """Stop polling and close everything start() opened."""
@@ -162,9 +185,12 @@ class TelegramChannel:
         await self.app.shutdown()
         await self._on_stop(self.app)
 
-    def run_polling(self) -> None:
+    def run(self, webhook: Webhook | None = None) -> None:
         """Block and serve until interrupted (the `python -m bot run` command)."""
-        self.app.run_polling(allowed_updates=["message", "callback_query"])
+        if webhook is None:
+            self.app.run_polling(allowed_updates=ALLOWED_UPDATES)
+        else:
+            self.app.run_webhook(allowed_updates=ALLOWED_UPDATES, **webhook.options())
 
     # -- updates -------------------------------------------------------------------------
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
