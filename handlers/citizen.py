@@ -85,14 +85,17 @@ class CitizenDesk:
         if not service.limiter.allow((ctx.msg.channel, ctx.msg.user_id)):
             return Turn([Reply(_("Anh/Chị is sending messages very fast. Please wait a minute, "
                                  "then send the question again."))], state)
-        _flow, step, value = parse_option(ctx.option)
-        if ctx.option and _flow == NAME:
+        flow, step, value = parse_option(ctx.option)
+        if ctx.option and flow == NAME:
             return await self._option(ctx, state, step, value)
         if state is not None and state.step == "hamlet":
             return await self._typed_hamlet(ctx, state)
         if not ctx.text:
             return Turn([welcome(service, _("I can read text only. Please type the question, "
                                             "or choose a topic:"))], state)
+        if state is not None and state.step == "ask":
+            # They asked for a person first: this text is the question to pass on.
+            return await self._hand_over(ctx, ctx.text, None)
         return await self._question(ctx, ctx.text)
 
     async def _question(self, ctx: Ctx, text: str) -> Turn:

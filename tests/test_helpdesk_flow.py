@@ -154,3 +154,15 @@ async def test_province_citizen_picks_commune_then_hamlet(tmp_path: Path) -> Non
         await console.tap("c1", "Bản Nà")
         [question] = await services.helpdesk.store.open_questions("C2")
         assert question.hamlet_code == "C2H1"
+
+
+async def test_person_first_then_the_question(services: Services,
+                                              console: ConsoleChannel) -> None:
+    await join(services, console, "o1", role=Role.OFFICER, hamlet=None)
+    await console.send("c1", "/start")
+    await console.tap("c1", "Gặp cán bộ")
+    replies = await console.tap("c1", "Gặp cán bộ")
+    assert "gõ câu hỏi" in texts(replies).lower()
+    await console.send("c1", "quên mật khẩu vneid")  # would match an answer, but a person was asked
+    replies = await console.tap("c1", "Xóm Kim Tân")
+    assert any(r.to == ("console", "o1") and "quên mật khẩu" in r.text for r in replies)
