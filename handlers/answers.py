@@ -22,7 +22,10 @@ class AnswerFlow:
 
     async def begin(self, ctx: Ctx, data: dict[str, Any]) -> Turn:
         if "question" in data:
-            state = Conversation(NAME, "reply", {"question": int(data["question"])})
+            question = await ctx.services.helpdesk.store.question(int(data["question"]))
+            if question is None or question.status != "open":
+                return Turn([Reply(_("Someone has already answered this question."))], None)
+            state = Conversation(NAME, "reply", {"question": question.id})
         else:
             state = Conversation(NAME, "pick", {})
         replies = await self.prompt(ctx, state)
@@ -52,8 +55,9 @@ class AnswerFlow:
             state = Conversation(NAME, "reply", {"question": int(value)})
             return stay(await self.prompt(ctx, state), state)
         if state.step == "pick" or not ctx.text:
-            return stay(with_reason(await self.prompt(ctx, state),
-                                    _("Please type the answer as text.")), state)
+            reason = (_("Please tap one of the buttons.") if state.step == "pick"
+                      else _("Please type the answer as text."))
+            return stay(with_reason(await self.prompt(ctx, state), reason), state)
         helpdesk = ctx.services.helpdesk
         try:
             question = await helpdesk.answer(ctx.member, int(state.data["question"]), ctx.text)
