@@ -300,3 +300,14 @@ def test_unseen_questions_answered_right_or_handed_over(matcher: Matcher) -> Non
     # Measured: 0.80 handed over, 0.050 confident-wrong; the bounds leave one question of slack.
     assert handed_over >= 0.76, f"only {handed_over:.3f} of unseen off-topic questions go to a person"
     assert confident_wrong <= 0.06, f"{confident_wrong:.3f} of unseen questions answered confidently and wrongly"
+
+
+@pytest.mark.parametrize("question", ["tài khoản zalo của tôi bị khóa rồi", "dang ky sim chinh chu o dau",
+                                      "facebook bị hack lấy lại sao", "app ngân hàng không nhận mã"])
+def test_other_apps_go_to_a_person(matcher: Matcher, question: str) -> None:
+    assert matcher.match(question).to_human
+
+
+def test_our_words_beside_another_app_still_get_an_answer(matcher: Matcher) -> None:
+    result = matcher.match("đóng lệ phí khai sinh bằng momo được không")
+    assert not result.to_human

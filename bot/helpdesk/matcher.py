@@ -379,6 +379,24 @@ class _Fit:
     lexical: float
 
 
+# Other apps and services people ask about with the same words ("khoá", "mật khẩu", "đổi số");
+# the knowledge base covers none of them, so such questions go to a person unless they also
+# name something of ours.
+_OTHER_SERVICE = re.compile(
+    r"\b(?:zalo|facebook|fb|messenger|tiktok|youtube|gmail|email|sim|nha mang|viettel"
+    r"|vinaphone|mobifone|vietnamobile|ngan hang|banking|momo|zalopay|vi dien tu|tien dien"
+    r"|tien nuoc|evn|shopee|lazada)\b")
+_OURS = re.compile(
+    r"\b(?:vneid|dinh danh|dich vu cong|can cuoc|cong an|ho so|thu tuc|cong dich vu|muc 2"
+    r"|khai sinh|cu tru|ly lich|chung thuc|le phi|tra phi|nop phi|doc than|hon nhan)\b")
+
+
+def _about_other_service(expanded: Sequence[str]) -> bool:
+    """True when the question is about another app or service and names nothing of ours."""
+    text = " ".join(expanded)
+    return bool(_OTHER_SERVICE.search(text)) and not _OURS.search(text)
+
+
 class Matcher:
     """Ranks knowledge entries for a question; build once, call `match` many times."""
 
@@ -416,6 +434,9 @@ class Matcher:
         )
         runner_up = fits[1][1].score if len(fits) > 1 else 0.0
         confident = bool(candidates) and self._is_sure(fits[0][1], fits[0][1].score - runner_up)
+        if confident and _about_other_service(query.expanded):
+            # "Zalo bị khoá", "đăng ký SIM": the words look like ours, the service is not.
+            confident = False
         if confident and candidates[0].entry_id in self._handoff:
             wants_human = True
         return MatchResult(candidates, confident, wants_human, contains_citizen_id(question))
