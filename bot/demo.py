@@ -64,12 +64,12 @@ async def _volunteer_week(services: Services, channel: ConsoleChannel, hamlet_co
     if language != services.settings.bot.default_language:
         await person.say(f"/lang {language}")
     households = await services.repos.households_in([hamlet_code])
-    for household in rng.sample(households, k=rng.randint(6, 14)):
+    for household in rng.sample(households, k=rng.randint(10, 24)):
         await person.tap(_("Log activation"))
         await person.say(household.code)
         await person.tap(_("{n} activated").format(n=1))
         await person.tap(_("Save"))
-    for household in rng.sample(households, k=rng.randint(3, 8)):
+    for household in rng.sample(households, k=rng.randint(4, 10)):
         await person.say("/visit")
         await person.say(household.code)
         await person.say("1 2")
@@ -145,7 +145,7 @@ async def _demo(services: Services, language: str, seed: int) -> None:
 
     # Several volunteers log a week of work in other hamlets, quietly.
     for index, hamlet in enumerate(commune.hamlets[1:], start=2):
-        if rng.random() < 0.75:
+        if rng.random() < 0.85:
             await _volunteer_week(services, channel, hamlet.code, f"demo-{index}",
                                   f"TNV {index}", rng, language)
 
