@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -109,7 +109,8 @@ class ReportScheduler:
     def start(self) -> AsyncIOScheduler:
         """Start the triggers on the running event loop."""
         grace = int(self.settings.schedule.catch_up_hours * 3600) or None
-        scheduler = AsyncIOScheduler()
+        # Each trigger carries its commune's zone; UTC here keeps the host's zone out of it.
+        scheduler = AsyncIOScheduler(timezone=UTC)
         for planned in plan(self.settings):
             scheduler.add_job(self.run, planned.trigger,
                               args=[planned.report, planned.commune.code],

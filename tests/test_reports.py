@@ -247,3 +247,17 @@ async def test_officer_digest_and_office_indicators_in_chat(
     assert replies[1].image and replies[2].document
     volunteer = await console.send("v-none", "/digest")
     assert "Anh/Chị" in texts(volunteer)
+
+
+async def test_scheduler_runs_on_the_event_loop_with_every_trigger(
+        services: Services, reporting: Reporting) -> None:
+    scheduler = reporting.scheduler.start()
+    try:
+        jobs = {job.id for job in scheduler.get_jobs()}
+        assert {"digest-week:HD", "reminder:HD", "follow-up:HD", "digest-month:HD",
+                "digest-quarter:HD", "outbox"} <= jobs
+        digest = scheduler.get_job("digest-week:HD")
+        assert digest is not None and digest.next_run_time.astimezone(VN).weekday() == 4
+        assert (digest.next_run_time.astimezone(VN).hour, digest.next_run_time.minute) == (15, 0)
+    finally:
+        reporting.scheduler.shutdown()
