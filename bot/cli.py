@@ -11,10 +11,14 @@ from bot.app import open_services, setup_logging
 from bot.clock import system_clock
 from bot.config import ConfigError, Secrets, Settings, load_settings
 from bot.errors import Refusal
-from bot.i18n import _, use_language
+from bot.i18n import _, fmt_date, use_language
 from bot.models import Role
 from bot.reports.periods import PeriodKind
 from bot.services.households import read_csv
+
+ROLE_NAMES = {Role.VOLUNTEER: lambda: _("a hamlet volunteer"),
+              Role.OFFICER: lambda: _("a commune officer"),
+              Role.PROVINCE: lambda: _("a province officer")}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -152,12 +156,19 @@ async def _invite(settings: Settings, args: argparse.Namespace) -> int:
             try:
                 invite = await services.members.create_invite(
                     Role(args.role), hamlet_code=args.hamlet, commune_code=args.commune)
-            except (Refusal, KeyError) as exc:
+            except Refusal as exc:
                 print(f"error: {exc}", file=sys.stderr)
                 return 2
-            place = invite.hamlet_code or invite.commune_code
-            print(f"{invite.role.value} invite for {place}; expires {invite.expires_at:%Y-%m-%d}.")
-            print(f"The person sends /start {invite.code} to the bot.")
+            except KeyError:
+                known = ", ".join(c.code for c in settings.communes)
+                print(f"error: unknown commune {args.commune!r}; known: {known}", file=sys.stderr)
+                return 2
+            tz = (settings.commune(invite.commune_code).tz if invite.commune_code
+                  else settings.communes[0].tz)
+            print(_("One-time invite for {role} ({place}); it expires on {date}.").format(
+                role=ROLE_NAMES[invite.role](), place=invite.hamlet_code or invite.commune_code
+                or _("every commune"), date=fmt_date(invite.expires_at.astimezone(tz))))
+            print(_("The person opens the bot and sends: /start {code}").format(code=invite.code))
             print(invite.code)
     return 0
 

@@ -12,7 +12,7 @@ from enum import StrEnum
 from bot.clock import Clock
 from bot.config import Settings
 from bot.errors import Refusal
-from bot.i18n import normalize_language
+from bot.i18n import _, normalize_language
 from bot.models import Invite, Member, Role
 from storage.repositories import Repositories
 
@@ -56,24 +56,24 @@ class MembershipService:
         """Store a new one-time code; volunteers need a hamlet, officers a commune."""
         if role is Role.PROVINCE:
             if created_by is not None and created_by.role is not Role.PROVINCE:
-                raise Refusal("only province officers invite province officers")
+                raise Refusal(_("Only province officers can invite province officers."))
             hamlet_code = commune_code = None
         elif hamlet_code:
             found = self.settings.hamlet(hamlet_code)
             if found is None:
-                raise Refusal(f"unknown hamlet code {hamlet_code!r}")
+                raise Refusal(_("unknown hamlet code {hamlet!r}").format(hamlet=hamlet_code))
             commune_code, hamlet_code = found[0].code, found[1].code
         elif role is Role.VOLUNTEER:
-            raise Refusal("a volunteer invite needs a hamlet")
+            raise Refusal(_("A volunteer invite needs a hamlet."))
         if role is not Role.PROVINCE:
             if commune_code is None:
                 if len(self.settings.communes) > 1:
-                    raise Refusal("an officer invite needs --commune or --hamlet")
+                    raise Refusal(_("There are several communes: say which one (--commune)."))
                 commune_code = self.settings.communes[0].code
             self.settings.commune(commune_code)
             if created_by is not None and created_by.role is Role.OFFICER and \
                     created_by.commune_code != commune_code:
-                raise Refusal("officers invite people to their own commune only")
+                raise Refusal(_("Officers can invite people to their own commune only."))
         now = self.clock()
         invite = Invite(
             code="".join(secrets.choice(_ALPHABET) for _ in range(CODE_LENGTH)),
