@@ -158,16 +158,11 @@ def print_progress_table(rows: list) -> None:
     header = (_("Hamlet"), _("Households able"), _("Level 2"), _("Activated"), _("Visits/wk"))
     lines = [header]
     for p in rows:
-        lines.append((
-            p.hamlet.name,
-            f"{fmt_int(p.capable_households)}/{fmt_int(p.hamlet.households)} "
-            f"({fmt_percent(p.capable_share)})",
-            f"{fmt_int(p.level2_total)}/{fmt_int(p.hamlet.eligible_citizens)} "
-            f"({fmt_percent(p.level2_share)})",
-            f"{fmt_int(p.activated_total)}/{fmt_int(p.level2_total)} "
-            f"({fmt_percent(p.activation_share)})",
-            fmt_int(p.visits_this_week),
-        ))
+        m = p.measures
+        lines.append((p.hamlet.name,
+                       *(f"{fmt_int(i.done)}/{fmt_int(i.whole)} ({fmt_percent(i.share)})"
+                         for i in (m.capable, m.level2, m.activation)),
+                       fmt_int(p.visits_this_week)))
     widths = [max(len(str(line[i])) for line in lines) for i in range(len(header))]
     for line in lines:
         print("  ".join(str(cell).ljust(width) for cell, width in zip(line, widths, strict=True)))

@@ -3,33 +3,20 @@
 from __future__ import annotations
 
 from bot.i18n import _, fmt_int, fmt_percent, ngettext
+from bot.measures import figure_text
 from bot.models import Member
 from bot.services.progress import HamletProgress
 from handlers.base import Ctx
 
 
-def _line(label: str, done: int, whole: int, share: float | None, target: float,
-          missing: int) -> str:
-    figures = f"{fmt_int(done)}/{fmt_int(whole)} ({fmt_percent(share)})"
-    if missing <= 0:
-        status = _("target {target} reached").format(target=fmt_percent(target))
-    else:
-        status = _("target {target}, {n} to go").format(target=fmt_percent(target),
-                                                         n=fmt_int(missing))
-    return f"• {label}: {figures} — {status}"
-
-
 def progress_lines(p: HamletProgress) -> list[str]:
     """The lines that describe one hamlet's progress."""
     targets = p.commune.targets
-    lines = [
-        _line(_("Households with someone who can use VNeID"), p.capable_households,
-              p.hamlet.households, p.capable_share, targets.capable_households, p.capable_gap),
-        _line(_("Level-2 e-ID registered"), p.level2_total, p.hamlet.eligible_citizens,
-              p.level2_share, targets.level2_registration, p.level2_gap),
-        _line(_("Activated"), p.activated_total, p.level2_total, p.activation_share,
-              targets.activation, p.activation_gap),
-    ]
+    m = p.measures
+    lines = [f"• {label}: {figure_text(indicator)}" for label, indicator in (
+        (_("Households with someone who can use VNeID"), m.capable),
+        (_("Level-2 e-ID registered"), m.level2),
+        (_("Activated"), m.activation))]
     visits = ngettext("{n} guidance visit this week", "{n} guidance visits this week",
                       p.visits_this_week).format(n=fmt_int(p.visits_this_week))
     if targets.weekly_visits_per_hamlet:
@@ -70,6 +57,6 @@ async def my_week_text(ctx: Ctx, member: Member) -> str:
         lines.append(_("{commune}, by hamlet (households that can use VNeID; level 2):")
                      .format(commune=commune.name))
         for p in await ctx.services.progress.hamlets(commune):
-            lines.append(f"• {p.hamlet.name}: {fmt_percent(p.capable_share)}; "
-                         f"{fmt_percent(p.level2_share)}")
+            lines.append(f"• {p.hamlet.name}: {fmt_percent(p.measures.capable.share)}; "
+                         f"{fmt_percent(p.measures.level2.share)}")
     return "\n".join(lines)

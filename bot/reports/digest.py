@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from bot.clock import Clock
 from bot.config import Commune, Settings
 from bot.i18n import N_
+from bot.measures import Indicator, hamlet_indicators
 from bot.models import Role
 from bot.reports.periods import Period, PeriodKind, period_containing, period_from_key
 from storage.repositories import (
@@ -33,33 +34,6 @@ OFFICE_INDICATORS: dict[str, str] = {
 BEHIND_COUNT = 3
 FOLLOW_UP_WINDOW_DAYS = 30
 TOP_VOLUNTEERS = 5
-
-
-@dataclass(frozen=True)
-class Indicator:
-    """A figure (done of whole) next to its target share."""
-
-    done: int
-    whole: int
-    target: float | None
-
-    @property
-    def share(self) -> float | None:
-        return self.done / self.whole if self.whole > 0 else None
-
-    @property
-    def gap(self) -> int:
-        """How many more are needed to reach the target."""
-        if self.target is None:
-            return 0
-        return max(0, math.ceil(self.target * self.whole - 1e-9) - self.done)
-
-    @property
-    def reached(self) -> bool:
-        return self.target is not None and self.gap == 0
-
-    def __add__(self, other: Indicator) -> Indicator:
-        return Indicator(self.done + other.done, self.whole + other.whole, self.target)
 
 
 @dataclass(frozen=True)
@@ -228,21 +202,14 @@ class DigestService:
         now_activity = await self.reports.activity_by_hamlet(codes, period.since, cut_at)
         before_activity = await self.reports.activity_by_hamlet(codes, before.since,
                                                                 before_until)
-        targets = commune.targets
-        visits_target = _scaled_target(targets.weekly_visits_per_hamlet, period)
+        visits_target = _scaled_target(commune.targets.weekly_visits_per_hamlet, period)
         lines = []
         for hamlet in commune.hamlets:
-            counts = totals[hamlet.code]
-            level2_total = hamlet.level2_baseline + counts.level2_registered
+            measures = hamlet_indicators(commune, hamlet, totals[hamlet.code])
             lines.append(HamletLine(
                 code=hamlet.code, name=hamlet.name, commune_name=commune.name,
-                households=hamlet.households,
-                capable=Indicator(counts.capable_households, hamlet.households,
-                                  targets.capable_households),
-                level2=Indicator(level2_total, hamlet.eligible_citizens,
-                                 targets.level2_registration),
-                activation=Indicator(hamlet.activated_baseline + counts.activated, level2_total,
-                                     targets.activation),
+                households=hamlet.households, capable=measures.capable,
+                level2=measures.level2, activation=measures.activation,
                 visits=now_activity[hamlet.code].visits,
                 visits_before=before_activity[hamlet.code].visits,
                 visits_target=visits_target, logged=now_activity[hamlet.code]))

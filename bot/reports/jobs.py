@@ -155,8 +155,9 @@ class ReportJobs:
             lines.append(_("{hamlet} still needs: {households} households with someone who can "
                            "use VNeID, {level2} level-2 registrations, {activated} "
                            "activations.").format(
-                hamlet=p.hamlet.name, households=fmt_int(p.capable_gap),
-                level2=fmt_int(p.level2_gap), activated=fmt_int(p.activation_gap)))
+                hamlet=p.hamlet.name, households=fmt_int(p.measures.capable.gap),
+                level2=fmt_int(p.measures.level2.gap),
+                activated=fmt_int(p.measures.activation.gap)))
         return Reply("\n".join(lines), next_actions(), replace=False)
 
     async def _follow_up(self, member: Member, day: date) -> list[Reply]:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from bot.i18n import _, fmt_date, fmt_datetime, fmt_int, fmt_percent, ngettext
-from bot.reports.digest import CampaignPace, CommuneDigest, Digest, HamletLine, Indicator
+from bot.measures import figure_text
+from bot.reports.digest import CampaignPace, CommuneDigest, Digest, HamletLine
 from bot.reports.periods import Period, PeriodKind, key_label
 
 MAX_FOLLOW_UPS_LISTED = 5
@@ -23,16 +24,6 @@ def period_title(period: Period) -> str:
         quarter=(period.start.month - 1) // 3 + 1, year=period.start.year, span=span)
 
 
-def _figure(ind: Indicator) -> str:
-    text = f"{fmt_int(ind.done)}/{fmt_int(ind.whole)} ({fmt_percent(ind.share)})"
-    if ind.target is None:
-        return text
-    if ind.reached:
-        return text + " — " + _("target {target} reached").format(target=fmt_percent(ind.target))
-    return text + " — " + _("target {target}, {n} to go").format(
-        target=fmt_percent(ind.target), n=fmt_int(ind.gap))
-
-
 def _change(line: HamletLine) -> str:
     change = line.visits_change
     sign = "+" if change > 0 else ""
@@ -46,9 +37,9 @@ def _totals(line: HamletLine, kind: PeriodKind) -> list[str]:
         visits += " — " + _("aim {n}").format(n=fmt_int(line.visits_target))
     return [
         "• " + _("Households with someone who can use VNeID: {figure}").format(
-            figure=_figure(line.capable)),
-        "• " + _("Level-2 e-ID registered: {figure}").format(figure=_figure(line.level2)),
-        "• " + _("Level-2 accounts activated: {figure}").format(figure=_figure(line.activation)),
+            figure=figure_text(line.capable)),
+        "• " + _("Level-2 e-ID registered: {figure}").format(figure=figure_text(line.level2)),
+        "• " + _("Level-2 accounts activated: {figure}").format(figure=figure_text(line.activation)),
         "• " + visits,
     ]
 
@@ -68,8 +59,8 @@ def _campaign(pace: CampaignPace) -> list[str]:
         n=fmt_int(pace.days_left), **dates) if pace.days_left
         else _("Campaign “{name}” ({start}–{end}).").format(**dates))
     lines = [head,
-             "• " + _("Level 2: {figure}").format(figure=_figure(pace.level2)),
-             "• " + _("Activated: {figure}").format(figure=_figure(pace.activation))]
+             "• " + _("Level 2: {figure}").format(figure=figure_text(pace.level2)),
+             "• " + _("Activated: {figure}").format(figure=figure_text(pace.activation))]
     if pace.days_left and (pace.level2.gap or pace.activation.gap):
         lines.append("• " + _("Needed per day: {level2} level-2 registrations, "
                               "{activated} activations.").format(
@@ -113,7 +104,7 @@ def _commune(c: CommuneDigest, kind: PeriodKind) -> list[str]:
         for office in c.office:
             indicator = office.as_indicator
             if indicator is not None:
-                value = _figure(indicator)
+                value = figure_text(indicator)
             elif office.target is not None:
                 value = _("not entered yet, target {target} (/office)").format(
                     target=fmt_percent(office.target))
