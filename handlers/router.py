@@ -18,7 +18,7 @@ from bot.textnorm import contains_citizen_id, fold
 from handlers.activation import ActivationFlow
 from handlers.answers import AnswerFlow
 from handlers.base import Ctx, Flow, Turn, parse_option, with_reason
-from handlers.citizen import CitizenDesk
+from handlers.citizen import CitizenDesk, welcome
 from handlers.corrections import CorrectionFlow
 from handlers.invite import InviteFlow
 from handlers.menu import commands_for, help_text, main_menu
@@ -205,8 +205,8 @@ class Router:
         with use_language(language):
             replies = [Reply(_("I will speak English with you."),
                              commands=commands_for(member), replace=False)]
-            if member is not None:
-                replies.append(main_menu(member))
+            replies.append(main_menu(member) if member is not None
+                           else welcome(self.services.helpdesk))
             return replies
 
     async def _command(self, ctx: Ctx, state: Conversation | None) -> list[Reply]:

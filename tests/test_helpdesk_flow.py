@@ -166,3 +166,12 @@ async def test_person_first_then_the_question(services: Services,
     await console.send("c1", "quên mật khẩu vneid")  # would match an answer, but a person was asked
     replies = await console.tap("c1", "Xóm Kim Tân")
     assert any(r.to == ("console", "o1") and "quên mật khẩu" in r.text for r in replies)
+
+
+async def test_citizen_switches_to_english_and_gets_english_answers(
+        services: Services, console: ConsoleChannel) -> None:
+    await console.send("c1", "/lang")
+    replies = await console.tap("c1", "English")
+    assert "VNeID account" in labels(replies)
+    replies = await console.send("c1", "forgot my vneid password")
+    assert "Helpful" in labels(replies) and "password" in texts(replies).lower()
