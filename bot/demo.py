@@ -13,6 +13,7 @@ from bot.messages import Reply
 from bot.models import Role
 from bot.services import Services
 from storage.db import Database
+from storage.repositories import Repositories
 
 _FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Phan", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ"]
 _MIDDLE = ["Văn", "Thị", "Đức", "Ngọc", "Minh", "Hữu", "Thanh", "Xuân"]
@@ -85,10 +86,8 @@ async def _reset_demo_database(path: Path) -> None:
     if not path.exists():
         return
     async with Database(path) as db:
-        real = await db.fetchone(
-            "SELECT (SELECT COUNT(*) FROM households WHERE source <> 'demo')"
-            " + (SELECT COUNT(*) FROM members WHERE external_id NOT LIKE 'demo-%') AS n")
-    if real is not None and real["n"]:
+        real = await Repositories(db).real_record_count()
+    if real:
         raise RealDataError(str(path))
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)

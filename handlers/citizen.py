@@ -187,9 +187,7 @@ class CitizenDesk:
                      self._hamlet_question(ctx, state)], state)
 
     async def _chosen_hamlet(self, ctx: Ctx, state: Conversation, hamlet: str) -> Turn:
-        service = ctx.services.helpdesk
-        async with ctx.services.db.transaction():
-            await service.store.set_citizen_hamlet(ctx.msg.channel, ctx.msg.user_id, hamlet)
+        await ctx.services.helpdesk.set_home(ctx.msg.channel, ctx.msg.user_id, hamlet)
         return await self._send(ctx, state.data.get("question", ""), hamlet, None)
 
     def _hamlets(self, ctx: Ctx, state: Conversation | None) -> dict[str, str]:

@@ -5,16 +5,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from bot.errors import Refusal
 from bot.i18n import _, fmt_int, fmt_percent
 from bot.messages import Option, Reply
 from bot.models import Conversation, Role
 from bot.reports.digest import OFFICE_INDICATORS
-from bot.reports.periods import PeriodKind, period_containing
 from handlers.base import Ctx, Turn, opt, parse_option, stay, with_reason
 from handlers.menu import cancel_row
 
 NAME = "off"
-MAX_FIGURE = 10_000_000
 _FRACTION = re.compile(r"^\s*(\d{1,9})\s*(?:/|trên|tren|of|tren tong|,|\s)\s*(\d{1,9})\s*$")
 
 
@@ -29,14 +28,9 @@ class OfficeFlow:
         state = Conversation(NAME, "pick", {})
         return Turn(await self.prompt(ctx, state), state)
 
-    def _month(self, ctx: Ctx) -> str:
-        assert ctx.member is not None and ctx.member.commune_code is not None
-        commune = ctx.services.settings.commune(ctx.member.commune_code)
-        return period_containing(PeriodKind.MONTH, ctx.services.clock(), commune.tz).key
-
     async def prompt(self, ctx: Ctx, state: Conversation) -> list[Reply]:
         assert ctx.member is not None and ctx.member.commune_code is not None
-        month = self._month(ctx)
+        month = ctx.services.digests.office_month(ctx.member.commune_code)
         if state.step == "pick":
             figures = await ctx.services.digests.reports.office_figures(
                 ctx.member.commune_code, month)
@@ -67,20 +61,12 @@ class OfficeFlow:
             return stay(with_reason(await self.prompt(ctx, state), _(
                 "Please type two whole numbers: the count and the total, like 45/60.")), state)
         done, total = int(match.group(1)), int(match.group(2))
-        if total == 0 or done > total or total > MAX_FIGURE:
-            return stay(with_reason(await self.prompt(ctx, state), _(
-                "The count must not exceed the total, and the total must be above zero.")), state)
         indicator = state.data["indicator"]
         label_id = OFFICE_INDICATORS[indicator]
-        now = ctx.services.clock()
-        async with ctx.services.db.transaction():
-            await ctx.services.digests.reports.set_office_figure(
-                ctx.member.commune_code, self._month(ctx), indicator, done, total,
-                ctx.member.id, now)
-            await ctx.services.repos.audit(
-                member_id=ctx.member.id, action="set", entity="office_figure",
-                entity_id=f"{ctx.member.commune_code}:{self._month(ctx)}:{indicator}",
-                details={"done": done, "total": total}, at=now)
+        try:
+            await ctx.services.digests.set_office_figure(ctx.member, indicator, done, total)
+        except Refusal as refusal:
+            return stay(with_reason(await self.prompt(ctx, state), str(refusal)), state)
         state.step, state.data = "pick", {}
         saved = _("✅ Saved: {indicator} {done}/{total} ({share}).").format(
             indicator=_(label_id), done=fmt_int(done), total=fmt_int(total),

@@ -402,6 +402,13 @@ class Repositories:
             " ON CONFLICT DO NOTHING", (channel, update_id, _ts(at)))
         return cursor.rowcount == 1
 
+    async def real_record_count(self) -> int:
+        """Households and members that the demo did not make (the demo never wipes those)."""
+        row = await self.db.fetchone(
+            "SELECT (SELECT COUNT(*) FROM households WHERE source <> 'demo')"
+            " + (SELECT COUNT(*) FROM members WHERE external_id NOT LIKE 'demo-%') AS n")
+        return int(row["n"]) if row else 0
+
     async def count(self, table: str) -> int:
         """Rows in a table (used by the CLI summary and tests)."""
         if table not in {"households", "activations", "visits", "members", "invites",

@@ -88,6 +88,11 @@ class HelpdeskService:
             return found[0].code, found[1].code
         return self.settings.communes[0].code, None
 
+    async def set_home(self, channel: str, external_id: str, hamlet_code: str) -> None:
+        """Remember where a citizen lives, so later questions reach the right people."""
+        async with self.repos.db.transaction():
+            await self.store.set_citizen_hamlet(channel, external_id, hamlet_code)
+
     async def hand_over(self, *, channel: str, external_id: str, chat_id: str, text: str,
                         hamlet_code: str | None) -> Handover:
         """Store a question for people to answer; the hamlet's volunteers and the commune's

@@ -8,9 +8,10 @@ from datetime import date, datetime, timedelta
 
 from bot.clock import Clock
 from bot.config import Commune, Settings
-from bot.i18n import N_
+from bot.errors import Refusal
+from bot.i18n import N_, _
 from bot.measures import Indicator, hamlet_indicators
-from bot.models import Role
+from bot.models import Member, Role
 from bot.reports.periods import Period, PeriodKind, period_containing, period_from_key
 from storage.repositories import (
     FollowUp,
@@ -31,6 +32,7 @@ OFFICE_INDICATORS: dict[str, str] = {
     "on_time": N_("Dossiers settled on time"),
     "satisfaction": N_("Citizen satisfaction"),
 }
+MAX_OFFICE_FIGURE = 10_000_000
 BEHIND_COUNT = 3
 FOLLOW_UP_WINDOW_DAYS = 30
 TOP_VOLUNTEERS = 5
@@ -242,6 +244,29 @@ class DigestService:
         if period.kind is PeriodKind.MONTH:
             return [period.key]
         return [period_containing(PeriodKind.MONTH, cut_at, commune.tz).key]
+
+    def office_month(self, commune_code: str) -> str:
+        """The month office figures are entered for now ("2026-11")."""
+        commune = self.settings.commune(commune_code)
+        return period_containing(PeriodKind.MONTH, self.clock(), commune.tz).key
+
+    async def set_office_figure(self, member: Member, indicator: str, done: int,
+                                total: int) -> None:
+        """Store this month's figure for an office indicator, with an audit row."""
+        if indicator not in OFFICE_INDICATORS:
+            raise Refusal(_("Please tap an indicator."))
+        if total <= 0 or done < 0 or done > total or total > MAX_OFFICE_FIGURE:
+            raise Refusal(_("The count must not exceed the total, and the total must be "
+                            "above zero."))
+        commune = str(member.commune_code)
+        month = self.office_month(commune)
+        now = self.clock()
+        async with self.repos.db.transaction():
+            await self.reports.set_office_figure(commune, month, indicator, done, total,
+                                                 member.id, now)
+            await self.repos.audit(member_id=member.id, action="set", entity="office_figure",
+                                   entity_id=f"{commune}:{month}:{indicator}",
+                                   details={"done": done, "total": total}, at=now)
 
     async def _office(self, commune: Commune, keys: list[str], period: Period,
                       cut_at: datetime) -> list[OfficeLine]:
