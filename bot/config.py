@@ -151,6 +151,9 @@ class BotSettings(_Strict):
     max_invite_failures: int = Field(5, ge=1, le=100)
     invite_failure_window_minutes: int = Field(15, ge=1, le=24 * 60)
     correction_window_days: int = Field(7, ge=1, le=60)
+    # Time to handle a citizen's phản ánh/kiến nghị, in working days (Decree 20/2008/NĐ-CP
+    # gives 10 for a phản ánh); past it a petition shows as overdue in the digest.
+    petition_working_days: int = Field(10, ge=1, le=90)
 
 
 class Settings(_Strict):

@@ -26,6 +26,8 @@ class Incoming:
     display_name: str = ""
     # Prefix of a link that opens the bot with a start code (Telegram: https://t.me/<bot>?start=).
     deep_link: str | None = None
+    # A photo the user sent (kind OTHER, its caption in `text`): the platform's file id.
+    photo_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,8 @@ class Reply:
     text: str = ""
     options: list[list[Option]] = field(default_factory=list)
     image: bytes | None = None
+    # A picture already on the platform, by its file id (the reply's text is its caption).
+    photo_id: str | None = None
     document: Document | None = None
     commands: list[Command] | None = None
     # A reply to a button press may replace the message that carried the button.

@@ -44,6 +44,8 @@ def welcome(service: HelpdeskService, intro: str | None = None) -> Reply:
         "Type your question (diacritics are not needed) or choose a topic:")
     rows = [[opt(g.title_vi if language == "vi" else g.title_en, NAME, "grp", g.id)]
             for g in service.kb.groups]
+    # Petitions live in handlers/feedback.py; this button is the desk's way in.
+    rows.append([opt(_("Send feedback or a petition"), "pa", "new")])
     rows.append([Option("Tiếng Việt / English", "nav:go:lang")])
     return Reply(text, rows)
 

@@ -10,6 +10,8 @@ CANCEL = "nav:cancel:"
 
 # (command, description) per role; the descriptions are translated when the menu is built.
 _CITIZEN_COMMANDS = [("start", N_("Start")), ("help", N_("What this bot does")),
+                     ("phananh", N_("Send feedback or a petition")),
+                     ("tracuu", N_("Follow my petitions")),
                      ("lang", N_("Tiếng Việt / English"))]
 _VOLUNTEER_COMMANDS = [
     ("menu", N_("Main menu")),
@@ -18,6 +20,7 @@ _VOLUNTEER_COMMANDS = [
     ("fix", N_("Correct or undo a recent entry")),
     ("me", N_("My week and my hamlet")),
     ("questions", N_("Citizens' questions waiting for an answer")),
+    ("phananh", N_("Citizens' petitions")),
     ("cancel", N_("Stop what I am doing")),
     ("help", N_("Help")),
     ("lang", N_("Tiếng Việt / English")),
@@ -28,6 +31,7 @@ _OFFICER_EXTRA = [("digest", N_("This week's report with chart and Excel")),
 _PROVINCE_COMMANDS = [("menu", N_("Main menu")),
                       ("digest", N_("This week's report with chart and Excel")),
                       ("me", N_("Progress by commune")),
+                      ("phananh", N_("Citizens' petitions")),
                       ("help", N_("Help")), ("lang", N_("Tiếng Việt / English"))]
 
 
@@ -38,7 +42,7 @@ def commands_for(member: Member | None) -> list[Command]:
     elif member.role is Role.PROVINCE:
         pairs = _PROVINCE_COMMANDS
     elif member.role is Role.OFFICER:
-        pairs = _VOLUNTEER_COMMANDS[:6] + _OFFICER_EXTRA + _VOLUNTEER_COMMANDS[6:]
+        pairs = _VOLUNTEER_COMMANDS[:7] + _OFFICER_EXTRA + _VOLUNTEER_COMMANDS[7:]
     else:
         pairs = _VOLUNTEER_COMMANDS
     return [Command(name, _(description)) for name, description in pairs]
@@ -64,7 +68,8 @@ def main_menu(member: Member, intro: str | None = None) -> Reply:
         rows = next_actions()
     if member.role is Role.OFFICER:
         rows.append(report_row + [Option(_("Office indicators"), "nav:go:off")])
-        rows.append([Option(_("Invite someone"), "nav:go:inv")])
+        rows.append([Option(_("Invite someone"), "nav:go:inv"),
+                     Option(_("Petitions"), "nav:go:pa")])
     rows.append([Option(_("Help"), "nav:go:help"), Option("Tiếng Việt / English", "nav:go:lang")])
     return Reply(intro or _("What would you like to do?"), rows)
 
@@ -77,6 +82,8 @@ def help_text(member: Member | None) -> str:
             "question the way Anh/Chị would ask it; diacritics are not needed. If I am not sure, "
             "a person from the commune's team answers here.\n"
             "Never send ID numbers, passcodes or OTP codes to anyone.\n"
+            "/phananh sends the commune a petition (phản ánh, kiến nghị); /tracuu shows how "
+            "yours stand.\n"
             "/lang switches between Vietnamese and English. Team members join with: /start CODE"
         )
     text = _(
@@ -98,4 +105,5 @@ def help_text(member: Member | None) -> str:
         text += "\n" + _("/digest: this week's report with a chart and an Excel file.")
         text += "\n" + _("/office: enter this month's office indicators.")
         text += "\n" + _("/invite creates a one-time code for a new volunteer or officer.")
+        text += "\n" + _("/phananh: citizens' petitions: assign, answer, close.")
     return text

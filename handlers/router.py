@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from dataclasses import replace
 from typing import Any
 
 from bot.i18n import _, use_language
@@ -13,6 +14,7 @@ from bot.models import Conversation, Member, Role
 from bot.reports.jobs import digest_files, digest_replies
 from bot.reports.periods import PeriodKind
 from bot.services import Services
+from bot.services.feedback import parse_ref
 from bot.services.members import JoinStatus
 from bot.textnorm import contains_citizen_id, fold
 from handlers.activation import ActivationFlow
@@ -20,9 +22,11 @@ from handlers.answers import AnswerFlow
 from handlers.base import Ctx, Flow, Turn, parse_option, with_reason
 from handlers.citizen import CitizenDesk, welcome
 from handlers.corrections import CorrectionFlow
+from handlers.feedback import FeedbackFlow, wants_feedback
 from handlers.invite import InviteFlow
 from handlers.menu import commands_for, help_text, main_menu
 from handlers.office import OfficeFlow
+from handlers.petitions import PetitionDesk
 from handlers.progress_text import my_week_text
 from handlers.visit import VisitFlow
 
@@ -35,12 +39,13 @@ _MENU_WORDS = tuple((target, re.compile(rf"\b(?:{pattern})\b")) for target, patt
     ("vis", r"huong dan|tham ho|visit"),
     ("fix", r"sua|huy|fix|undo|correct"),
     ("me", r"tien do|progress|cua toi"),
+    ("pa", r"phan anh|kien nghi|petitions?"),
 ))
 _COMMAND_ALIASES = {"activate": "act", "visit": "vis", "fix": "fix", "undo": "fix",
                     "invite": "inv", "me": "me", "menu": "menu", "help": "help",
                     "lang": "lang", "cancel": "cancel", "start": "start", "digest": "digest",
-                    "office": "off", "questions": "ans"}
-_PROVINCE_TARGETS = {"me", "menu", "digest"}
+                    "office": "off", "questions": "ans", "phananh": "pa", "tracuu": "pa"}
+_PROVINCE_TARGETS = {"me", "menu", "digest", "pa"}
 
 
 def _citizen_id_warning() -> str:
@@ -55,8 +60,9 @@ class Router:
         self.services = services
         self.flows: dict[str, Flow] = {
             f.name: f for f in (ActivationFlow(), VisitFlow(), CorrectionFlow(), InviteFlow(),
-                                OfficeFlow(), AnswerFlow())}
+                                OfficeFlow(), AnswerFlow(), PetitionDesk())}
         self.desk = CitizenDesk()
+        self.feedback = FeedbackFlow()
 
     async def handle(self, msg: Incoming) -> list[Reply]:
         """Process one update; a duplicate gets no reply and changes nothing."""
@@ -86,10 +92,12 @@ class Router:
         ctx = Ctx(self.services, msg, member)
         state = await self.services.repos.conversation(msg.channel, msg.user_id)
 
-        if msg.kind is Kind.TEXT and contains_citizen_id(msg.text):
+        if msg.kind is not Kind.OPTION and contains_citizen_id(msg.text):
             replies = [Reply(_citizen_id_warning())]
             if state is not None and member is not None and state.flow in self.flows:
                 replies += await self.flows[state.flow].prompt(ctx, state)
+            elif member is None and state is not None and state.flow == self.feedback.name:
+                replies += await self.feedback.prompt(ctx, state)
             elif member is None and state is not None and state.step == "hamlet":
                 replies += await self.desk.prompt(ctx, state)
             return replies
@@ -102,12 +110,19 @@ class Router:
             return await self._nav(ctx, state, step, value)
 
         if member is None:
+            if self._is_feedback(msg, state, flow_name):
+                own = state if state is not None and state.flow == self.feedback.name else None
+                return await self._finish(ctx, await self.feedback.handle(ctx, own))
             desk_state = state if state is not None and state.flow == self.desk.name else None
             return await self._finish(ctx, await self.desk.handle(ctx, desk_state))
 
         if msg.kind is Kind.OPTION and flow_name == "ans" and step == "pick":
             # "Answer" under a forwarded question works whatever the member was doing.
             return await self._begin(ctx, "ans", {"question": value})
+        if msg.kind is Kind.OPTION and flow_name == "pad" and step == "pick" and (
+                state is None or state.flow != "pad"):
+            # "Open" under a petition notice works whatever the member was doing.
+            return await self._begin(ctx, "pad", {"id": value})
 
         if state is not None and state.flow in self.flows:
             if msg.kind is Kind.OTHER:
@@ -126,11 +141,30 @@ class Router:
         if msg.kind is Kind.OTHER:
             return [main_menu(member, _("I can only read text and buttons here. "
                                         "What would you like to do?"))]
+        if (ref := parse_ref(msg.text)) is not None:
+            return await self._begin(ctx, "pad", {"ref": ref})
         folded = fold(msg.text)
         for target, pattern in _MENU_WORDS:
             if pattern.search(folded):
                 return await self._go(ctx, target)
         return [main_menu(member)]
+
+    async def _petition_lookup(self, ctx: Ctx, argument: str) -> list[Reply]:
+        """`/tracuu PA-2026-000123`: a citizen's own petition, or one a member may see."""
+        ref = parse_ref(argument)
+        if ctx.member is not None:
+            return await self._begin(ctx, "pad", {"ref": ref} if ref else {})
+        typed = Ctx(ctx.services, replace(ctx.msg, text=ref or "tra cuu"), None)
+        return await self._finish(typed, await self.feedback.handle(typed, None))
+
+    def _is_feedback(self, msg: Incoming, state: Conversation | None, flow_name: str) -> bool:
+        """A citizen's message for the petitions flow: its buttons, input while in it (unless
+        a help-desk button), or typed words about petitions."""
+        if msg.kind is Kind.OPTION:
+            return flow_name == self.feedback.name
+        if state is not None and state.flow == self.feedback.name:
+            return True
+        return bool(msg.text) and wants_feedback(msg.text)
 
     async def _finish(self, ctx: Ctx, turn: Turn) -> list[Reply]:
         """Store where the user is now; follow a hand-over to another flow."""
@@ -158,7 +192,11 @@ class Router:
         if target == "lang":
             return [_language_choice()]
         if member is None:
+            if target == "pa":
+                return await self._finish(ctx, await self.feedback.begin(ctx, {}))
             return await self._finish(ctx, await self.desk.begin(ctx, {}))
+        if target == "pa":
+            return await self._begin(ctx, "pad")
         if member.role is Role.PROVINCE and target not in _PROVINCE_TARGETS:
             return [main_menu(member, _("Province officers follow the reports; logging is done "
                                         "by each commune's team."))]
@@ -223,6 +261,8 @@ class Router:
         if target is None:
             reply = Reply(_("I do not know that command.") + "\n\n" + help_text(ctx.member))
             return [reply]
+        if target == "pa" and (argument or name == "tracuu"):
+            return await self._petition_lookup(ctx, argument)
         return await self._go(ctx, target)
 
     async def _start(self, ctx: Ctx, code: str) -> list[Reply]:

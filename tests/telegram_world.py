@@ -52,6 +52,12 @@ class TelegramWorld:
         await self._handled(1, lambda: self.stub.push_text(user, text))
         return self.stub.sent_to(user)[seen:]
 
+    async def send_photo(self, user: int, caption: str | None = None) -> list[SentMessage]:
+        """The user sends a photo (with an optional caption); returns what the bot sent."""
+        seen = len(self.stub.sent_to(user))
+        await self._handled(1, lambda: self.stub.push_photo(user, caption=caption))
+        return self.stub.sent_to(user)[seen:]
+
     async def tap(self, user: int, label_part: str) -> list[SentMessage]:
         """The user taps the newest button whose label contains the text."""
         for sent in reversed(self.stub.sent_to(user)):

@@ -18,12 +18,12 @@ from tests.test_flows import texts
 
 async def test_migrations_apply_once_with_wal(db_path: Path) -> None:
     async with Database(db_path) as db:
-        assert await db.schema_version() == 3
+        assert await db.schema_version() == 4
         mode = await db.fetchone("PRAGMA journal_mode")
         assert mode is not None and mode[0] == "wal"
     async with Database(db_path) as db:  # reopening applies nothing twice
         rows = await db.fetchall("SELECT version FROM schema_migrations")
-        assert [r[0] for r in rows] == [1, 2, 3]
+        assert [r[0] for r in rows] == [1, 2, 3, 4]
 
 
 async def test_restart_mid_flow_resumes(settings: Settings, clock: FakeClock,

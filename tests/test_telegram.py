@@ -44,7 +44,7 @@ async def test_default_command_menus_in_both_languages(world: TelegramWorld,
                                                        stub: BotApiStub) -> None:
     vi = [c["command"] for c in stub.commands({"type": "default"})]
     en = stub.commands({"type": "default"}, "en")
-    assert vi == ["start", "help", "lang"]
+    assert vi == ["start", "help", "phananh", "tracuu", "lang"]
     assert en and en[1]["description"] == "What this bot does"
 
 

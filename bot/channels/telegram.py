@@ -89,13 +89,16 @@ def to_incoming(update: Update, deep_link: str | None) -> Incoming | None:
     if update.callback_query is not None:
         kind, text, option = Kind.OPTION, "", update.callback_query.data or ""
     elif update.message is not None:
-        text = update.message.text or ""
+        text = update.message.text or update.message.caption or ""
         kind, option = (Kind.TEXT if update.message.text is not None else Kind.OTHER), ""
     else:
         return None
+    # The largest size of a photo is the last one; only its file id is kept, never the bytes.
+    photo = update.message.photo if update.message is not None else ()
     return Incoming(channel=CHANNEL, user_id=str(user.id), chat_id=str(chat.id),
                     update_id=str(update.update_id), kind=kind, text=text, option=option,
-                    display_name=user.full_name, deep_link=deep_link)
+                    display_name=user.full_name, deep_link=deep_link,
+                    photo_id=photo[-1].file_id if photo else "")
 
 
 class TelegramChannel:
@@ -254,9 +257,10 @@ class TelegramChannel:
         bot = self.app.bot
         if reply.commands is not None:
             await self._set_commands(chat_id, reply.commands)
-        if reply.image is not None:
+        picture = reply.image if reply.image is not None else reply.photo_id
+        if picture is not None:
             await self._retrying(lambda: bot.send_photo(
-                chat_id, reply.image, caption=reply.text[:MessageLimit.CAPTION_LENGTH] or None),
+                chat_id, picture, caption=reply.text[:MessageLimit.CAPTION_LENGTH] or None),
                 limiter)
         elif reply.document is not None:
             document = reply.document
@@ -273,7 +277,8 @@ class TelegramChannel:
 
     async def _replace(self, message: Message, reply: Reply) -> bool:
         """Edit the pressed message into this reply when it is plain text that fits."""
-        if reply.image or reply.document or reply.commands is not None or not reply.text:
+        if reply.image or reply.photo_id or reply.document or reply.commands is not None \
+                or not reply.text:
             return False
         if len(split_text(reply.text)) > 1:
             return False

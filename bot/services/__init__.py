@@ -8,6 +8,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.helpdesk.service import HelpdeskService
 from bot.reports.digest import DigestService
+from bot.services.feedback import FeedbackService
 from bot.services.households import HouseholdService
 from bot.services.members import MembershipService
 from bot.services.progress import ProgressService
@@ -30,6 +31,7 @@ class Services:
     progress: ProgressService
     digests: DigestService
     helpdesk: HelpdeskService
+    feedback: FeedbackService
 
     @classmethod
     def build(cls, settings: Settings, db: Database, clock: Clock) -> Services:
@@ -43,6 +45,7 @@ class Services:
             progress=ProgressService(repos, settings, clock),
             digests=DigestService(repos, settings, clock),
             helpdesk=HelpdeskService(repos, settings, clock),
+            feedback=FeedbackService(repos, settings, clock),
         )
 
     async def sync_places(self) -> None:
