@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import random
+import sys
 from pathlib import Path
 
 from bot.app import build_router, open_services
@@ -16,10 +18,13 @@ from storage.db import Database
 from storage.repositories import Repositories
 
 _FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Phan", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ"]
-_MIDDLE = ["Văn", "Thị", "Đức", "Ngọc", "Minh", "Hữu", "Thanh", "Xuân"]
-_GIVEN = ["An", "Bình", "Cường", "Dũng", "Giang", "Hà", "Hải", "Hạnh", "Hoa", "Hùng", "Lan",
-          "Lâm", "Linh", "Long", "Mai", "Nam", "Nga", "Phúc", "Quang", "Sơn", "Tâm", "Thảo",
-          "Thắng", "Trang", "Tuấn", "Vinh", "Yến"]
+# Middle and given names by gender, so "Thị" never stands before a man's name.
+_MEN = (["Văn", "Đức", "Hữu", "Minh", "Quang", "Xuân"],
+        ["Bình", "Cường", "Dũng", "Hải", "Hùng", "Lâm", "Long", "Nam", "Phúc", "Sơn", "Thắng",
+         "Tuấn", "Vinh"])
+_WOMEN = (["Thị", "Ngọc", "Thu", "Thanh"],
+          ["An", "Giang", "Hà", "Hạnh", "Hoa", "Lan", "Linh", "Mai", "Nga", "Thảo", "Trang",
+           "Yến"])
 HOUSEHOLDS_PER_HAMLET = 40
 
 
@@ -30,10 +35,20 @@ def demo_households(settings: Settings, seed: int = 0) -> list[dict[str, str]]:
     for commune in settings.communes:
         for hamlet in commune.hamlets:
             for n in range(1, HOUSEHOLDS_PER_HAMLET + 1):
-                name = f"{rng.choice(_FAMILY)} {rng.choice(_MIDDLE)} {rng.choice(_GIVEN)}"
+                middles, givens = _MEN if rng.random() < 0.5 else _WOMEN
+                name = f"{rng.choice(_FAMILY)} {rng.choice(middles)} {rng.choice(givens)}"
                 rows.append({"code": f"{hamlet.code}-{n:03d}", "hamlet": hamlet.code,
                              "head_name": name, "members": str(rng.randint(2, 7))})
     return rows
+
+
+def python_command() -> str:
+    """The Python that runs this demo, as the user can type it from here (e.g. .venv/bin/python):
+    a bare "python" may lack the bot's dependencies outside the virtual environment."""
+    relative = os.path.relpath(sys.executable)
+    if relative.startswith(".."):
+        return sys.executable
+    return relative if os.sep in relative else os.path.join(".", relative)
 
 
 class _Script:
@@ -102,9 +117,9 @@ async def run_demo(settings: Settings, *, database: str | None = None, language:
     async with open_services(settings, database_path=str(path)) as services:
         with use_language(language):
             await _demo(services, language, seed)
-            print("\n" + _("The demo data stays in {path}. Next: python -m bot digest --out "
-                           "out/ writes this week's report, chart and Excel file.").format(
-                               path=path))
+            print("\n" + _("The demo data stays in {path}. Next: {command} writes this week's "
+                           "report, chart and Excel file.").format(
+                               path=path, command=f"{python_command()} -m bot digest --out out/"))
     return path
 
 

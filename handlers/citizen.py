@@ -136,7 +136,10 @@ class CitizenDesk:
                     for e in suggestions if e is not None and not e.handoff]
             if rows:
                 replies.append(Reply(_("Meanwhile, one of these may help:"), rows))
-        place = handover.question.hamlet_code or handover.question.commune_code
+        # Volunteers and officers know their hamlets by name, not by the configuration's code.
+        settings = ctx.services.settings
+        found = settings.hamlet(handover.question.hamlet_code or "")
+        place = found[1].name if found else settings.commune(handover.question.commune_code).name
         for member in handover.recipients:
             replies.append(forwarded_question(member, handover.question.id, place, text))
         return Turn(replies, None)

@@ -48,9 +48,13 @@ _COMMAND_ALIASES = {"activate": "act", "visit": "vis", "fix": "fix", "undo": "fi
 _PROVINCE_TARGETS = {"me", "menu", "digest", "pa"}
 
 
-def _citizen_id_warning() -> str:
-    return _("⚠️ Your message looked like a citizen ID number, so I did not keep it. "
-             "Never share ID numbers, passcodes or OTP codes in chats.")
+def _citizen_id_warning(member: Member | None) -> str:
+    # Two texts because Vietnamese addresses citizens as "Anh/Chị" and team members as "bạn".
+    if member is None:
+        return _("⚠️ Your message looked like a citizen ID number, so I did not keep it. "
+                 "Never share ID numbers, passcodes or OTP codes in chats.")
+    return _("⚠️ That looked like a citizen ID number, so I did not keep it. Never share ID "
+             "numbers, passcodes or OTP codes in chats, and remind the people you help.")
 
 
 class Router:
@@ -93,7 +97,7 @@ class Router:
         state = await self.services.repos.conversation(msg.channel, msg.user_id)
 
         if msg.kind is not Kind.OPTION and contains_citizen_id(msg.text):
-            replies = [Reply(_citizen_id_warning())]
+            replies = [Reply(_citizen_id_warning(member))]
             if state is not None and member is not None and state.flow in self.flows:
                 replies += await self.flows[state.flow].prompt(ctx, state)
             elif member is None and state is not None and state.flow == self.feedback.name:
@@ -294,10 +298,26 @@ class Router:
                             "please ask your commune officer for a new one."))]
         member = result.member
         assert member is not None
+        if result.status is JoinStatus.ALREADY:
+            return [main_menu(member, _(
+                "You are already on the team ({place}), so I did not use this code: it still "
+                "works for the person it was meant for.").format(place=_place(ctx, member))
+                + "\n" + _("What would you like to do?"))]
         await self.services.repos.save_conversation(ctx.msg.channel, ctx.msg.user_id, None,
                                                     self.services.clock())
         return [main_menu(member, _welcome(ctx, member)),
                 Reply(commands=commands_for(member))]
+
+
+def _place(ctx: Ctx, member: Member) -> str:
+    """Where a member works, by name: their hamlet, else their commune."""
+    settings = ctx.services.settings
+    found = settings.hamlet(member.hamlet_code or "")
+    if found is not None:
+        return f"{found[1].name}, {found[0].name}"
+    if member.commune_code is None:
+        return settings.province.name if settings.province else _("All communes")
+    return settings.commune(member.commune_code).name
 
 
 def _welcome(ctx: Ctx, member: Member) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -55,8 +56,14 @@ def test_demo_then_digest_writes_text_chart_and_workbook(env: dict[str, str],
     demo = bot("demo", env=env, timeout=120)
     assert demo.returncode == 0, demo.stderr
     assert "Xóm Trung Thuận" in demo.stdout
+    # The command the demo suggests last is run exactly as printed (same Python, from here).
+    suggested = re.search(r"(\S+) -m bot digest --out out/", demo.stdout.splitlines()[-1])
+    assert suggested is not None, demo.stdout.splitlines()[-1]
+    assert Path(ROOT, suggested.group(1)).resolve() == Path(sys.executable).resolve()
     out = tmp_path / "out"
-    digest = bot("digest", "--out", str(out), env=env, timeout=120)
+    digest = subprocess.run([suggested.group(1), "-m", "bot", "digest", "--out", str(out)],
+                            cwd=ROOT, env=env, text=True, capture_output=True, timeout=120,
+                            check=False)
     assert digest.returncode == 0, digest.stderr
     names = sorted(p.suffix for p in out.iterdir())
     assert names == [".png", ".txt", ".xlsx"]

@@ -97,8 +97,10 @@ async def test_floods_are_slowed_and_long_messages_handled(services: Services,
     long_question = "cho em hỏi cách kích hoạt vneid " * 400
     replies = await console.send("c1", long_question)
     assert texts(replies)
-    for _ in range(15):
+    for _ in range(30):
         replies = await console.send("c2", "kich hoat vneid")
+        assert "nhanh" not in texts(replies)
+    replies = await console.send("c2", "kich hoat vneid")
     assert "nhanh" in texts(replies)
 
 

@@ -40,9 +40,11 @@ class RateLimiter:
     """At most `limit` messages per `window` seconds per person.
 
     Kept in memory on purpose: it only slows floods down, and losing it on a restart is harmless.
+    The default allows one message every two seconds for a whole minute: elderly people send a
+    question in many short pieces, and those must never be dropped; only a real flood is.
     """
 
-    def __init__(self, limit: int = 12, window: float = 60.0) -> None:
+    def __init__(self, limit: int = 30, window: float = 60.0) -> None:
         self.limit = limit
         self.window = window
         self._seen: dict[tuple[str, str], deque[float]] = defaultdict(deque)

@@ -33,6 +33,7 @@ class JoinStatus(StrEnum):
     EXPIRED = "expired"
     USED = "used"
     PAUSED = "paused"
+    ALREADY = "already"  # a member sent a code for what they already are: the code stays valid
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,11 @@ class MembershipService:
             return JoinResult(JoinStatus.USED)
         if invite.expires_at <= now:
             return JoinResult(JoinStatus.EXPIRED)
+        if existing is not None and (existing.role, existing.commune_code,
+                                     existing.hamlet_code) == (
+                invite.role, invite.commune_code, invite.hamlet_code):
+            # Using it would change nothing for them and lock out the person it was meant for.
+            return JoinResult(JoinStatus.ALREADY, existing)
 
         language = await self.language_of(channel, external_id)
         member = await self.repos.upsert_member(
