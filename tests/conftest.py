@@ -13,6 +13,8 @@ from bot.channels.console import ConsoleChannel
 from bot.config import Settings
 from bot.models import Role
 from bot.services import Services
+from tests.botapi_stub import BotApiStub
+from tests.telegram_world import TelegramWorld
 
 # Friday 20 November 2026, 10:00 in Vietnam.
 FRIDAY_MORNING = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
@@ -79,6 +81,22 @@ async def services(settings: Settings, clock: FakeClock, db_path: Path
         report = await opened.households.import_rows(HOUSEHOLDS)
         assert report.added == len(HOUSEHOLDS)
         yield opened
+
+
+@pytest.fixture
+async def stub() -> AsyncIterator[BotApiStub]:
+    """The Bot API stand-in on 127.0.0.1."""
+    async with BotApiStub() as running:
+        yield running
+
+
+@pytest.fixture
+async def world(stub: BotApiStub, settings: Settings,
+                services: Services) -> AsyncIterator[TelegramWorld]:
+    """The real bot on python-telegram-bot, polling the stand-in."""
+    started = await TelegramWorld.start(stub, settings, services)
+    yield started
+    await started.stop()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from bot.services import Services
 from tests.botapi_stub import BotApiStub
 from tests.conftest import small_settings
 from tests.telegram_world import TelegramWorld
-from tests.test_telegram import USER, joined, stub, world  # noqa: F401  (fixtures)
+from tests.test_telegram import USER, joined
 
 CITIZEN = 9100
 

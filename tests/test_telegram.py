@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
-import pytest
 
 from bot.channels.telegram import TelegramChannel, Webhook, split_text
 from bot.config import Secrets, Settings
@@ -18,20 +16,6 @@ from tests.conftest import FakeClock, dump_database
 from tests.telegram_world import TelegramWorld
 
 USER = 5001
-
-
-@pytest.fixture
-async def stub() -> AsyncIterator[BotApiStub]:
-    async with BotApiStub() as running:
-        yield running
-
-
-@pytest.fixture
-async def world(stub: BotApiStub, settings: Settings,
-                services: Services) -> AsyncIterator[TelegramWorld]:
-    started = await TelegramWorld.start(stub, settings, services)
-    yield started
-    await started.stop()
 
 
 async def joined(world: TelegramWorld, services: Services, user: int = USER,
