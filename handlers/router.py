@@ -13,6 +13,7 @@ from bot.messages import Incoming, Kind, Option, Reply
 from bot.models import Conversation, Member, Role
 from bot.reports.jobs import digest_files, digest_replies
 from bot.reports.periods import PeriodKind
+from bot.reports.text import render_detail
 from bot.services import Services
 from bot.services.feedback import parse_ref
 from bot.services.members import JoinStatus
@@ -45,7 +46,9 @@ _COMMAND_ALIASES = {"activate": "act", "visit": "vis", "fix": "fix", "undo": "fi
                     "invite": "inv", "me": "me", "menu": "menu", "help": "help",
                     "lang": "lang", "cancel": "cancel", "start": "start", "digest": "digest",
                     "office": "off", "questions": "ans", "phananh": "pa", "tracuu": "pa"}
-_PROVINCE_TARGETS = {"me", "menu", "digest", "pa"}
+_PROVINCE_TARGETS = {"me", "menu", "digest", "digest-full", "pa"}
+# "/digest full" (or "chi tiết") asks for the digest's full detail rather than the short one.
+_DETAIL_WORDS = {"full", "chi tiet", "day du", "detail", "details"}
 
 
 def _citizen_id_warning(member: Member | None) -> str:
@@ -208,19 +211,23 @@ class Router:
             return [Reply(await my_week_text(ctx, member))]
         if target == "menu":
             return [main_menu(member)]
-        if target == "digest":
-            return await self._digest(ctx, member)
+        if target in ("digest", "digest-full"):
+            return await self._digest(ctx, member, full=target == "digest-full")
         if target in self.flows:
             return await self._begin(ctx, target)
         return [main_menu(member)]
 
-    async def _digest(self, ctx: Ctx, member: Member) -> list[Reply]:
-        """This week's report now, for an officer's commune or a province officer's communes."""
+    async def _digest(self, ctx: Ctx, member: Member, *, full: bool = False) -> list[Reply]:
+        """This week's report now, for an officer's commune or a province officer's communes:
+        short with its chart and workbook, or the full detail as text."""
         if member.role is Role.VOLUNTEER:
             return [main_menu(member, _("Reports are for commune officers; /me shows your "
                                         "hamlet's progress."))]
         communes = None if member.role is Role.PROVINCE else [str(member.commune_code)]
         digest = await self.services.digests.build(PeriodKind.WEEK, communes)
+        if full:
+            # Under the short digest's button: a new message, the short one stays.
+            return [Reply(render_detail(digest), replace=False)]
         # Drawing and the workbook take a while for a province: keep the event loop free.
         files = await asyncio.to_thread(digest_files, digest)
         return digest_replies(files, files.text.splitlines()[0])
@@ -260,6 +267,8 @@ class Router:
             return await self._start(ctx, argument)
         if target == "cancel":
             return await self._cancel(ctx, state)
+        if target == "digest" and fold(argument) in _DETAIL_WORDS:
+            target = "digest-full"
         if target == "lang" and fold(argument) in ("vi", "en"):
             return await self._set_language(ctx, fold(argument))
         if target is None:

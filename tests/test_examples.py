@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import random
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
 
 from bot.app import build_router, open_services
 from bot.channels.console import ConsoleChannel
@@ -16,6 +18,7 @@ from bot.i18n import use_language
 from bot.models import Role
 from bot.reports.jobs import digest_files
 from bot.reports.periods import PeriodKind
+from bot.reports.text import render_detail
 from tests.conftest import FakeClock
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -72,10 +75,17 @@ async def test_example_week_digest_shows_the_plan(tmp_path: Path, name: str, fri
         digest = await services.digests.build(PeriodKind.WEEK)
         with use_language("vi"):
             files = digest_files(digest)
-    text = files.text
+            detail = render_detail(digest)
+    # The short digest fits one phone screen; the full detail holds the plan's terms too.
+    assert len(files.text) <= 900, files.text
+    assert files.text.splitlines()[0] == detail.splitlines()[0]
+    # A province's hamlets are in the workbook (its detail lists communes).
+    book = load_workbook(io.BytesIO(files.workbook))
+    hamlets = " ".join(str(c.value) for row in book.worksheets[1].iter_rows() for c in row)
     for fragment in expected:
-        assert fragment in text, f"{fragment!r} missing from the {name} digest"
-    assert "30/40 (75%)" in text
+        assert fragment in files.text + detail + hamlets, (
+            f"{fragment!r} missing from the {name} digest")
+    assert "Hồ sơ nộp trực tuyến: 30/40 (75%)" in detail
     assert files.chart.startswith(b"\x89PNG") and len(files.workbook) > 4000
 
 
@@ -86,6 +96,6 @@ async def test_cua_lo_quarterly_report(tmp_path: Path) -> None:
                              database_path=str(tmp_path / "x.sqlite3")) as services:
         digest = await services.digests.build(PeriodKind.QUARTER, previous=True)
         with use_language("vi"):
-            text = digest_files(digest).text
+            text = render_detail(digest)
     assert text.startswith("Báo cáo quý 2/2023") or "Quý 2/2023" in text.splitlines()[0]
     assert "01/04/2023" in text and "30/06/2023" in text

@@ -150,7 +150,11 @@ async def test_each_recipient_gets_their_language_with_chart_and_workbook(
     assert vi[1].image is not None and vi[1].image.startswith(b"\x89PNG")
     assert vi[2].document is not None and vi[2].document.filename.endswith(".xlsx")
     book = openpyxl.load_workbook(io.BytesIO(vi[2].document.content))
-    assert len(book.sheetnames) >= 3
+    # The week's records come from the database: Lan's activation of X01-001.
+    activations = [[c.value for c in row] for row in book["Kích hoạt"].iter_rows(min_row=2)]
+    assert [(row[3], row[4], row[8]) for row in activations] == [
+        ("X01-001", "Nguyễn Thị Lan", "Lan")]
+    assert book["Lượt hướng dẫn"].max_row == 1  # header only: no visit this week
     # Volunteers get no digest.
     assert sender.to("v-busy") == []
 
@@ -243,10 +247,68 @@ async def test_officer_digest_and_office_indicators_in_chat(
     saved = await console.send("o1", "45/60")
     assert "75%" in texts(saved)
     replies = await console.send("o1", "/digest")
-    assert "45/60 (75%)" in replies[0].text
+    short = replies[0]
+    assert len(short.text) <= 900 and "Nhập 5 chỉ số văn phòng kỳ 11/2026 (/office)" in short.text
     assert replies[1].image and replies[2].document
+    # The full detail on request, by command or by the button under the short digest.
+    [detail] = await console.send("o1", "/digest full")
+    assert "Hồ sơ nộp trực tuyến: 45/60 (75%)" in detail.text
+    assert "Chỉ số văn phòng (11/2026, do văn phòng nhập):" in detail.text
+    [button] = short.options[0]
+    assert button.label == "Chi tiết"
+    [tapped] = await console.tap("o1", "Chi tiết")
+    assert tapped.text == detail.text and not tapped.replace  # the short digest stays
     volunteer = await console.send("v-none", "/digest")
     assert "Anh/Chị" in texts(volunteer)
+
+
+async def test_short_digest_fits_a_screen_and_says_what_to_do(
+        services: Services, console: ConsoleChannel, clock: FakeClock) -> None:
+    await _people(services, console)
+    await console.send("v-busy", "/visit")
+    await console.send("v-busy", "X01-002")
+    await console.send("v-busy", "1")
+    await console.tap("v-busy", "Hẹn quay lại")
+    await console.tap("v-busy", "Ngày mai")
+    [short, _chart, _book] = await console.send("o-vi", "/digest")
+    text = short.text
+    assert len(text) <= 900
+    # One activation of X01-001 on top of the baselines: 101 of 450 level 2, 81 of 101 active.
+    assert "• Hộ dùng được VNeID: 0,6% (1/180), chỉ tiêu 100%, còn thiếu 179" in text
+    assert "• ĐDĐT mức 2: 22,4% (101/450), chỉ tiêu 85%, còn thiếu 282" in text
+    assert "• Đã kích hoạt: 80,2% (81/101), chỉ tiêu 90%, còn thiếu 10" in text
+    assert "• Lượt hướng dẫn: 1, mục tiêu 10 (tuần trước 0)" in text
+    # Furthest behind first, with what each hamlet still lacks.
+    behind = text.split("Thôn/xóm chậm nhất (còn thiếu):\n")[1].splitlines()
+    assert behind[0] == "• Xóm Yên Giang: 80 hộ · 170 mức 2"
+    assert behind[1] == "• Xóm Kim Tân: 99 hộ · 112 mức 2 · 10 kích hoạt"
+    assert "Tuần này: +1 hộ dùng được VNeID, +1 đăng ký mức 2, +1 kích hoạt" in text
+    assert "• Chưa có lượt hướng dẫn nào ở: Xóm Yên Giang" in text
+    assert "• Động viên 1 tình nguyện viên chưa ghi gì" in text
+    assert "• 1 hộ chờ quay lại theo hẹn (sớm nhất 21/11/2026)" in text
+    [detail] = await console.send("o-vi", "/digest full")
+    # Most active with a unit; the activation gap of every hamlet.
+    assert "Tích cực nhất: Lan (2 lượt ghi)." in detail.text
+    assert "kích hoạt 80,2% (thiếu 10)" in detail.text
+
+
+async def test_help_desk_ratings_are_not_the_plans_satisfaction(
+        services: Services, console: ConsoleChannel, clock: FakeClock) -> None:
+    await join(services, console, "o1", role=Role.OFFICER, hamlet=None)
+    store = services.helpdesk.store
+    for citizen, helpful in (("c1", True), ("c2", True), ("c3", False)):
+        await store.rate(channel="console", external_id=citizen, subject="kb:vneid",
+                         helpful=helpful, commune_code="HD", at=clock())
+    [detail] = await console.send("o1", "/digest full")
+    assert "Đánh giá câu trả lời của trợ lý: 2/3 lượt thấy hữu ích (66,7%)." in detail.text
+    satisfaction = "Mức độ hài lòng của người dân về giải quyết TTHC"
+    assert f"• {satisfaction}: chưa nhập, chỉ tiêu 90% (/office)" in detail.text
+    # The plan's figure is what the office enters.
+    await console.send("o1", "/office")
+    await console.tap("o1", satisfaction)
+    await console.send("o1", "46/50")
+    [detail] = await console.send("o1", "/digest full")
+    assert f"• {satisfaction}: 46/50 (92%) — đạt chỉ tiêu 90%" in detail.text
 
 
 async def test_scheduler_runs_on_the_event_loop_with_every_trigger(

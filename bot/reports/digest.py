@@ -1,22 +1,31 @@
-"""The digest's figures: per hamlet against targets, pace, who is behind, who is active."""
+"""The digest's figures: per hamlet against targets, pace, who is behind, who is active.
+
+Adding a section to the digest: give `CommuneDigest` a field, fill it in
+`DigestService._communes` with one statement for all the communes (storage/digest_figures.py),
+then add a line to the short text (`bot/reports/text.py`: `ACTION_ITEMS` or `DETAIL_SECTIONS`)
+and, when it has rows, a sheet to the workbook.
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Protocol
 
 from bot.clock import Clock
 from bot.config import Commune, Settings
 from bot.errors import Refusal
 from bot.i18n import N_, _
 from bot.measures import Indicator, hamlet_indicators
-from bot.models import Member, Role
+from bot.models import Member
 from bot.reports.periods import Period, PeriodKind, period_containing, period_from_key
+from storage.detail_rows import ActivationRow, CommuneWindow, QuestionRow, SqliteDetailRows
+from storage.digest_figures import DigestFigures, Window
 from storage.repositories import (
     FollowUp,
     HamletActivity,
-    HelpdeskRepository,
     OfficeFigure,
     ReportRepository,
     Repositories,
@@ -30,12 +39,13 @@ OFFICE_INDICATORS: dict[str, str] = {
     "synced_to_portal": N_("Results synced to the national portal"),
     "online_payments": N_("Fees paid online"),
     "on_time": N_("Dossiers settled on time"),
-    "satisfaction": N_("Citizen satisfaction"),
+    "satisfaction": N_("Citizen satisfaction with procedures"),
 }
 MAX_OFFICE_FIGURE = 10_000_000
 BEHIND_COUNT = 3
 FOLLOW_UP_WINDOW_DAYS = 30
 TOP_VOLUNTEERS = 5
+MAX_FOLLOW_UPS_SHOWN = 5
 
 
 @dataclass(frozen=True)
@@ -102,12 +112,43 @@ class CommuneDigest:
     behind: list[HamletLine]
     volunteers: list[VolunteerActivity]
     quiet_volunteers: int
-    follow_ups: list[FollowUp]
+    follow_ups: list[FollowUp]  # the soonest due; the workbook lists them all
     office: list[OfficeLine]
     office_period: str
     campaign: CampaignPace | None
-    visits: list[VisitRow] = field(repr=False)
+    follow_ups_waiting: int = 0
     open_questions: int = 0
+    # Citizens' ratings of the help desk's answers (helpful, of all rated): not the plan's
+    # satisfaction indicator, which is about how procedures were handled.
+    answer_ratings: Indicator | None = None
+
+
+class DetailRows(Protocol):
+    """Every record behind a digest, read when the workbook is written."""
+
+    def visits(self, commune_code: str) -> Iterable[VisitRow]: ...
+
+    def activations(self, commune_code: str) -> Iterable[ActivationRow]: ...
+
+    def follow_ups(self, commune_code: str) -> Iterable[FollowUp]: ...
+
+    def questions(self, commune_code: str) -> Iterable[QuestionRow]: ...
+
+
+class NoDetailRows:
+    """A digest without stored records behind it (built by hand)."""
+
+    def visits(self, commune_code: str) -> list[VisitRow]:
+        return []
+
+    def activations(self, commune_code: str) -> list[ActivationRow]:
+        return []
+
+    def follow_ups(self, commune_code: str) -> list[FollowUp]:
+        return []
+
+    def questions(self, commune_code: str) -> list[QuestionRow]:
+        return []
 
 
 @dataclass
@@ -118,6 +159,21 @@ class Digest:
     province_name: str | None = None
     province_total: HamletLine | None = None
     province_rows: list[HamletLine] = field(default_factory=list)  # one per commune
+    rows: DetailRows = field(default_factory=NoDetailRows, repr=False)
+
+
+def furthest_behind(lines: Sequence[HamletLine]) -> list[HamletLine]:
+    """Lowest share of capable households first, then of level-2 registrations."""
+    return sorted(lines, key=lambda line: (line.capable.share or 0, line.level2.share or 0))
+
+
+def _window(period: Period, now: datetime) -> Window:
+    """The period up to now and, for "change from last week", the same stretch before it."""
+    # Records stamped at exactly `now` belong in the figures: the window ends just after.
+    cut = min(now + timedelta(microseconds=1), period.until)
+    before = period.previous()
+    return Window(period.since, cut, before.since, min(before.until, before.since
+                                                        + (cut - period.since)))
 
 
 def _scaled_target(weekly: int, period: Period) -> int:
@@ -152,7 +208,7 @@ class DigestService:
     def __init__(self, repos: Repositories, settings: Settings, clock: Clock) -> None:
         self.repos = repos
         self.reports = ReportRepository(repos.db)
-        self.helpdesk = HelpdeskRepository(repos.db)
+        self.figures = DigestFigures(repos.db)
         self.settings = settings
         self.clock = clock
 
@@ -178,11 +234,26 @@ class DigestService:
                 return period_from_key(kind, period_key, commune.tz)
             return self.period(kind, commune, previous=previous, now=now)
 
-        period = period_of(communes[0])
-        # Records stamped at exactly `now` belong in the figures: the window ends just after.
-        cut_at = min(now + timedelta(microseconds=1), period.until)
-        digests = [await self._commune(c, period_of(c), cut_at) for c in communes]
-        digest = Digest(period, cut_at, digests)
+        # Communes in the same time zone share a period: each group's measures are one
+        # statement per measure, whatever the number of communes.
+        groups: dict[Window, list[Commune]] = {}
+        periods: dict[str, Period] = {}
+        for commune in communes:
+            period = periods[commune.code] = period_of(commune)
+            groups.setdefault(_window(period, now), []).append(commune)
+        built: dict[str, CommuneDigest] = {}
+        for window, members in groups.items():
+            for d in await self._communes(members, periods, window):
+                built[d.code] = d
+        digests = [built[c.code] for c in communes]
+        first = periods[communes[0].code]
+        cut_at = _window(first, now).cut
+        windows = [CommuneWindow(
+            c.code, tuple(h.code for h in c.hamlets), periods[c.code].since,
+            _window(periods[c.code], now).cut,
+            periods[c.code].start - timedelta(days=FOLLOW_UP_WINDOW_DAYS)) for c in communes]
+        digest = Digest(first, cut_at, digests, rows=SqliteDetailRows(self.repos.db.path,
+                                                                        windows))
         if len(digests) > 1 or (commune_codes is None and self.settings.province):
             rows = [_sum_lines(d.code, d.name, d.name, d.hamlets, d.total.visits_target)
                     for d in digests]
@@ -193,48 +264,54 @@ class DigestService:
                 "*", name, name, rows, sum(r.visits_target for r in rows))
         return digest
 
-    async def _commune(self, commune: Commune, period: Period, cut_at: datetime
-                       ) -> CommuneDigest:
-        codes = [h.code for h in commune.hamlets]
-        elapsed = cut_at - period.since
-        before = period.previous()
-        # "Change from last week" compares like with like: the same stretch of the week before.
-        before_until = min(before.until, before.since + elapsed)
-        totals = await self.repos.hamlet_counts(codes)
-        now_activity = await self.reports.activity_by_hamlet(codes, period.since, cut_at)
-        before_activity = await self.reports.activity_by_hamlet(codes, before.since,
-                                                                before_until)
-        visits_target = _scaled_target(commune.targets.weekly_visits_per_hamlet, period)
-        lines = []
-        for hamlet in commune.hamlets:
-            measures = hamlet_indicators(commune, hamlet, totals[hamlet.code])
-            lines.append(HamletLine(
-                code=hamlet.code, name=hamlet.name, commune_name=commune.name,
-                households=hamlet.households, capable=measures.capable,
-                level2=measures.level2, activation=measures.activation,
-                visits=now_activity[hamlet.code].visits,
-                visits_before=before_activity[hamlet.code].visits,
-                visits_target=visits_target, logged=now_activity[hamlet.code]))
-        total = _sum_lines(commune.code, commune.name, commune.name, lines,
-                           visits_target * len(lines))
-        behind = sorted(lines, key=lambda line: (line.capable.share or 0,
-                                                 line.level2.share or 0))[:BEHIND_COUNT]
-        volunteers = await self.reports.volunteer_activity(codes, period.since, cut_at)
-        members = await self.repos.members(commune_code=commune.code, role=Role.VOLUNTEER)
-        active_ids = {v.member_id for v in volunteers}
-        office_keys = self._office_months(commune, period, cut_at)
-        return CommuneDigest(
-            code=commune.code, name=commune.name, hamlets=lines, total=total, behind=behind,
-            volunteers=volunteers[:TOP_VOLUNTEERS],
-            quiet_volunteers=sum(1 for m in members if m.id not in active_ids),
-            # Follow-ups overdue by more than a month are stale; the list shows recent ones.
-            follow_ups=await self.reports.waiting_follow_ups(
-                codes, due_since=period.start - timedelta(days=FOLLOW_UP_WINDOW_DAYS)),
-            office=await self._office(commune, office_keys, period, cut_at),
-            open_questions=await self.helpdesk.count_open(commune.code),
-            office_period=period.key if period.kind is PeriodKind.QUARTER else office_keys[0],
-            campaign=await self._campaign(commune, cut_at),
-            visits=await self.reports.visits_between(codes, period.since, cut_at))
+    async def _communes(self, communes: list[Commune], periods: dict[str, Period],
+                        window: Window) -> list[CommuneDigest]:
+        """The digests of communes sharing one period window."""
+        codes = [h.code for c in communes for h in c.hamlets]
+        names = [c.code for c in communes]
+        figures = await self.figures.hamlets(codes, window)
+        volunteers = await self.figures.volunteers(names, codes, window)
+        period = periods[communes[0].code]
+        waiting = await self.figures.follow_ups(
+            names, period.start - timedelta(days=FOLLOW_UP_WINDOW_DAYS), MAX_FOLLOW_UPS_SHOWN)
+        office_keys = {c.code: self._office_months(c, periods[c.code], window.cut)
+                       for c in communes}
+        office = await self.figures.office_figures(
+            names, sorted({k for keys in office_keys.values() for k in keys}))
+        questions = await self.figures.open_questions(names)
+        ratings = await self.figures.answer_ratings(names, window)
+        result = []
+        for commune in communes:
+            period = periods[commune.code]
+            visits_target = _scaled_target(commune.targets.weekly_visits_per_hamlet, period)
+            lines = []
+            for hamlet in commune.hamlets:
+                f = figures[hamlet.code]
+                measures = hamlet_indicators(commune, hamlet, f.totals)
+                lines.append(HamletLine(
+                    code=hamlet.code, name=hamlet.name, commune_name=commune.name,
+                    households=hamlet.households, capable=measures.capable,
+                    level2=measures.level2, activation=measures.activation,
+                    visits=f.logged.visits, visits_before=f.visits_before,
+                    visits_target=visits_target, logged=f.logged))
+            total = _sum_lines(commune.code, commune.name, commune.name, lines,
+                               visits_target * len(lines))
+            active, quiet = volunteers[commune.code]
+            keys = office_keys[commune.code]
+            good, rated = ratings.get(commune.code, (0, 0))
+            result.append(CommuneDigest(
+                code=commune.code, name=commune.name, hamlets=lines, total=total,
+                behind=furthest_behind(lines)[:BEHIND_COUNT],
+                volunteers=active[:TOP_VOLUNTEERS], quiet_volunteers=quiet,
+                follow_ups=waiting[commune.code].first,
+                follow_ups_waiting=waiting[commune.code].count,
+                office=self._office(commune, [f for k in keys
+                                              for f in office.get((commune.code, k), [])]),
+                office_period=period.key if period.kind is PeriodKind.QUARTER else keys[0],
+                campaign=await self._campaign(commune, lines, window.cut),
+                open_questions=questions.get(commune.code, 0),
+                answer_ratings=Indicator(good, rated, None) if rated else None))
+        return result
 
     @staticmethod
     def _office_months(commune: Commune, period: Period, cut_at: datetime) -> list[str]:
@@ -268,45 +345,40 @@ class DigestService:
                                    entity_id=f"{commune}:{month}:{indicator}",
                                    details={"done": done, "total": total}, at=now)
 
-    async def _office(self, commune: Commune, keys: list[str], period: Period,
-                      cut_at: datetime) -> list[OfficeLine]:
+    @staticmethod
+    def _office(commune: Commune, entered: list[OfficeFigure]) -> list[OfficeLine]:
+        """Office indicators with a target or a figure, months of a quarter added up. The
+        plan's satisfaction figure is only what the office entered: ratings of the help desk's
+        answers measure something else and are shown apart."""
         figures: dict[str, OfficeFigure] = {}
-        for key in keys:
-            for code, fig in (await self.reports.office_figures(commune.code, key)).items():
-                old = figures.get(code)
-                figures[code] = fig if old is None else OfficeFigure(
-                    code, old.done + fig.done, old.total + fig.total)
-        if "satisfaction" not in figures:
-            # Without a figure from the office, citizens' ratings of the help desk stand in.
-            good, rated = await self.helpdesk.satisfaction(commune.code, period.since, cut_at)
-            if rated:
-                figures["satisfaction"] = OfficeFigure("satisfaction", good, rated)
+        for fig in entered:
+            old = figures.get(fig.indicator)
+            figures[fig.indicator] = fig if old is None else OfficeFigure(
+                fig.indicator, old.done + fig.done, old.total + fig.total)
         targets = commune.office_targets
         return [OfficeLine(code, label, figures.get(code), getattr(targets, code))
                 for code, label in OFFICE_INDICATORS.items()
                 if getattr(targets, code) is not None or code in figures]
 
-    async def _campaign(self, commune: Commune, cut_at: datetime) -> CampaignPace | None:
+    async def _campaign(self, commune: Commune, lines: list[HamletLine], cut_at: datetime
+                        ) -> CampaignPace | None:
         campaign = commune.campaign
         if campaign is None:
             return None
         today = cut_at.astimezone(commune.tz).date()
         days_left = max(0, (campaign.end - today).days)
-        codes = [h.code for h in commune.hamlets]
         if campaign.eligible_citizens:
             # The campaign's own baseline (a district's) plus what was logged since it began.
             start = datetime.combine(campaign.start, datetime.min.time(), tzinfo=commune.tz)
-            logged = (await self.reports.activity_by_hamlet(codes, start, cut_at)).values()
+            level2, activated = await self.figures.logged_since(
+                [h.code for h in commune.hamlets], start, cut_at)
             eligible = campaign.eligible_citizens
-            level2 = (campaign.level2_baseline or 0) + sum(a.level2_registered for a in logged)
-            activated = (campaign.activated_baseline or 0) + sum(a.activated for a in logged)
+            level2 += campaign.level2_baseline or 0
+            activated += campaign.activated_baseline or 0
         else:
-            counts = (await self.repos.hamlet_counts(codes)).values()
-            eligible = sum(h.eligible_citizens for h in commune.hamlets)
-            level2 = sum(h.level2_baseline for h in commune.hamlets) + sum(
-                c.level2_registered for c in counts)
-            activated = sum(h.activated_baseline for h in commune.hamlets) + sum(
-                c.activated for c in counts)
+            eligible = sum(line.level2.whole for line in lines)
+            level2 = sum(line.level2.done for line in lines)
+            activated = sum(line.activation.done for line in lines)
         return CampaignPace(
             name=campaign.name, start=campaign.start, end=campaign.end, days_left=days_left,
             level2=Indicator(level2, eligible, campaign.level2_target),

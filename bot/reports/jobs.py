@@ -8,14 +8,12 @@ from datetime import date, datetime, time, timedelta
 
 from bot.config import WEEKDAYS, Commune
 from bot.i18n import _, fmt_int, ngettext
-from bot.messages import Document, Reply
+from bot.messages import Document, Option, Reply
 from bot.models import Member, Role
-from bot.reports.chart import render_chart
 from bot.reports.digest import Digest, DigestService
 from bot.reports.outbox import Outbox
 from bot.reports.periods import PeriodKind, period_containing, period_from_key
 from bot.reports.text import render_text
-from bot.reports.workbook import render_workbook
 from bot.services import Services
 from bot.services.records import TOPICS
 from handlers.menu import next_actions
@@ -27,6 +25,8 @@ DIGESTS = {"digest-week": PeriodKind.WEEK, "digest-month": PeriodKind.MONTH,
 REMINDER = "reminder"
 FOLLOW_UP = "follow-up"
 REPORTS = (*DIGESTS, REMINDER, FOLLOW_UP)
+# The button under a digest that asks for its full detail (the same as /digest full).
+DETAIL_OPTION = "nav:go:digest-full"
 
 
 @dataclass(frozen=True)
@@ -38,15 +38,20 @@ class DigestFiles:
 
 
 def digest_files(digest: Digest) -> DigestFiles:
-    """Text, chart and workbook of a digest, in the current language."""
+    """Short text, chart and workbook of a digest, in the current language."""
+    # Imported here: matplotlib and XlsxWriter are loaded when a digest is drawn, not at start.
+    from bot.reports.chart import render_chart
+    from bot.reports.workbook import render_workbook
+
     scope = "tong-hop" if digest.province_total is not None else digest.communes[0].code
     return DigestFiles(render_text(digest), render_chart(digest), render_workbook(digest),
                        f"bao-cao-{scope}-{digest.period.key}.xlsx")
 
 
 def digest_replies(files: DigestFiles, title: str) -> list[Reply]:
-    """The digest as messages: the text, then the chart, then the workbook."""
-    return [Reply(files.text, replace=False),
+    """The digest as messages: the short text with a "Details" button, the chart, the
+    workbook."""
+    return [Reply(files.text, [[Option(_("Details"), DETAIL_OPTION)]], replace=False),
             Reply(title, image=files.chart, replace=False),
             Reply(title, document=Document(files.filename, files.workbook, XLSX), replace=False)]
 
