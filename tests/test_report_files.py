@@ -262,7 +262,7 @@ def test_chart_shows_only_the_furthest_behind_within_the_height_cap() -> None:
         shown = chart_data(digest)
     width, height = png_size(data)
     assert (width, height) == (1080, 2400)
-    assert len(shown.rows) == MAX_ROWS and "Thôn Đồng Tâm 0" == shown.rows[0]
+    assert len(shown.rows) == MAX_ROWS and shown.rows[0] == "Thôn Đồng Tâm 0"
     assert "40 hamlets furthest behind, of 45" in shown.subtitle
 
 
