@@ -35,10 +35,7 @@ def main() -> None:
     print(f"written to {write('bot_vs_echo', figures)}")
 
     print("\n== digest for a province-size database ==")
-    sizes = (100, 10, 20_000, 100_000) if args.quick else (1000, 70, 200_000, 1_000_000)
-    scale = asyncio.run(digest_scale.run(*sizes))
-    print(f"visits grew {scale['visits_growth']:.1f}x, build time grew {scale['time_growth']:.2f}x")
-    print(f"written to {write('digest_scale', scale)}")
+    digest_scale.main(["--quick"] if args.quick else [])
 
 
 if __name__ == "__main__":

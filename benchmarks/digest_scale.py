@@ -1,17 +1,25 @@
-"""Digest build time and memory for a province-size database, and how time grows with visits.
+"""Province digest build and render time, memory and peak RSS as the records grow.
 
-1,000 hamlets in 70 communes, 200,000 households, up to 1,000,000 visits over a year.
-Run: python -m benchmarks.digest_scale [--hamlets 1000] [--visits 1000000] [--out FILE]
+1,000 hamlets in 70 communes, 200,000 households, then 100k, 300k and 1M visits over a year
+(and a third as many activation entries). At each size, two fresh processes open the same
+database: one times the build and the rendering (text, chart, workbook) with nothing traced and
+reports its peak RSS; the other traces Python's memory peaks (tracemalloc slows allocation, so
+its times are not used).
+Run: python -m benchmarks.digest_scale [--quick] [--out FILE]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import random
 import resource
 import sqlite3
+import subprocess
+import sys
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,11 +28,12 @@ from benchmarks.common import measured, write
 from bot.app import open_services
 from bot.config import Settings
 from bot.i18n import use_language
-from bot.reports.jobs import digest_files
+from bot.reports.digest import Digest
 from bot.reports.periods import PeriodKind
 
 NOW = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)  # a Friday, 15:00 in Vietnam
 TOPICS = ("install", "activate", "level2", "portal", "dossier", "payment", "scams", "documents")
+SIZES = (100_000, 300_000, 1_000_000)
 
 
 def province(hamlets: int, communes: int) -> Settings:
@@ -42,12 +51,15 @@ def province(hamlets: int, communes: int) -> Settings:
     })
 
 
-def seed(path: Path, settings: Settings, households_per_hamlet: int) -> list[tuple[int, str]]:
-    """Members and households written straight with sqlite3 (fast); returns household keys."""
+def seed(path: Path, settings: Settings, households_per_hamlet: int
+         ) -> list[tuple[int, str, int]]:
+    """Members and households written straight with sqlite3 (fast); returns
+    (household id, hamlet, volunteer id) for each household."""
     rng = random.Random(1)
     conn = sqlite3.connect(path)
     at = (NOW - timedelta(days=400)).isoformat()
-    members, homes = [], []
+    members: list[tuple[Any, ...]] = []
+    homes: list[tuple[Any, ...]] = []
     member_id = 0
     for commune in settings.communes:
         member_id += 1
@@ -67,7 +79,7 @@ def seed(path: Path, settings: Settings, households_per_hamlet: int) -> list[tup
                      " members, source, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                      homes)
     conn.commit()
-    keys = [(row[0], row[1], row[2]) for row in conn.execute(
+    keys = [(int(row[0]), str(row[1]), int(row[2])) for row in conn.execute(
         "SELECT id, hamlet_code, created_by FROM households")]
     conn.close()
     return keys
@@ -75,7 +87,7 @@ def seed(path: Path, settings: Settings, households_per_hamlet: int) -> list[tup
 
 def add_records(path: Path, keys: list[tuple[int, str, int]], visits: int,
                 activations: int, rng: random.Random) -> None:
-    """Visits and activations spread over the past year."""
+    """Visits and activations spread over the past year; one in fifty is voided."""
     conn = sqlite3.connect(path)
 
     def when() -> datetime:
@@ -89,77 +101,125 @@ def add_records(path: Path, keys: list[tuple[int, str, int]], visits: int,
         rows.append((household, member, hamlet, ",".join(rng.sample(TOPICS, 2)),
                      "follow_up" if follow else "done",
                      (at.date() + timedelta(days=rng.randint(1, 14))).isoformat()
-                     if follow else None, at.isoformat()))
+                     if follow else None, at.isoformat(),
+                     at.isoformat() if rng.random() < 0.02 else None))
     conn.executemany("INSERT INTO visits (household_id, member_id, hamlet_code, topics, outcome,"
-                     " follow_up_on, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+                     " follow_up_on, recorded_at, voided_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                     rows)
     acts = []
     for _ in range(activations):
         household, hamlet, member = rng.choice(keys)
+        at = when()
         acts.append((household, member, hamlet, rng.randint(0, 1), 1, rng.randint(0, 1),
-                     when().isoformat()))
+                     at.isoformat(), at.isoformat() if rng.random() < 0.02 else None))
     conn.executemany("INSERT INTO activations (household_id, member_id, hamlet_code,"
-                     " level2_registered, activated, household_capable, recorded_at)"
-                     " VALUES (?, ?, ?, ?, ?, ?, ?)", acts)
+                     " level2_registered, activated, household_capable, recorded_at, voided_at)"
+                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", acts)
     conn.commit()
+    conn.execute("ANALYZE")
     conn.close()
 
 
-async def time_digest(path: Path, settings: Settings) -> dict[str, float]:
-    """Build the province digest (figures, then text, chart and workbook): timed in one run,
-    its memory peak traced in another."""
+async def measure(path: Path, settings: Settings, trace: bool) -> dict[str, float]:
+    """Build the province digest, then render its text, chart and workbook: each step timed
+    (trace=False) or its Python memory peak traced (trace=True)."""
+    from bot.reports.chart import render_chart
+    from bot.reports.text import render_detail, render_text
+    from bot.reports.workbook import render_workbook
+
     figures: dict[str, float] = {}
+    key = "peak_mib" if trace else "s"
     async with open_services(settings, clock=lambda: NOW, database_path=str(path)) as services:
-        for trace, suffix in ((False, "s"), (True, "peak_mib")):
-            with measured(trace) as build:
-                digest = await services.digests.build(PeriodKind.WEEK)
-            with measured(trace) as render, use_language("vi"):
-                files = digest_files(digest)
-            figures[f"build_{suffix}"] = build.peak_mib if trace else build.seconds
-            figures[f"render_{suffix}"] = render.peak_mib if trace else render.seconds
-    return {**figures, "text_chars": len(files.text), "xlsx_bytes": len(files.workbook),
-            "png_bytes": len(files.chart)}
-
-
-async def run(hamlets: int, communes: int, households: int, visits: int) -> dict[str, Any]:
-    settings = province(hamlets, communes)
-    rng = random.Random(7)
-    steps = sorted({min(visits, v) for v in (100_000, 300_000, visits)})
-    figures: dict[str, Any] = {"hamlets": hamlets, "communes": communes,
-                               "households": households, "steps": []}
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "province.sqlite3"
-        async with open_services(settings, database_path=str(path)):
-            pass  # creates the schema and the places
-        keys = seed(path, settings, households // hamlets)
-        done = 0
-        for target in steps:
-            add_records(path, keys, target - done, (target - done) // 3, rng)
-            done = target
-            step = {"visits": target, **await time_digest(path, settings)}
-            figures["steps"].append(step)
-            print(f"{target:>10,} visits: build {step['build_s']:.2f} s "
-                  f"(peak {step['build_peak_mib']:.1f} MiB), render {step['render_s']:.2f} s "
-                  f"(peak {step['render_peak_mib']:.1f} MiB)", flush=True)
-    first, last = figures["steps"][0], figures["steps"][-1]
-    growth = last["build_s"] / first["build_s"] if first["build_s"] else float("nan")
-    figures["time_growth"] = growth
-    # Process-wide high-water mark, SQLite's own memory included (tracemalloc sees Python only).
-    figures["process_max_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    figures["visits_growth"] = last["visits"] / first["visits"]
+        with measured(trace) as build:
+            digest = await services.digests.build(PeriodKind.WEEK)
+        figures[f"build_{key}"] = build.peak_mib if trace else build.seconds
+        with use_language("vi"):
+            outputs: dict[str, Any] = {}
+            render: Callable[[Digest], Any]
+            for name, render in (("text", render_text), ("detail", render_detail),
+                                 ("chart", render_chart), ("workbook", render_workbook)):
+                with measured(trace) as step:
+                    outputs[name] = render(digest)
+                figures[f"{name}_{key}"] = step.peak_mib if trace else step.seconds
+    if not trace:
+        figures["render_s"] = sum(figures[f"{name}_s"] for name in outputs)
+        figures["short_text_chars"] = len(outputs["text"])
+        figures["xlsx_bytes"] = len(outputs["workbook"])
+        figures["png_bytes"] = len(outputs["chart"])
+        # This process's high-water mark: SQLite's page cache included.
+        figures["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return figures
 
 
-def main() -> None:
+def child(args: argparse.Namespace) -> None:
+    settings = province(args.hamlets, args.communes)
+    figures = asyncio.run(measure(Path(args.child), settings, args.trace))
+    print(json.dumps(figures))
+
+
+def in_process(path: Path, args: argparse.Namespace, trace: bool) -> dict[str, float]:
+    """Run one measurement in a fresh Python process and return its figures."""
+    command = [sys.executable, "-m", "benchmarks.digest_scale", "--child", str(path),
+               "--hamlets", str(args.hamlets), "--communes", str(args.communes)]
+    done = subprocess.run(command + (["--trace"] if trace else []), check=True,
+                          capture_output=True, text=True)
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    settings = province(args.hamlets, args.communes)
+    rng = random.Random(7)
+    sizes = [size // 10 for size in SIZES] if args.quick else list(SIZES)
+    figures: dict[str, Any] = {"hamlets": args.hamlets, "communes": args.communes,
+                               "households": args.households, "steps": [],
+                               "note": "each size timed in its own process, memory traced "
+                                       "in another; the machine was shared while measuring"}
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "province.sqlite3"
+
+        async def create() -> None:
+            async with open_services(settings, database_path=str(path)):
+                pass  # the schema, its indexes and the places
+
+        asyncio.run(create())
+        keys = seed(path, settings, args.households // args.hamlets)
+        done = 0
+        for target in sizes:
+            add_records(path, keys, target - done, (target - done) // 3, rng)
+            done = target
+            step = {"visits": target, **in_process(path, args, trace=False),
+                    **in_process(path, args, trace=True)}
+            figures["steps"].append(step)
+            print(f"{target:>10,} visits: build {step['build_s']:.3f} s, render "
+                  f"{step['render_s']:.2f} s (text {step['text_s']:.3f}, chart "
+                  f"{step['chart_s']:.2f}, workbook {step['workbook_s']:.2f}); peak RSS "
+                  f"{step['peak_rss_mib']:.0f} MiB; Python peaks build "
+                  f"{step['build_peak_mib']:.1f} MiB, workbook {step['workbook_peak_mib']:.1f} "
+                  f"MiB", flush=True)
+    first, last = figures["steps"][0], figures["steps"][-1]
+    figures["visits_growth"] = last["visits"] / first["visits"]
+    figures["build_growth"] = last["build_s"] / first["build_s"]
+    figures["render_growth"] = last["render_s"] / first["render_s"]
+    return figures
+
+
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--hamlets", type=int, default=1000)
     parser.add_argument("--communes", type=int, default=70)
     parser.add_argument("--households", type=int, default=200_000)
-    parser.add_argument("--visits", type=int, default=1_000_000)
+    parser.add_argument("--quick", action="store_true", help="a tenth of the records")
     parser.add_argument("--out", type=Path)
-    args = parser.parse_args()
-    figures = asyncio.run(run(args.hamlets, args.communes, args.households, args.visits))
-    print(f"visits grew {figures['visits_growth']:.1f}x, build time grew "
-          f"{figures['time_growth']:.2f}x (linear or better when ≤ visits growth)")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        child(args)
+        return
+    figures = run(args)
+    print(f"visits grew {figures['visits_growth']:.0f}x: build time grew "
+          f"{figures['build_growth']:.2f}x, render time {figures['render_growth']:.2f}x "
+          f"(linear or better when at most the visits' growth)")
     print(f"written to {write('digest_scale', figures, args.out)}")
 
 

@@ -66,11 +66,14 @@ async def test_unsure_question_goes_to_the_hamlet_and_the_reply_comes_back(
     # A second unsure question remembers the hamlet.
     replies = await console.send("c1", "xe rác mấy giờ qua")
     assert {r.to[1] for r in replies if r.to} == {"v2", "o1"}
-    # The citizen rates the person's reply; the digest counts it for satisfaction.
+    # The citizen rates the person's reply: the digest counts it among the answer ratings,
+    # never as the plan's satisfaction with procedures (which the office enters).
     await console.send("c1", option=relay.options[0][0].value)
     digest = await services.digests.build(PeriodKind.WEEK)
+    ratings = digest.communes[0].answer_ratings
+    assert ratings is not None and ratings.whole == 1
     satisfaction = next(o for o in digest.communes[0].office if o.indicator == "satisfaction")
-    assert satisfaction.figure is not None and satisfaction.figure.total == 1
+    assert satisfaction.figure is None
     assert digest.communes[0].open_questions == 1
 
 
