@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from bot.messages import Incoming, Kind, Option, Reply
 from bot.models import Conversation, Member
@@ -47,6 +47,15 @@ class Flow(Protocol):
     async def prompt(self, ctx: Ctx, state: Conversation) -> list[Reply]: ...
 
     async def handle(self, ctx: Ctx, state: Conversation) -> Turn: ...
+
+
+@runtime_checkable
+class Stoppable(Protocol):
+    """A flow that may have saved something before it is stopped (/cancel)."""
+
+    async def stopped(self, ctx: Ctx, state: Conversation) -> str | None:
+        """Undo what the flow started if it can; say exactly what was kept (None: nothing)."""
+        ...
 
 
 def option_value(flow: str, step: str, value: object = "") -> str:

@@ -52,7 +52,8 @@ class OfficeFlow:
         _flow, step, value = parse_option(ctx.option)
         if state.step == "pick":
             if step == "pick" and value in OFFICE_INDICATORS:
-                state.step, state.data = "enter", {"indicator": value}
+                state.step = "enter"
+                state.data["indicator"] = value
                 return stay(await self.prompt(ctx, state), state)
             return stay(with_reason(await self.prompt(ctx, state),
                                     _("Please tap an indicator.")), state)
@@ -67,8 +68,21 @@ class OfficeFlow:
             await ctx.services.digests.set_office_figure(ctx.member, indicator, done, total)
         except Refusal as refusal:
             return stay(with_reason(await self.prompt(ctx, state), str(refusal)), state)
-        state.step, state.data = "pick", {}
+        state.step = "pick"
+        del state.data["indicator"]
+        # What this session saved, so that stopping can say so.
+        state.data.setdefault("saved", {})[indicator] = [done, total]
         saved = _("✅ Saved: {indicator} {done}/{total} ({share}).").format(
             indicator=_(label_id), done=fmt_int(done), total=fmt_int(total),
             share=fmt_percent(done / total))
-        return stay(with_reason(await self.prompt(ctx, state), saved), state)
+        # The receipt is its own message, so tapping the next indicator never edits it away.
+        return stay([Reply(saved), *await self.prompt(ctx, state)], state)
+
+    async def stopped(self, ctx: Ctx, state: Conversation) -> str | None:
+        """Figures are saved one by one as they are typed: list the ones kept."""
+        saved = state.data.get("saved") or {}
+        if not saved:
+            return None
+        items = "; ".join(f"{_(OFFICE_INDICATORS[code])} {fmt_int(done)}/{fmt_int(total)}"
+                          for code, (done, total) in saved.items())
+        return _("Finished. Saved this time: {items}.").format(items=items)

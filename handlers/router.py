@@ -17,13 +17,15 @@ from bot.reports.text import render_detail
 from bot.services import Services
 from bot.services.feedback import parse_ref
 from bot.services.members import JoinStatus
+from bot.services.parsers import Stop, stop_intent
 from bot.textnorm import contains_citizen_id, fold
 from handlers.activation import ActivationFlow
 from handlers.answers import AnswerFlow
-from handlers.base import Ctx, Flow, Turn, parse_option, with_reason
+from handlers.base import Ctx, Flow, Stoppable, Turn, parse_option, with_reason
 from handlers.citizen import CitizenDesk, welcome
 from handlers.corrections import CorrectionFlow
 from handlers.feedback import FeedbackFlow, wants_feedback
+from handlers.household_step import STEP as HOUSEHOLD_STEP
 from handlers.invite import InviteFlow
 from handlers.menu import commands_for, help_text, main_menu
 from handlers.office import OfficeFlow
@@ -45,7 +47,9 @@ _MENU_WORDS = tuple((target, re.compile(rf"\b(?:{pattern})\b")) for target, patt
 _COMMAND_ALIASES = {"activate": "act", "visit": "vis", "fix": "fix", "undo": "fix",
                     "invite": "inv", "me": "me", "menu": "menu", "help": "help",
                     "lang": "lang", "cancel": "cancel", "start": "start", "digest": "digest",
-                    "office": "off", "questions": "ans", "phananh": "pa", "tracuu": "pa"}
+                    "office": "off", "questions": "ans", "phananh": "pa", "tracuu": "pa",
+                    "huy": "cancel", "thoi": "cancel", "dung": "cancel", "dunglai": "cancel",
+                    "thoat": "cancel"}
 _PROVINCE_TARGETS = {"me", "menu", "digest", "digest-full", "pa"}
 # "/digest full" (or "chi tiết") asks for the digest's full detail rather than the short one.
 _DETAIL_WORDS = {"full", "chi tiet", "day du", "detail", "details"}
@@ -132,6 +136,8 @@ class Router:
             return await self._begin(ctx, "pad", {"id": value})
 
         if state is not None and state.flow in self.flows:
+            if msg.kind is Kind.TEXT and await self._wants_to_stop(ctx, state):
+                return await self._cancel(ctx, state)
             if msg.kind is Kind.OTHER:
                 return with_reason(await self.flows[state.flow].prompt(ctx, state),
                                    _("I can only read text and buttons here."))
@@ -172,6 +178,15 @@ class Router:
         if state is not None and state.flow == self.feedback.name:
             return True
         return bool(msg.text) and wants_feedback(msg.text)
+
+    async def _wants_to_stop(self, ctx: Ctx, state: Conversation) -> bool:
+        """ "thôi", "hủy", "dừng lại" typed inside a flow stop it; "huy" or "dung" (also given
+        names) are searched instead when a household step finds someone by that name."""
+        intent = stop_intent(ctx.text)
+        if intent is Stop.MAYBE and state.step == HOUSEHOLD_STEP and ctx.member is not None:
+            found, _exact = await self.services.households.search(ctx.member, ctx.text)
+            return not found
+        return intent is not None
 
     async def _finish(self, ctx: Ctx, turn: Turn) -> list[Reply]:
         """Store where the user is now; follow a hand-over to another flow."""
@@ -241,9 +256,15 @@ class Router:
         return await self._go(ctx, value)
 
     async def _cancel(self, ctx: Ctx, state: Conversation | None) -> list[Reply]:
+        flow = self.flows.get(state.flow) if state is not None else None
+        # A flow may have saved something on the way (a new household, office figures): it
+        # takes back what it can and says exactly what stays.
+        kept = (await flow.stopped(ctx, state)
+                if state is not None and isinstance(flow, Stoppable) else None)
         await self.services.repos.save_conversation(ctx.msg.channel, ctx.msg.user_id, None,
                                                     self.services.clock())
-        text = _("Stopped. Nothing was saved.") if state else _("There was nothing to stop.")
+        text = kept or (_("Stopped. Nothing was saved.") if state
+                        else _("There was nothing to stop."))
         if ctx.member is None:
             return [Reply(text)]
         return [main_menu(ctx.member, text + "\n" + _("What would you like to do?"))]
@@ -262,7 +283,7 @@ class Router:
         head, _sep, rest = ctx.msg.text.strip().partition(" ")
         name = head[1:].split("@", 1)[0].lower()
         argument = rest.strip()
-        target = _COMMAND_ALIASES.get(name)
+        target = _COMMAND_ALIASES.get(fold(name).replace(" ", ""))  # "/hủy" is /huy
         if target == "start":
             return await self._start(ctx, argument)
         if target == "cancel":

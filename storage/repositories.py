@@ -234,6 +234,16 @@ class Repositories:
             "UPDATE households SET head_name = ?, head_name_folded = ?, members = ?, address = ?"
             " WHERE id = ?", (head_name, head_name_folded, members, address, household_id))
 
+    async def delete_added_household(self, household_id: int, created_by: int) -> bool:
+        """Delete a household this member added in the chat, if no record points to it (even a
+        voided one); False when it stays."""
+        cursor = await self.db.execute(
+            "DELETE FROM households WHERE id = ? AND source = 'chat' AND created_by = ? "
+            "AND NOT EXISTS (SELECT 1 FROM activations WHERE household_id = ?) "
+            "AND NOT EXISTS (SELECT 1 FROM visits WHERE household_id = ?)",
+            [household_id, created_by, household_id, household_id])
+        return cursor.rowcount > 0
+
     async def household_codes_like(self, prefix: str) -> list[str]:
         rows = await self.db.fetchall(
             "SELECT code FROM households WHERE code LIKE ? ORDER BY code", (prefix + "%",))

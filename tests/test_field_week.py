@@ -66,3 +66,140 @@ def test_demo_names_never_pair_thi_with_a_mans_name() -> None:
     assert rows and all(not (r["head_name"].split()[1] == "Thị"
                              and r["head_name"].split()[2] in men) for r in rows)
     assert any(r["head_name"].split()[1] == "Thị" for r in rows)
+
+
+def buttons_of(sent: list) -> list[str]:
+    return [b["text"] for s in sent for row in (s.reply_markup or {}).get("inline_keyboard", [])
+            for b in row]
+
+
+async def household_names(services: Services) -> list[str]:
+    rows = await services.db.fetchall("SELECT head_name FROM households ORDER BY id")
+    return [r[0] for r in rows]
+
+
+async def add_households(services: Services, *names: str, first: int = 100) -> None:
+    rows = [{"code": f"X01-{i}", "hamlet": "X01", "head_name": name, "members": "3"}
+            for i, name in enumerate(names, start=first)]
+    report = await services.households.import_rows(rows)
+    assert report.added == len(names)
+
+
+async def test_a_new_household_needs_a_yes_and_cancel_takes_it_back(
+        world: TelegramWorld, services: Services) -> None:
+    await joined(world, services)
+    before = await household_names(services)
+    await world.say(USER, "/activate")
+    sent = await world.say(USER, "Hoàng Văn Tư")
+    assert "Thêm hộ mới: Hoàng Văn Tư" in buttons_of(sent)
+    sent = await world.tap(USER, "Thêm hộ mới")
+    assert text_of(sent) == "Thêm hộ mới vào Xóm Kim Tân, chủ hộ là “Hoàng Văn Tư”?"
+    assert await household_names(services) == before  # nothing added by offering it
+    sent = await world.tap(USER, "Đúng, thêm")
+    assert "✅ Đã thêm hộ mới: Hoàng Văn Tư (X01-M001)." in text_of(sent)
+    assert await household_names(services) == [*before, "Hoàng Văn Tư"]
+    sent = await world.say(USER, "/cancel")
+    assert sent[0].text == ("Đã dừng. Chưa lưu gì: hộ “Hoàng Văn Tư” vừa thêm đã được bỏ khỏi "
+                            "danh sách.\nBạn muốn làm gì?")
+    assert await household_names(services) == before
+    assert await services.repos.count("activations") == 0
+    audit = await services.db.fetchall("SELECT action FROM audit_log WHERE entity = 'household' "
+                                       "ORDER BY id")
+    assert [r[0] for r in audit][-2:] == ["create", "delete"]
+
+
+async def test_names_that_are_numbers_or_commands_are_never_added(
+        world: TelegramWorld, services: Services) -> None:
+    await joined(world, services)
+    before = await household_names(services)
+    await world.say(USER, "/activate")
+    sent = await world.say(USER, "12")
+    assert not any(b.startswith("Thêm hộ mới") for b in buttons_of(sent))
+    assert "Không thể thêm thành hộ mới: tên phải có chữ cái." in text_of(sent)
+    for stop_word in ("Dừng lại", "thoi", "/huy"):
+        await world.say(USER, "/activate")
+        sent = await world.say(USER, stop_word)
+        assert sent[0].text.startswith("Đã dừng. Chưa lưu gì cả."), stop_word
+        assert await services.repos.conversation("telegram", str(USER)) is None
+    await world.say(USER, "/visit")
+    await world.say(USER, "X01-001")
+    for stop_word in ("thôi", "huy", "hủy"):
+        await world.say(USER, "/visit")
+        await world.say(USER, "X01-001")
+        sent = await world.say(USER, stop_word)
+        assert sent[0].text.startswith("Đã dừng."), stop_word
+    assert await household_names(services) == before
+    assert await services.repos.count("visits") == 0
+
+
+async def test_likely_duplicates_are_shown_before_adding(world: TelegramWorld,
+                                                         services: Services) -> None:
+    longs = ["Nguyễn Văn Long", "Trần Đức Long", "Lê Văn Long", "Phạm Hữu Long", "Bùi Văn Long"]
+    await add_households(services, *longs)
+    await joined(world, services)
+    await world.say(USER, "/visit")
+    sent = await world.say(USER, "Long")
+    assert sum("Long ·" in b for b in buttons_of(sent)) == 5
+    sent = await world.tap(USER, "Thêm hộ mới: Long")
+    text = text_of(sent)
+    assert "tên gần giống" in text and "đầy đủ họ tên" in text
+    shown = buttons_of(sent)
+    assert sorted(b.split(" · ")[0] for b in shown if " · " in b) == sorted(longs)
+    assert shown.index("Đúng, thêm “Long”") > max(i for i, b in enumerate(shown) if " · " in b)
+    sent = await world.tap(USER, "Trần Đức Long")  # it was one of them after all
+    assert "Trần Đức Long (X01-101)" in text_of(sent)
+    assert len(await household_names(services)) == 5 + 5
+
+
+async def test_typed_diacritics_pick_the_right_person(world: TelegramWorld,
+                                                      services: Services) -> None:
+    await add_households(services, "Lê Thị Hoa", "Nguyen Van Tam")
+    await joined(world, services)
+    for typed, other in (("Lê Thị Hòa", "Lê Thị Hoa"), ("Nguyễn Văn Tám", "Nguyen Van Tam")):
+        await world.say(USER, "/activate")
+        sent = await world.say(USER, typed)
+        # Not picked on its own: shown to look at, next to adding the person typed.
+        assert any(b.startswith(other + " · ") for b in buttons_of(sent)), typed
+        assert f"Thêm hộ mới: {typed}" in buttons_of(sent)
+        assert "kích hoạt" not in " ".join(buttons_of(sent))
+    await add_households(services, "Lê Thị Hòa", first=200)
+    await world.say(USER, "/activate")
+    sent = await world.say(USER, "le thi hoa")
+    assert sorted(b.split(" · ")[0] for b in buttons_of(sent) if " · " in b) == [
+        "Lê Thị Hoa", "Lê Thị Hòa"]
+    sent = await world.say(USER, "Lê Thị Hoà")  # the same name, tone mark in the old place
+    assert "Lê Thị Hòa (X01-200)" in text_of(sent) and "1 kích hoạt" in " ".join(buttons_of(sent))
+
+
+async def test_stopping_office_entry_says_what_was_saved(world: TelegramWorld,
+                                                         services: Services) -> None:
+    await joined(world, services, user=7001, role=Role.OFFICER, hamlet=None)
+    await world.say(7001, "/office")
+    await world.tap(7001, "trực tuyến")
+    sent = await world.say(7001, "45/60")
+    receipt = sent[0]
+    assert (receipt.text or "").startswith("✅")
+    await world.tap(7001, "đúng hạn")
+    assert world.stub.message(7001, receipt.message_id)["text"] == receipt.text
+    sent = await world.say(7001, "/cancel")
+    assert "Chưa lưu" not in (sent[0].text or "")
+    assert (sent[0].text or "").startswith("Đã xong. Lần này đã lưu:") and "45/60" in sent[0].text
+    figures = await services.db.fetchall("SELECT done, total FROM office_figures")
+    assert [tuple(r) for r in figures] == [(45, 60)]
+
+
+async def test_stopping_a_correction_keeps_the_earlier_entry(world: TelegramWorld,
+                                                              services: Services) -> None:
+    await joined(world, services)
+    await world.say(USER, "/activate")
+    await world.say(USER, "X01-001")
+    await world.say(USER, "1 1 c")
+    await world.tap(USER, "Lưu")
+    await world.say(USER, "/fix")
+    await world.tap(USER, "Nguyễn Thị Lan")
+    await world.tap(USER, "Sửa")
+    sent = await world.say(USER, "/cancel")
+    assert "Bản ghi trước của bạn vẫn giữ nguyên." in (sent[0].text or "")
+    rows = await services.db.fetchall("SELECT level2_registered FROM activations "
+                                      "WHERE voided_at IS NULL")
+    assert [r[0] for r in rows] == [1]

@@ -112,10 +112,13 @@ async def test_unknown_household_added_on_the_spot_with_duplicate_flag(
     replies = await console.send("v1", "hoang van tu")
     assert "Không" in texts(replies) or "không" in texts(replies)
     await console.tap("v1", "Hoang Van Tu")
+    assert await rows(services, "SELECT * FROM households WHERE source = 'chat'") == []
+    await console.tap("v1", "Đúng, thêm")
     added = await rows(services, "SELECT code, head_name, source FROM households "
                                  "WHERE source = 'chat'")
     assert tuple(added[0]) == ("X01-M001", "Hoang Van Tu", "chat")
-    await console.send("v1", "/cancel")
+    await console.send("v1", "1")
+    await console.tap("v1", "Xong")  # a visit uses it now: it stays
     # Adding a name already on the list is flagged as a likely duplicate.
     await console.send("v1", "/visit")
     await console.send("v1", "Nguyen Thi Lam")  # close to no one: new

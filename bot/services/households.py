@@ -14,6 +14,8 @@ from bot.config import Settings
 from bot.errors import Refusal
 from bot.i18n import _
 from bot.models import Household, Member
+from bot.services.names import has_diacritics, matches
+from bot.services.parsers import Stop, stop_intent
 from bot.textnorm import contains_citizen_id, fold
 from storage.repositories import Repositories
 
@@ -76,15 +78,26 @@ class HouseholdService:
         by_code = await self.repos.household_by_code(folded.replace(" ", ""))
         if by_code is not None and by_code.hamlet_code in hamlets:
             return [by_code], True
-        ids, exact = rank_households(await self.repos.household_names(hamlets), folded, limit)
-        found = [await self.repos.household(i) for i in ids]
-        return [h for h in found if h is not None], exact
+        # Rank more than shown: matching the typed diacritics below may drop some.
+        ids, exact = rank_households(await self.repos.household_names(hamlets), folded,
+                                     limit * 5)
+        found = [h for h in [await self.repos.household(i) for i in ids] if h is not None]
+        if exact and has_diacritics(query):
+            # "Lê Thị Hòa" is not "Lê Thị Hoa": only names with the typed diacritics are exact;
+            # the others are shown to look at, never picked on their own.
+            accented = [h for h in found if matches(query, h.head_name)]
+            return (accented or found)[:limit], bool(accented)
+        return found[:limit], exact
 
     async def likely_duplicates(self, hamlet_code: str, head_name: str) -> list[Household]:
-        """Households of the hamlet whose head has (almost) the same name."""
+        """Households of the hamlet whose head may be this person: every word of the name in
+        theirs (diacritics aside, "Long" finds every Long), or (almost) the same name."""
         folded = fold(head_name)
+        words = set(folded.split())
         households = await self.repos.households_in([hamlet_code])
-        return [h for h in households if fuzz.token_sort_ratio(fold(h.head_name), folded) >= 90]
+        return [h for h in households
+                if words <= set(fold(h.head_name).split())
+                or fuzz.token_sort_ratio(fold(h.head_name), folded) >= 90]
 
     async def add(self, member: Member, hamlet_code: str, head_name: str,
                   members: int | None = None) -> Household:
@@ -105,6 +118,23 @@ class HouseholdService:
                                    entity_id=household.id,
                                    details={"code": household.code, "head_name": name}, at=now)
         return household
+
+    async def remove_added(self, member: Member, household_id: int
+                           ) -> tuple[Household | None, bool]:
+        """Take back a household this member added on the spot, when no entry uses it yet:
+        (the household, whether it was removed)."""
+        household = await self.get_visible(member, household_id)
+        if household is None:
+            return None, False
+        now = self.clock()
+        async with self.repos.db.transaction():
+            if not await self.repos.delete_added_household(household_id, member.id):
+                return household, False
+            await self.repos.audit(member_id=member.id, action="delete", entity="household",
+                                   entity_id=household_id,
+                                   details={"code": household.code, "reason": "cancelled"},
+                                   at=now)
+        return household, True
 
     async def import_rows(self, rows: Iterable[dict[str, str]], *, source: str = "import",
                           progress: Callable[[int], None] | None = None) -> ImportReport:
@@ -189,6 +219,8 @@ def check_head_name(text: str) -> str:
         raise Refusal(_("the name is longer than {max} characters").format(max=MAX_NAME_LENGTH))
     if not any(ch.isalpha() for ch in name):
         raise Refusal(_("a name needs letters"))
+    if name.startswith("/") or stop_intent(name) is Stop.YES:
+        raise Refusal(_("“{name}” looks like a command, not a name").format(name=name))
     return name
 
 
