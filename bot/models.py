@@ -89,6 +89,12 @@ class Entry:
     household_code: str
     head_name: str
     recorded_at: datetime
+    # What was recorded, so the volunteer can tell entries apart before changing one.
+    level2_registered: int = 0
+    activated: int = 0
+    household_capable: bool = False
+    topics: tuple[str, ...] = ()
+    follow_up_on: date | None = None
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from bot.i18n import _, fmt_int, fmt_percent, ngettext
+from datetime import date, timedelta
+
+from bot.i18n import _, fmt_date, fmt_int, fmt_percent, ngettext
 from bot.measures import figure_text
 from bot.models import Member
 from bot.services.progress import HamletProgress
@@ -41,12 +43,19 @@ async def my_week_text(ctx: Ctx, member: Member) -> str:
             _("Your week so far:"),
             "• " + ngettext("{n} activation entry", "{n} activation entries",
                             week.activation_records).format(n=fmt_int(week.activation_records)),
+            "• " + ngettext("{n} person registered for level 2", "{n} people registered for level 2",
+                            week.level2_registered).format(n=fmt_int(week.level2_registered)),
             "• " + ngettext("{n} account activated", "{n} accounts activated",
                             week.accounts_activated).format(n=fmt_int(week.accounts_activated)),
             "• " + ngettext("{n} guidance visit", "{n} guidance visits",
                             week.visits).format(n=fmt_int(week.visits)),
             "",
         ]
+        if week.follow_ups and week.today is not None:
+            lines.append(_("Households you promised to come back to:"))
+            lines += [f"• {_due_label(f.follow_up_on, week.today)}: {f.head_name} "
+                      f"({f.household_code})" for f in week.follow_ups]
+            lines.append("")
     if member.hamlet_code:
         lines.append(await hamlet_progress_text(ctx, member.hamlet_code))
         return "\n".join(lines)
@@ -60,3 +69,12 @@ async def my_week_text(ctx: Ctx, member: Member) -> str:
             lines.append(f"• {p.hamlet.name}: {fmt_percent(p.measures.capable.share)}; "
                          f"{fmt_percent(p.measures.level2.share)}")
     return "\n".join(lines)
+
+
+def _due_label(day: date, today: date) -> str:
+    """When a follow-up is due, the way people say it."""
+    if day == today:
+        return _("today")
+    if day == today + timedelta(days=1):
+        return _("tomorrow ({date})").format(date=fmt_date(day))
+    return _("overdue since {date}").format(date=fmt_date(day))

@@ -253,7 +253,12 @@ class Router:
             return await self._cancel(ctx, state)
         if step == "lang" and value in ("vi", "en"):
             return await self._set_language(ctx, value)
-        return await self._go(ctx, value)
+        replies = await self._go(ctx, value)
+        # Menu buttons sit under receipts ("✅ Saved: …"): what they open is a new message, so
+        # the volunteer can scroll back to everything saved today.
+        for reply in replies:
+            reply.replace = False
+        return replies
 
     async def _cancel(self, ctx: Ctx, state: Conversation | None) -> list[Reply]:
         flow = self.flows.get(state.flow) if state is not None else None

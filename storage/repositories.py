@@ -308,17 +308,24 @@ class Repositories:
     async def recent_entries(self, member_id: int, since: datetime, limit: int) -> list[Entry]:
         """A member's own non-voided records since a moment, newest first."""
         rows = await self.db.fetchall(
-            "SELECT kind, r.id, r.household_id, h.code, h.head_name, r.recorded_at FROM ("
-            "  SELECT 'activation' AS kind, id, household_id, recorded_at FROM activations"
+            "SELECT kind, r.id, r.household_id, h.code, h.head_name, r.recorded_at, r.level2,"
+            " r.activated, r.capable, r.topics, r.follow_up_on FROM ("
+            "  SELECT 'activation' AS kind, id, household_id, recorded_at,"
+            "   level2_registered AS level2, activated, household_capable AS capable,"
+            "   NULL AS topics, NULL AS follow_up_on FROM activations"
             "   WHERE member_id = ? AND voided_at IS NULL AND recorded_at >= ?"
             "  UNION ALL"
-            "  SELECT 'visit', id, household_id, recorded_at FROM visits"
-            "   WHERE member_id = ? AND voided_at IS NULL AND recorded_at >= ?"
+            "  SELECT 'visit', id, household_id, recorded_at, 0, 0, 0, topics, follow_up_on"
+            "   FROM visits WHERE member_id = ? AND voided_at IS NULL AND recorded_at >= ?"
             ") AS r JOIN households h ON h.id = r.household_id"
             " ORDER BY r.recorded_at DESC, r.id DESC LIMIT ?",
             (member_id, _ts(since), member_id, _ts(since), limit))
         return [Entry(kind=r[0], id=r[1], household_id=r[2], household_code=r[3],
-                      head_name=r[4], recorded_at=datetime.fromisoformat(r[5])) for r in rows]
+                      head_name=r[4], recorded_at=datetime.fromisoformat(r[5]),
+                      level2_registered=r[6], activated=r[7], household_capable=bool(r[8]),
+                      topics=tuple(r[9].split(",")) if r[9] else (),
+                      follow_up_on=date.fromisoformat(r[10]) if r[10] else None)
+                for r in rows]
 
     async def hamlet_counts(self, hamlet_codes: Sequence[str], *,
                             visits_since: datetime | None = None,
@@ -358,17 +365,20 @@ class Repositories:
             for code in codes
         }
 
-    async def member_counts(self, member_id: int, since: datetime) -> tuple[int, int, int]:
-        """(activation records, activated accounts, visits) a member logged since a moment."""
+    async def member_counts(self, member_id: int, since: datetime
+                            ) -> tuple[int, int, int, int]:
+        """(activation records, activated accounts, visits, level-2 registrations) a member
+        logged since a moment."""
         act = await self.db.fetchone(
-            "SELECT COUNT(*) AS n, COALESCE(SUM(activated), 0) AS a FROM activations"
+            "SELECT COUNT(*) AS n, COALESCE(SUM(activated), 0) AS a,"
+            " COALESCE(SUM(level2_registered), 0) AS l2 FROM activations"
             " WHERE member_id = ? AND voided_at IS NULL AND recorded_at >= ?",
             (member_id, _ts(since)))
         vis = await self.db.fetchone(
             "SELECT COUNT(*) AS n FROM visits WHERE member_id = ? AND voided_at IS NULL"
             " AND recorded_at >= ?", (member_id, _ts(since)))
         assert act is not None and vis is not None
-        return act["n"], act["a"], vis["n"]
+        return act["n"], act["a"], vis["n"], act["l2"]
 
     # -- audit ----------------------------------------------------------------------------
     async def audit(self, *, member_id: int | None, action: str, entity: str,

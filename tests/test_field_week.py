@@ -203,3 +203,70 @@ async def test_stopping_a_correction_keeps_the_earlier_entry(world: TelegramWorl
     rows = await services.db.fetchall("SELECT level2_registered FROM activations "
                                       "WHERE voided_at IS NULL")
     assert [r[0] for r in rows] == [1]
+
+
+async def log_activation(world: TelegramWorld, code: str, counts: str) -> list:
+    await world.say(USER, "/activate")
+    await world.say(USER, code)
+    await world.say(USER, counts)
+    return await world.tap(USER, "Lưu")
+
+
+async def test_save_receipts_stay_when_the_next_button_is_tapped(world: TelegramWorld,
+                                                                 stub: BotApiStub,
+                                                                 services: Services) -> None:
+    await joined(world, services)
+    receipt = (await log_activation(world, "X01-001", "1 1 c"))[-1]
+    assert (receipt.text or "").startswith("✅ Đã lưu: Nguyễn Thị Lan.")
+    sent = await world.tap(USER, "Ghi kích hoạt")
+    assert [s.method for s in sent] == ["sendMessage"]
+    assert stub.message(USER, receipt.message_id)["text"] == receipt.text
+    await world.say(USER, "X01-002")
+    await world.say(USER, "0 1 c")
+    second = (await world.tap(USER, "Lưu"))[-1]
+    await world.tap(USER, "Tiến độ")
+    screen = world.screen(USER)
+    assert "✅ Đã lưu: Nguyễn Thị Lan." in screen and "✅ Đã lưu: Trần Văn Lâm." in screen
+    assert stub.message(USER, second.message_id)["text"] == second.text
+
+
+async def test_me_counts_level_two_and_lists_tomorrows_follow_ups(world: TelegramWorld,
+                                                                 services: Services) -> None:
+    await joined(world, services)
+    await log_activation(world, "X01-001", "2 1 c")
+    await world.say(USER, "/visit")
+    await world.say(USER, "X01-002")
+    await world.say(USER, "1 3")
+    await world.tap(USER, "Hẹn quay lại")
+    await world.tap(USER, "Ngày mai")
+    sent = await world.say(USER, "/me")
+    text = text_of(sent)
+    assert "• 2 người đăng ký mức 2" in text and "• 1 tài khoản đã kích hoạt" in text
+    assert "Các hộ bạn đã hẹn quay lại:\n• ngày mai (" in text
+    assert "Trần Văn Lâm (X01-002)" in text
+
+
+async def test_fix_shows_the_numbers_and_asks_before_removing(world: TelegramWorld,
+                                                             services: Services) -> None:
+    await joined(world, services)
+    await log_activation(world, "X01-001", "2 1 c")
+    await log_activation(world, "X01-002", "0 1 k")
+    sent = await world.say(USER, "/fix")
+    text = text_of(sent)
+    assert "1. Kích hoạt · Trần Văn Lâm (X01-002) · mức 2: 0, kích hoạt: 1, chưa dùng được" in text
+    assert "2. Kích hoạt · Nguyễn Thị Lan (X01-001) · mức 2: 2, kích hoạt: 1, đã dùng được" in text
+    sent = await world.say(USER, "2")  # its number, typed
+    assert "Nguyễn Thị Lan (X01-001) · mức 2: 2" in text_of(sent)
+    sent = await world.tap(USER, "Hủy mục này")
+    assert text_of(sent).startswith("Hủy bản ghi này?")
+    live = "SELECT COUNT(*) FROM activations WHERE voided_at IS NULL"
+    assert (await services.db.fetchall(live))[0][0] == 2
+    sent = await world.tap(USER, "Không, giữ lại")
+    assert text_of(sent) == "Không có gì thay đổi, bản ghi vẫn giữ nguyên."
+    assert (await services.db.fetchall(live))[0][0] == 2
+    await world.say(USER, "/fix")
+    await world.tap(USER, "Nguyễn Thị Lan")
+    await world.tap(USER, "Hủy mục này")
+    sent = await world.tap(USER, "Đúng, hủy")
+    assert text_of(sent).startswith("✅ Đã hủy: Kích hoạt · Nguyễn Thị Lan (X01-001)")
+    assert (await services.db.fetchall(live))[0][0] == 1

@@ -157,6 +157,8 @@ async def test_correct_and_undo_own_entry_with_audit(services: Services,
     await console.send("v1", "/fix")
     await console.tap("v1", "Nguyễn Thị Lan")
     await console.tap("v1", "Hủy")
+    assert len(await rows(services, "SELECT * FROM activations WHERE voided_at IS NULL")) == 1
+    await console.tap("v1", "Đúng, hủy")
     assert await rows(services, "SELECT * FROM activations WHERE voided_at IS NULL") == []
     actions = [r["action"] for r in await rows(
         services, "SELECT action FROM audit_log WHERE entity = 'activation' ORDER BY id")]

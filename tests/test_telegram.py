@@ -186,7 +186,8 @@ async def test_correct_undo_me_help_cancel_and_lang_over_telegram(
     assert [r[0] for r in rows] == [2]
     await world.say(USER, "/fix")
     await world.tap(USER, "Nguyễn Thị Lan")
-    sent = await world.tap(USER, "Hủy")
+    await world.tap(USER, "Hủy")
+    sent = await world.tap(USER, "Đúng, hủy")
     assert "✅" in (sent[-1].text or "")
     assert await services.db.fetchall("SELECT * FROM activations WHERE voided_at IS NULL") == []
     sent = await world.say(USER, "/me")

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from bot.clock import Clock, week_start
+from bot.clock import Clock, local_date, week_start
 from bot.config import Commune, Hamlet, Settings
 from bot.measures import HamletIndicators, hamlet_indicators
 from bot.models import Member
-from storage.repositories import Repositories
+from storage.repositories import FollowUp, ReportRepository, Repositories
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,10 @@ class MemberWeek:
     activation_records: int
     accounts_activated: int
     visits: int
+    level2_registered: int = 0
+    # The member's promised return visits due by tomorrow (overdue ones too), soonest first.
+    follow_ups: tuple[FollowUp, ...] = ()
+    today: date | None = None
 
 
 class ProgressService:
@@ -34,6 +38,7 @@ class ProgressService:
 
     def __init__(self, repos: Repositories, settings: Settings, clock: Clock) -> None:
         self.repos = repos
+        self.reports = ReportRepository(repos.db)
         self.settings = settings
         self.clock = clock
 
@@ -60,5 +65,10 @@ class ProgressService:
         """What a member logged since Monday, in their commune's time zone."""
         commune = self.settings.commune(member.commune_code)
         since = week_start(self.clock(), commune.tz)
-        records, activated, visits = await self.repos.member_counts(member.id, since)
-        return MemberWeek(records, activated, visits)
+        records, activated, visits, level2 = await self.repos.member_counts(member.id, since)
+        today = local_date(self.clock(), commune.tz)
+        hamlets = [member.hamlet_code] if member.hamlet_code else [h.code for h in
+                                                                   commune.hamlets]
+        due = [f for f in await self.reports.waiting_follow_ups(hamlets, member_id=member.id)
+               if f.follow_up_on <= today + timedelta(days=1)]
+        return MemberWeek(records, activated, visits, level2, tuple(due), today)
