@@ -182,6 +182,19 @@ class DigestFigures:
             f" AND commune_code IN ({_marks(communes)}) GROUP BY commune_code", list(communes))
         return {r[0]: r[1] for r in rows}
 
+    async def open_petitions(self, communes: Sequence[str]) -> dict[str, dict[date, int]]:
+        """Citizens' petitions not closed yet, per commune and due day (overdue is judged
+        against each commune's own date)."""
+        rows = await self.db.fetchall(
+            "SELECT commune_code, due_on, COUNT(*) FROM petitions"
+            " WHERE status IN ('open', 'assigned', 'answered')"
+            f" AND commune_code IN ({_marks(communes)}) GROUP BY commune_code, due_on",
+            list(communes))
+        found: dict[str, dict[date, int]] = {}
+        for commune, due_on, n in rows:
+            found.setdefault(commune, {})[date.fromisoformat(due_on)] = n
+        return found
+
     async def answer_ratings(self, communes: Sequence[str], window: Window
                              ) -> dict[str, tuple[int, int]]:
         """Citizens' ratings of the help desk's answers in the period: (helpful, all)."""

@@ -84,3 +84,13 @@ class TelegramWorld:
             current = self.stub.message(user, sent.message_id) or {}
             seen[sent.message_id] = current.get("text") or current.get("caption") or ""
         return "\n".join(seen.values())
+
+
+def texts(sent: list[SentMessage]) -> str:
+    """The texts (or captions) of sent messages, one per line."""
+    return "\n".join(s.text or "" for s in sent)
+
+
+def labels(sent: list[SentMessage]) -> list[str]:
+    """The button labels of sent messages, in order."""
+    return [label for s in sent for label, _data in BotApiStub.buttons(s)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -11,9 +12,10 @@ import pytest
 from bot.config import Settings
 from bot.models import Role
 from bot.services import Services
+from bot.services.feedback import add_working_days
 from tests.botapi_stub import BotApiStub, SentMessage
 from tests.conftest import FakeClock, dump_database, small_settings
-from tests.telegram_world import TelegramWorld
+from tests.telegram_world import TelegramWorld, labels, texts
 
 OFFICER, VOLUNTEER, OTHER_VOLUNTEER, OTHER_OFFICER, PROVINCE = 7001, 7002, 7003, 7004, 7005
 CITIZEN, NEIGHBOUR = 9001, 9002
@@ -45,14 +47,6 @@ async def world(settings: Settings, services: Services) -> AsyncIterator[Telegra
             await started.say(user, f"/start {invite.code}")
         yield started
         await started.stop()
-
-
-def texts(sent: list[SentMessage]) -> str:
-    return "\n".join(s.text or "" for s in sent)
-
-
-def labels(sent: list[SentMessage]) -> list[str]:
-    return [label for s in sent for label, _data in BotApiStub.buttons(s)]
 
 
 async def send_flood_petition(world: TelegramWorld) -> list[SentMessage]:
@@ -214,4 +208,26 @@ async def test_overdue_petitions_are_marked(world: TelegramWorld, services: Serv
     assert labels(sent)[0].endswith("⚠️")
     sent = await world.say(CITIZEN, "tra cuu PA-2026-000001")
     assert "(đã quá hạn xử lý)" in texts(sent)
-    assert await services.feedback.counts("HD") == (1, 1)
+    # The officer's digest puts it among the things to do, and the full detail counts it.
+    sent = await world.say(OFFICER, "/digest")
+    assert "• Xử lý 1 phản ánh, kiến nghị của người dân (/phananh), 1 đã quá hạn" in texts(sent)
+    sent = await world.say(OFFICER, "/digest full")
+    assert "1 phản ánh, kiến nghị của người dân chưa xong, 1 đã quá hạn xử lý (/phananh)." \
+        in texts(sent)
+    sent = await world.say(OTHER_OFFICER, "/digest")
+    assert "phản ánh" not in texts(sent)
+
+
+async def test_digest_counts_open_petitions_in_time(world: TelegramWorld) -> None:
+    await send_flood_petition(world)
+    sent = await world.say(OFFICER, "/digest")
+    assert "• Xử lý 1 phản ánh, kiến nghị của người dân (/phananh)\n" in texts(sent) + "\n"
+
+
+@pytest.mark.parametrize(("sent_on", "days", "due_on"), [
+    (date(2026, 11, 20), 10, date(2026, 12, 7)),  # a Friday; 24/11 is Ngày Văn hóa Việt Nam
+    (date(2027, 2, 3), 10, date(2027, 2, 24)),  # just before Tết: 04–10/02/2027 are days off
+    (date(2026, 12, 31), 1, date(2027, 1, 4)),  # New Year's Day and a weekend skipped
+])
+def test_time_limit_counts_working_days_only(sent_on: date, days: int, due_on: date) -> None:
+    assert add_working_days(sent_on, days) == due_on

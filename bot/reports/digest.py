@@ -118,6 +118,9 @@ class CommuneDigest:
     campaign: CampaignPace | None
     follow_ups_waiting: int = 0
     open_questions: int = 0
+    # Citizens' petitions (phản ánh, kiến nghị) not closed yet, and those past their time limit.
+    open_petitions: int = 0
+    overdue_petitions: int = 0
     # Citizens' ratings of the help desk's answers (helpful, of all rated): not the plan's
     # satisfaction indicator, which is about how procedures were handled.
     answer_ratings: Indicator | None = None
@@ -279,6 +282,7 @@ class DigestService:
         office = await self.figures.office_figures(
             names, sorted({k for keys in office_keys.values() for k in keys}))
         questions = await self.figures.open_questions(names)
+        petitions = await self.figures.open_petitions(names)
         ratings = await self.figures.answer_ratings(names, window)
         result = []
         for commune in communes:
@@ -299,6 +303,8 @@ class DigestService:
             active, quiet = volunteers[commune.code]
             keys = office_keys[commune.code]
             good, rated = ratings.get(commune.code, (0, 0))
+            due = petitions.get(commune.code, {})
+            today = window.cut.astimezone(commune.tz).date()
             result.append(CommuneDigest(
                 code=commune.code, name=commune.name, hamlets=lines, total=total,
                 behind=furthest_behind(lines)[:BEHIND_COUNT],
@@ -310,6 +316,8 @@ class DigestService:
                 office_period=period.key if period.kind is PeriodKind.QUARTER else keys[0],
                 campaign=await self._campaign(commune, lines, window.cut),
                 open_questions=questions.get(commune.code, 0),
+                open_petitions=sum(due.values()),
+                overdue_petitions=sum(n for day, n in due.items() if day < today),
                 answer_ratings=Indicator(good, rated, None) if rated else None))
         return result
 

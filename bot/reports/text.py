@@ -154,6 +154,20 @@ def _questions(communes: Sequence[CommuneDigest]) -> str | None:
         n=fmt_int(waiting))
 
 
+def _petitions(communes: Sequence[CommuneDigest]) -> str | None:
+    waiting = sum(c.open_petitions for c in communes)
+    if not waiting:
+        return None
+    overdue = sum(c.overdue_petitions for c in communes)
+    text = ngettext("Handle {n} citizen's petition (/phananh)",
+                    "Handle {n} citizens' petitions (/phananh)", waiting).format(
+        n=fmt_int(waiting))
+    if overdue:
+        text += ", " + ngettext("{n} past its time limit", "{n} past their time limit",
+                                overdue).format(n=fmt_int(overdue))
+    return text
+
+
 def _office(communes: Sequence[CommuneDigest]) -> str | None:
     missing = [c for c in communes if any(o.figure is None for o in c.office)]
     if not missing:
@@ -184,7 +198,8 @@ def _campaigns(communes: Sequence[CommuneDigest]) -> str | None:
 
 # The "what to do next" list, in order; a new kind of task is one more function here.
 ACTION_ITEMS: list[Callable[[Sequence[CommuneDigest]], str | None]] = [
-    _campaigns, _hamlets_without_visits, _quiet_volunteers, _follow_ups, _questions, _office,
+    _campaigns, _petitions, _hamlets_without_visits, _quiet_volunteers, _follow_ups, _questions,
+    _office,
 ]
 
 
@@ -292,6 +307,12 @@ def _people(c: CommuneDigest) -> list[str]:
         lines.append(ngettext("{n} citizen question waits for an answer (/questions).",
                               "{n} citizen questions wait for an answer (/questions).",
                               c.open_questions).format(n=fmt_int(c.open_questions)))
+    if c.open_petitions:
+        lines.append(ngettext("{n} citizen's petition is not closed yet, {late} past the time "
+                              "limit (/phananh).",
+                              "{n} citizens' petitions are not closed yet, {late} past the "
+                              "time limit (/phananh).", c.open_petitions).format(
+            n=fmt_int(c.open_petitions), late=fmt_int(c.overdue_petitions)))
     return lines
 
 
