@@ -1,196 +1,331 @@
-"""Citizen help desk benchmark: our matcher against a title-only fuzzy baseline on the eval set.
+"""Citizen help desk benchmark: the help desk against a BM25 baseline and the previous matcher.
 
-Run `python -m benchmarks.helpdesk_bench [--out FILE]`; `--misses tune` lists wrong answers and
-`--calibrate` finds the confidence threshold. Rows whose position (0-based) leaves remainder 2
-when divided by 3 are the held-out third: tune on the rest only, report both.
+`python -m benchmarks.helpdesk_bench` runs every system in its own process over the development
+and held-out question sets (same questions, same order, same knowledge) and prints, per split and
+per style: right, top-1, correct hand-overs, confident-wrong, wrong-language, ID warnings and
+latency. Only aggregates are printed for the held-out split; `--misses` lists development rows only.
+
+Systems:
+- helpdesk: what citizens get (reading: language, ID numbers, intent; then our matcher);
+- bm25_reading: the same reading with BM25 instead of our matcher;
+- bm25: BM25 over folded words alone (no reading), threshold fitted on the development split;
+- previous: the matcher as it was before this work (its source read from git), with its
+  greeting list and its ID rule (the warning replaced the answer); it always answered in the
+  configured language, Vietnamese.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import csv
+import importlib.util
 import json
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from bot.helpdesk import (
-    KnowledgeBase,
-    Matcher,
-    MatchResult,
-    asks_for_person,
-    baseline_match,
-    load_knowledge,
-)
-from bot.helpdesk.matcher import CONFIDENCE_THRESHOLD
-from bot.textnorm import fold
+from benchmarks.helpdesk_bm25 import Bm25Scorer, Tokenizer, plain_tokens
+from bot.helpdesk import KnowledgeBase
 
 ROOT = Path(__file__).resolve().parent.parent
-HUMAN = "HUMAN"
+DEV = ROOT / "benchmarks" / "helpdesk_dev.tsv"
+HELDOUT = ROOT / "benchmarks" / "helpdesk_heldout.tsv"
+SYSTEMS = ("helpdesk", "bm25_reading", "bm25", "previous")
+# The last commit before this work: the previous matcher and greeting list are read from it.
+PREVIOUS_COMMIT = "7d22843"
+HUMAN, REFUSE, GREET = "HUMAN", "REFUSE", "GREET"
+_PERSON_OUTCOMES = {"person", "unsure", "ask_topic"}
 
 
 @dataclass(frozen=True)
 class Row:
-    """One eval question, its expected entry id (or HUMAN) and whether it is held out."""
+    """One labelled question."""
 
     question: str
-    expected: str
-    holdout: bool
+    expected: str  # an entry id, HUMAN, REFUSE or GREET
+    style: str
+    lang: str
+    warn: bool  # holds a citizen ID number: expect the warning
+    split: str
 
 
 @dataclass(frozen=True)
-class Outcome:
-    """What a system did with one row, and how long it took."""
+class Result:
+    """What one system did with one row."""
 
-    row: Row
-    result: MatchResult
-    seconds: float
+    outcome: str  # answer, person, unsure, ask_topic, refuse, greet, thanks, warned_only
+    entry_id: str | None
+    top: str | None
+    language: str
+    warned: bool
+    echoed_id: bool  # the kept text still held the ID number
+    ms: float
 
 
-def read_eval(path: Path) -> list[Row]:
-    """Rows of the tab-separated eval file (header `question<TAB>expected`)."""
+def read_rows(path: Path, split: str) -> list[Row]:
+    """Rows of a tab-separated set (question, expected, style, lang, warn)."""
     with path.open(encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
-        return [Row(r["question"], r["expected"], i % 3 == 2) for i, r in enumerate(reader)]
+        return [Row(r["question"], r["expected"], r["style"], r["lang"], r["warn"] == "1", split)
+                for r in reader]
 
 
-def run(system: Callable[[str], MatchResult], rows: list[Row]) -> list[Outcome]:
-    """Ask every question once, timing each call."""
-    system(rows[0].question)  # warm-up, so the first timing is not an outlier
-    outcomes = []
-    for row in rows:
+# --- systems (each runs in its own process) -------------------------------------------------------
+
+
+def _helpdesk_system(scorer_name: str) -> Callable[[str], Result]:
+    from bot.helpdesk import load_knowledge
+    from bot.helpdesk.matcher import Matcher
+    from bot.helpdesk.reader import Reader, Scorer
+    from bot.helpdesk.vocabulary import default_vocabulary
+
+    kb = load_knowledge(ROOT / "knowledge")
+    vocabulary = default_vocabulary()
+    scorer: Scorer = (Matcher(kb, vocabulary=vocabulary) if scorer_name == "ours"
+                      else _fitted_bm25(kb, vocabulary.expand))
+    reader = Reader(kb, scorer, vocabulary)
+
+    def ask(question: str) -> Result:
         start = time.perf_counter()
-        result = system(row.question)
-        outcomes.append(Outcome(row, result, time.perf_counter() - start))
-    return outcomes
+        reading = reader.read(question)
+        ms = (time.perf_counter() - start) * 1000
+        top = reading.match.top if reading.match else None
+        return Result(str(reading.outcome), reading.entry_id, top, reading.language, reading.had_id,
+                      _holds_id(reading.text), ms)
+
+    return ask
 
 
-def figures(outcomes: list[Outcome]) -> dict[str, float | int]:
-    """Accuracy, hand-off and timing figures for one system."""
-    answerable = [o for o in outcomes if o.row.expected != HUMAN]
-    human = [o for o in outcomes if o.row.expected == HUMAN]
-    times = sorted(o.seconds * 1000 for o in outcomes)
-    return {
-        "answerable": len(answerable),
-        "human_questions": len(human),
-        "top1_accuracy": _share(answerable, lambda o: o.result.top == o.row.expected),
-        "answered_correctly": _share(answerable, lambda o: o.result.answer_id == o.row.expected),
-        "human_sent_to_human": _share(human, lambda o: o.result.to_human),
-        "answerable_sent_to_human": _share(answerable, lambda o: o.result.to_human),
-        "mean_ms": round(statistics.fmean(times), 3),
-        "p95_ms": round(times[min(len(times) - 1, int(0.95 * len(times)))], 3),
-    }
+def _fitted_bm25(kb: KnowledgeBase, tokens: Tokenizer) -> Bm25Scorer:
+    """A BM25 scorer whose confidence bar gives the most right outcomes on the development split."""
+    scorer = Bm25Scorer(kb, tokens)
+    dev = read_rows(DEV, "dev")
+    tops = [(row, scorer.match(row.question), scorer.raw_top(row.question)) for row in dev]
+    best_bar, best_right = 0.0, -1
+    for bar in sorted({round(raw, 2) for _, _, raw in tops}):
+        right = sum(
+            (raw >= bar and result.top == row.expected) or (raw < bar and row.expected in (HUMAN, REFUSE, GREET))
+            for row, result, raw in tops)
+        if right > best_right:
+            best_bar, best_right = bar, right
+    scorer.threshold = best_bar
+    return scorer
 
 
-def _share(outcomes: list[Outcome], good: Callable[[Outcome], bool]) -> float:
-    """Share of outcomes that are good, rounded for reports."""
-    return round(sum(map(good, outcomes)) / len(outcomes), 4) if outcomes else 0.0
+def _bm25_system() -> Callable[[str], Result]:
+    from bot.helpdesk import load_knowledge
 
-
-def misses(outcomes: list[Outcome], include_holdout: bool) -> list[str]:
-    """Lines describing wrong answers, for tuning (held-out rows hidden unless asked)."""
-    lines = []
-    for o in outcomes:
-        if o.row.holdout and not include_holdout:
-            continue
-        expected_human = o.row.expected == HUMAN
-        wrong = o.result.to_human != expected_human or (not expected_human and o.result.top != o.row.expected)
-        if wrong:
-            top = ", ".join(f"{c.entry_id}:{c.score:.2f}" for c in o.result.candidates[:3])
-            flags = f"conf={o.result.confident} human={o.result.wants_human}"
-            lines.append(f"{o.row.expected:22} | {o.row.question} | {top} | {flags}")
-    return lines
-
-
-def benchmark(kb: KnowledgeBase, rows: list[Row]) -> tuple[dict[str, object], list[Outcome]]:
-    """Run ours, the baseline and ours on diacritic-free text; figures plus our outcomes."""
-    start = time.perf_counter()
-    matcher = Matcher(kb)
-    build_ms = (time.perf_counter() - start) * 1000
-    ours = run(matcher.match, rows)
-    base = run(lambda q: baseline_match(kb, q), rows)
-    plain = run(lambda q: matcher.match(fold(q)), rows)
-    report: dict[str, object] = {
-        "entries": len(kb),
-        "questions": len(rows),
-        "confidence_threshold": CONFIDENCE_THRESHOLD,
-        "matcher_build_ms": round(build_ms, 1),
-        "matcher": figures(ours),
-        "baseline": figures(base),
-        "matcher_without_diacritics": figures(plain),
-        "matcher_tune_split": figures([o for o in ours if not o.row.holdout]),
-        "matcher_holdout_split": figures([o for o in ours if o.row.holdout]),
-    }
-    return report, ours
-
-
-def calibrate(kb: KnowledgeBase, rows: list[Row]) -> tuple[float, float, float]:
-    """The range of confidence thresholds with the best balanced accuracy on the tuning split."""
-    matcher = Matcher(kb, threshold=0.0)
+    kb = load_knowledge(ROOT / "knowledge")
+    scorer = _fitted_bm25(kb, plain_tokens)
     handoff = kb.handoff_ids()
-    tune = [
-        (row, matcher.match(row.question), asks_for_person(row.question)) for row in rows if not row.holdout
-    ]
-    scores: dict[float, float] = {}
-    for step in range(10, 71):
-        threshold = step / 100
-        human, answerable = [], []
-        for row, result, asks in tune:
-            confident = bool(result.candidates) and result.candidates[0].score >= threshold
-            to_human = asks or not confident or result.top in handoff
-            if row.expected == HUMAN:
-                human.append(to_human)
-            else:
-                answerable.append(not to_human and result.top == row.expected)
-        scores[threshold] = (sum(human) / len(human) + sum(answerable) / len(answerable)) / 2
-    best = max(scores.values())
-    plateau = [t for t, score in scores.items() if score == best]
-    return min(plateau), max(plateau), round(best, 4)
+
+    def ask(question: str) -> Result:
+        start = time.perf_counter()
+        result = scorer.match(question)
+        ms = (time.perf_counter() - start) * 1000
+        answer = result.answer_id if result.answer_id not in handoff else None
+        outcome = "answer" if answer else "unsure"
+        return Result(outcome, answer, result.top, "vi", False, _holds_id(question), ms)
+
+    return ask
 
 
-def print_table(report: dict[str, object]) -> None:
-    """Side-by-side figures: our matcher, the baseline, our matcher on diacritic-free text."""
-    columns = ("matcher", "baseline", "matcher_without_diacritics")
-    tables = [report[name] for name in columns]
-    assert all(isinstance(table, dict) for table in tables)
-    print(f"{report['questions']} questions, {report['entries']} entries")
-    print(f"{'figure':26} {'matcher':>10} {'baseline':>10} {'matcher, diacritics removed':>28}")
-    for key in ("top1_accuracy", "answered_correctly", "human_sent_to_human", "answerable_sent_to_human",
-                "mean_ms", "p95_ms"):
-        ours, base, plain = (table[key] for table in tables)  # type: ignore[index]
-        print(f"{key:26} {ours:>10} {base:>10} {plain:>28}")
-    for split in ("matcher_tune_split", "matcher_holdout_split"):
-        figs = report[split]
-        assert isinstance(figs, dict)
-        print(f"{split:28} top1={figs['top1_accuracy']} human={figs['human_sent_to_human']} "
-              f"false_handoff={figs['answerable_sent_to_human']}")
+def _previous_system() -> Callable[[str], Result]:
+    from bot.helpdesk import load_knowledge
+    from bot.textnorm import contains_citizen_id, fold
+
+    source = _git_show("bot/helpdesk/matcher.py")
+    service = _git_show("bot/helpdesk/service.py")
+    greetings = _assigned_set(service, "GREETINGS")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "previous_matcher.py"
+        path.write_text(source, encoding="utf-8")
+        spec = importlib.util.spec_from_file_location("previous_matcher", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # dataclasses look their module up while it loads
+        spec.loader.exec_module(module)
+    kb = load_knowledge(ROOT / "knowledge")
+    matcher = module.Matcher(kb)
+    handoff = kb.handoff_ids()
+
+    def ask(question: str) -> Result:
+        start = time.perf_counter()
+        if contains_citizen_id(question):
+            return Result("warned_only", None, None, "vi", True, False, (time.perf_counter() - start) * 1000)
+        if fold(question) in greetings:
+            return Result("greet", None, None, "vi", False, False, (time.perf_counter() - start) * 1000)
+        result = matcher.match(question, "vi")
+        ms = (time.perf_counter() - start) * 1000
+        answer = result.answer_id if result.answer_id not in handoff else None
+        outcome = "answer" if answer else ("person" if result.wants_human else "unsure")
+        return Result(outcome, answer, result.top, "vi", False, False, ms)
+
+    return ask
+
+
+def _git_show(path: str) -> str:
+    return subprocess.run(["git", "show", f"{PREVIOUS_COMMIT}:{path}"], cwd=ROOT, check=True,
+                          capture_output=True, text=True).stdout
+
+
+def _assigned_set(source: str, name: str) -> set[str]:
+    """The literal set assigned to `name` in a module's source."""
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
+            return set(ast.literal_eval(node.value))
+    raise KeyError(name)
+
+
+def _holds_id(text: str) -> bool:
+    from bot.helpdesk.privacy import redact_ids
+
+    return redact_ids(text).found
+
+
+def run_system(name: str, rows: list[Row]) -> list[Result]:
+    """Ask every question once (after one warm-up question), timing each."""
+    factories: dict[str, Callable[[], Callable[[str], Result]]] = {
+        "helpdesk": lambda: _helpdesk_system("ours"),
+        "bm25_reading": lambda: _helpdesk_system("bm25"),
+        "bm25": _bm25_system,
+        "previous": _previous_system,
+    }
+    ask = factories[name]()
+    ask(rows[0].question)
+    return [ask(row.question) for row in rows]
+
+
+# --- figures --------------------------------------------------------------------------------------
+
+
+def is_right(row: Row, result: Result) -> bool:
+    """The outcome a citizen should get: the expected answer, a person, a refusal, a greeting."""
+    if row.expected == HUMAN:
+        return result.outcome in _PERSON_OUTCOMES
+    if row.expected == REFUSE:
+        return result.outcome == "refuse"
+    if row.expected == GREET:
+        return result.outcome in ("greet", "thanks")
+    return result.outcome == "answer" and result.entry_id == row.expected
+
+
+def figures(pairs: list[tuple[Row, Result]]) -> dict[str, float | int]:
+    """The figures of one system on some rows."""
+    answerable = [(r, x) for r, x in pairs if r.expected not in (HUMAN, REFUSE, GREET)]
+    not_answerable = [(r, x) for r, x in pairs if r.expected in (HUMAN, REFUSE)]
+    english = [(r, x) for r, x in pairs if r.lang == "en"]
+    refusals = [(r, x) for r, x in pairs if r.expected == REFUSE]
+    with_id = [(r, x) for r, x in pairs if r.warn]
+    without_id = [(r, x) for r, x in pairs if not r.warn and any(ch.isdigit() for ch in r.question)]
+    times = sorted(x.ms for _, x in pairs)
+    return {
+        "questions": len(pairs),
+        "right": _share(pairs, lambda r, x: is_right(r, x)),
+        "top1": _share(answerable, lambda r, x: x.top == r.expected),
+        "correct_handovers": _share(not_answerable, lambda r, x: x.outcome != "answer"),
+        "confident_wrong": _share(pairs, lambda r, x: x.outcome == "answer" and x.entry_id != r.expected),
+        "wrong_language": _share(english, lambda r, x: x.language != "en"),
+        "refusals_answered_with_a_procedure": sum(x.outcome == "answer" for _, x in refusals),
+        "id_warned": _share(with_id, lambda r, x: x.warned),
+        "id_answered_too": _share(with_id, lambda r, x: is_right(r, x)),
+        "id_echoed": sum(x.echoed_id for _, x in pairs),
+        "false_id_warnings": sum(x.warned for _, x in without_id),
+        "p95_ms": round(times[min(len(times) - 1, int(0.95 * len(times)))], 3) if times else 0.0,
+        "mean_ms": round(statistics.fmean(times), 3) if times else 0.0,
+    }
+
+
+def _share(pairs: list[tuple[Row, Result]], good: Callable[[Row, Result], bool]) -> float:
+    return round(sum(good(r, x) for r, x in pairs) / len(pairs), 4) if pairs else 0.0
+
+
+def report(rows: list[Row], results: dict[str, list[Result]]) -> dict[str, object]:
+    """Figures per system, per split, and per style within each split."""
+    splits = [s for s in ("dev", "heldout") if any(r.split == s for r in rows)]
+    out: dict[str, object] = {"questions": {s: sum(r.split == s for r in rows) for s in splits}}
+    for name, res in results.items():
+        pairs = list(zip(rows, res, strict=True))
+        per: dict[str, object] = {}
+        for split in splits:
+            chosen = [(r, x) for r, x in pairs if r.split == split]
+            styles = sorted({r.style for r, _ in chosen})
+            per[split] = {"all": figures(chosen),
+                          "by_style": {s: figures([(r, x) for r, x in chosen if r.style == s]) for s in styles}}
+        out[name] = per
+    return out
+
+
+_SHOWN = ("right", "top1", "correct_handovers", "confident_wrong", "wrong_language",
+          "refusals_answered_with_a_procedure", "id_warned", "id_answered_too", "id_echoed",
+          "false_id_warnings", "p95_ms", "mean_ms")
+
+
+def print_report(data: dict[str, object], systems: tuple[str, ...]) -> None:
+    """Side-by-side tables: all figures per split, then 'right' and 'confident_wrong' per style."""
+    for split in ("heldout", "dev"):
+        if split not in data["questions"]:  # type: ignore[operator]
+            continue
+        print(f"\n== {split} ({data['questions'][split]} questions) ==")  # type: ignore[index]
+        print(f"{'figure':36}" + "".join(f"{s:>14}" for s in systems))
+        for key in _SHOWN:
+            print(f"{key:36}" + "".join(f"{data[s][split]['all'][key]:>14}" for s in systems))  # type: ignore[index]
+        styles = data[systems[0]][split]["by_style"]  # type: ignore[index]
+        print(f"\n{'style (n): right / confident-wrong':36}" + "".join(f"{s:>14}" for s in systems))
+        for style in styles:
+            n = styles[style]["questions"]
+            cells = "".join(
+                f"{data[s][split]['by_style'][style]['right']:>7}/{data[s][split]['by_style'][style]['confident_wrong']:<6}"  # type: ignore[index]
+                for s in systems)
+            print(f"{f'{style} ({n})':36}{cells}")
+
+
+def misses(rows: list[Row], results: list[Result]) -> list[str]:
+    """Development rows the help desk got wrong (held-out rows are never listed)."""
+    return [f"{row.expected:22} | {row.style:12} | {row.question} | {x.outcome} {x.entry_id or ''} "
+            f"(top {x.top}) {x.language}"
+            for row, x in zip(rows, results, strict=True) if row.split == "dev" and not is_right(row, x)]
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Command-line entry point."""
+    """Run every system in a child process and report; `--system` is the child's entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "helpdesk.json")
-    parser.add_argument("--knowledge", type=Path, default=ROOT / "knowledge")
-    parser.add_argument("--eval", type=Path, default=ROOT / "benchmarks" / "helpdesk_eval.tsv")
-    parser.add_argument("--misses", choices=("none", "tune", "all"), default="none",
-                        help="list wrong answers (tune split only, or all rows)")
-    parser.add_argument("--calibrate", action="store_true",
-                        help="print the confidence threshold that works best on the tuning split")
+    parser.add_argument("--systems", default=",".join(SYSTEMS))
+    parser.add_argument("--misses", action="store_true", help="list development rows the help desk got wrong")
+    parser.add_argument("--splits", default="dev,heldout",
+                        help="dev while tuning; the held-out split is for the final figures")
+    parser.add_argument("--system", help=argparse.SUPPRESS)
+    parser.add_argument("--dump", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.calibrate:
-        low, high, balanced = calibrate(load_knowledge(args.knowledge), read_eval(args.eval))
-        print(f"best thresholds on the tuning split: {low}–{high} (balanced accuracy {balanced})")
+    sets = {"dev": DEV, "heldout": HELDOUT}
+    rows = [row for split in args.splits.split(",") for row in read_rows(sets[split], split)]
+    if args.system:
+        results = run_system(args.system, rows)
+        args.dump.write_text(json.dumps([asdict(r) for r in results]), encoding="utf-8")
         return
-    report, outcomes = benchmark(load_knowledge(args.knowledge), read_eval(args.eval))
-    print_table(report)
-    if args.misses != "none":
-        print("\n".join(misses(outcomes, include_holdout=args.misses == "all")))
+    systems = tuple(args.systems.split(","))
+    results: dict[str, list[Result]] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for name in systems:
+            dump = Path(folder) / f"{name}.json"
+            subprocess.run([sys.executable, "-m", "benchmarks.helpdesk_bench", "--system", name,
+                            "--splits", args.splits, "--dump", str(dump)], cwd=ROOT, check=True)
+            results[name] = [Result(**r) for r in json.loads(dump.read_text(encoding="utf-8"))]
+    data = report(rows, results)
+    print_report(data, systems)
+    if args.misses and "helpdesk" in results:
+        print("\n" + "\n".join(misses(rows, results["helpdesk"])))
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    args.out.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     shown = args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out
-    print(f"figures written to {shown}")
+    print(f"\nfigures written to {shown}")
 
 
 if __name__ == "__main__":

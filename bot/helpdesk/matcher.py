@@ -25,72 +25,12 @@ from dataclasses import dataclass, replace
 from rapidfuzz import fuzz, process, utils
 
 from bot.helpdesk.knowledge import Entry, KnowledgeBase
+from bot.helpdesk.vocabulary import SYLLABLE, Vocabulary, default_vocabulary
 from bot.textnorm import contains_citizen_id, fold, strip_telex
 
 # ---------------------------------------------------------------------------------------------
 # Normalisation: what people type → canonical folded words
 # ---------------------------------------------------------------------------------------------
-
-# Multi-word and spelling variants, applied to folded text before splitting into words.
-_PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(pattern), replacement)
-    for pattern, replacement in (
-        (r"\bv\s?n\s?e\s?i\s?d+\b|\bvn\s?id\b|\bvnied\b|\bvneld\b", "vneid"),
-        (r"\b(?:muc|cap) do\b", "muc"),  # "mức độ 2", "cấp độ 2" → "mức 2"
-        (r"\bm(?:uc)?\s?([1-4])\b", r"muc \1"),  # "m2", "muc2"
-        (r"\bmuc (?:mot|i)\b", "muc 1"),
-        (r"\bmuc (?:hai|ii)\b", "muc 2"),
-        (r"\b(?:level|lv|lvl)\s?([1-4])\b", r"level \1"),
-        (r"\bpass\s?code\b|\bpasscot\b", "passcode"),
-        (r"\bdich\s?vu\s?cong\b", "dich vu cong"),
-        (r"\bdichvucong(?:\.gov\.vn)?\b", "dichvucong dich vu cong"),
-        (r"\bch\s?play\b|\bgoogle play\b|\bplay store\b", "chplay"),
-        (r"\bapp\s?store\b", "appstore"),
-        (r"\bo\s?t\s?p\b", "otp"),
-        (r"\b6 so\b|\bsau so\b", "6 so"),
-        # Central "mô" is "đâu" after a verb of place ("đi mô", "ở mô"); elsewhere "mo" is "mở".
-        (r"\b(o|di|den|ra|len|ve) mo\b", r"\1 dau"),
-        (r"\bbi nhi?e?u\b", "bao nhieu"),
-    )
-)
-
-# One typed word → its expansion. Keys are folded; values may hold several words.
-_WORDS: dict[str, str] = {
-    # negation and common chat shorthand
-    "k": "khong", "ko": "khong", "kh": "khong", "khg": "khong", "kg": "khong", "hok": "khong",
-    "hong": "khong", "hem": "khong", "k0": "khong", "hk": "khong", "hum": "hom",
-    "dc": "duoc", "dk": "dang ky", "dky": "dang ky", "dki": "dang ky", "ntn": "nhu the nao",
-    "lm": "lam", "vs": "voi", "ms": "moi", "r": "roi", "j": "gi", "z": "gi", "bn": "bao nhieu",
-    "ng": "nguoi", "ngta": "nguoi ta", "cb": "can bo", "mn": "moi nguoi",
-    "bik": "biet", "bit": "biet", "bjo": "bay gio", "bh": "bay gio", "h": "gio", "trc": "truoc",
-    "mik": "minh", "mjk": "minh", "t": "toi", "e": "em", "ad": "admin",
-    # accounts and identity
-    "mk": "mat khau", "pass": "mat khau", "pw": "mat khau", "tk": "tai khoan",
-    "tkdd": "tai khoan dinh danh", "dddt": "dinh danh dien tu", "ddt": "dinh danh dien tu",
-    "ddcn": "dinh danh ca nhan", "cccd": "can cuoc", "cmnd": "chung minh can cuoc",
-    "cmt": "chung minh can cuoc", "sdt": "so dien thoai", "dt": "dien thoai", "dthoai": "dien thoai",
-    "sms": "sms tin nhan", "app": "app ung dung", "apps": "app ung dung", "ud": "ung dung",
-    "id": "id can cuoc",
-    # public services and procedures
-    "dvc": "dich vu cong", "dvcqg": "dich vu cong quoc gia", "dvctt": "dich vu cong truc tuyen",
-    "tthc": "thu tuc hanh chinh", "hs": "ho so", "ubnd": "uy ban nhan dan",
-    "bhyt": "bao hiem y te", "bhxh": "bao hiem xa hoi", "gplx": "giay phep lai xe",
-    "blx": "bang lai xe", "lltp": "ly lich tu phap", "gks": "giay khai sinh",
-    "ks": "khai sinh", "gpkd": "giay phep kinh doanh", "hkd": "ho kinh doanh", "online": "online truc tuyen",
-    "onl": "online truc tuyen",
-    # regional words (Southern, Central) for everyday verbs and question words
-    "dzo": "vao", "zo": "vao", "dzia": "ve", "man": "lam", "rang": "sao", "rua": "the",
-    "ni": "nay", "nhiu": "nhieu", "wa": "qua", "xai": "dung", "sanh": "sinh", "dzay": "vay", "zay": "vay",
-}
-
-# Filler phrases that carry no topic; removed after expansion so rambling questions score fairly.
-_FILLER_PHRASES = re.compile(
-    r"\b(?:nhu the nao|lam the nao|the nao|lam sao|ra sao|kieu gi|kieu nao|cach nao|phai lam gi"
-    r"|la cai gi|cai gi|la gi|la sao|co duoc khong|duoc khong|co phai"
-    r"|cho toi hoi|cho em hoi|cho minh hoi|cho hoi|xin hoi|cam on|o dau|khong biet|lam gi"
-    r"|nhu vay|the nay|how do i|how can i|how to|what is"
-    r"|what s|is it)\b"
-)
 
 _STOPWORDS = frozenset(
     [
@@ -99,36 +39,13 @@ _STOPWORDS = frozenset(
         "roi", "di", "duoc", "nhi", "u", "nua", "gi", "nao", "ay", "day", "gio", "bay", "giu", "phai", "se",
         "da", "va", "hay", "hoac", "de", "ve", "muon", "biet", "ai", "please", "i", "is", "are", "does",
         "how", "what", "could", "would", "for", "of", "with", "and", "or", "you", "your", "there", "this",
-        "have", "has", "get", "got", "im", "was",
+        "have", "has", "get", "got", "im", "was", "ua", "chiec", "nhen", "ha",
     ]
 )
 # Kept although frequent, because folding merges them with topic words: "ma" (mã), "do" (đỏ),
 # "dang" (đăng), "tu" (tử, tư), "vi" (ví), "sao" (sao y), "the" (thẻ), "ban" (bán), "cua" (cửa),
 # and English words that are folded Vietnamese too: "can" (căn, cán), "to" (tờ), "me" (mẹ),
 # "be" (bé), "that" (thật), "in", "on", "an", "my", "do", "it".
-
-_PUNCT = re.compile(r"[^\w\s]|_")
-_CLOSING_NHA = re.compile(r"\bnha\s*$")
-# One folded Vietnamese syllable: onset, one to three vowels, coda. Telex leftovers ("kichs", "dduowcj")
-# and joined words ("kichhoat") never fit it.
-_SYLLABLE = re.compile(r"(?:ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnprstvx])?[aeiouy]{1,3}(?:ch|ng|nh|[cmnpt])?")
-_LETTER_DIGIT = re.compile(r"(?<=[a-z])(?=\d)|(?<=\d)(?=[a-z])")
-
-
-def _expand(text: str) -> tuple[str, ...]:
-    """Fold, expand abbreviations and phrases, drop filler; return words (no vocabulary repair)."""
-    folded = _PUNCT.sub(" ", fold(text))
-    for pattern, replacement in _PHRASES:
-        folded = pattern.sub(replacement, folded)
-    words = [_WORDS.get(word, word) for word in folded.split()]
-    expanded = " ".join(words)
-    for pattern, replacement in _PHRASES:
-        expanded = pattern.sub(replacement, expanded)
-    expanded = _FILLER_PHRASES.sub(" ", expanded)
-    # Folded "nha" is "nhà" (house) or the closing particle "nha" ("giúp em nha"): only the end is a particle.
-    expanded = _CLOSING_NHA.sub(" ", expanded)
-    return tuple(w for part in expanded.split() for w in _LETTER_DIGIT.sub(" ", part).split() if w)
-
 
 def _content(words: Iterable[str]) -> list[str]:
     """Words that can carry a topic (stopwords removed)."""
@@ -203,6 +120,13 @@ def _senses(words: Sequence[str], compounds: dict[str, float]) -> tuple[list[str
     return senses, pairs
 
 
+def _skip_pairs(words: Sequence[str], compounds: dict[str, float]) -> list[str]:
+    """Pairs of segments one word apart: "mat cai dien_thoai" also gives "mat_dien_thoai"."""
+    spans = _segments(words, compounds)
+    tokens = ["_".join(words[a:b]) for a, b in spans]
+    return [f"{x}_{z}" for x, z in zip(tokens, tokens[2:], strict=False)]
+
+
 # Tone marks (grave, acute, tilde, hook, dot below). Vowel marks (ă, â, ê, ô, ơ, ư) stay in the key.
 _TONE_MARKS = frozenset("\u0300\u0301\u0303\u0309\u0323")
 _RAW_WORD = re.compile(r"\w+")
@@ -257,13 +181,13 @@ _HUMAN_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
 )
 
 
-def asks_for_person(question: str) -> bool:
+def asks_for_person(question: str, vocabulary: Vocabulary | None = None) -> bool:
     """True when the citizen asks to talk to a person rather than the bot."""
-    return _asks_for_person(_expand(question))
+    return asks_for_person_in((vocabulary or default_vocabulary()).expand(question))
 
 
-def _asks_for_person(expanded: Sequence[str]) -> bool:
-    """`asks_for_person` on words already expanded."""
+def asks_for_person_in(expanded: Sequence[str]) -> bool:
+    """`asks_for_person` on words already expanded by the vocabulary."""
     text = " ".join(expanded)
     return any(pattern.search(text) for pattern in _HUMAN_PATTERNS)
 
@@ -339,6 +263,8 @@ _MIN_LEXICAL = 0.5
 # Two entries fitting almost equally means the question mixes topics or is too vague to pick one:
 # a person decides, and both are shown as suggestions. Only exact ties on the tuning split fall below.
 _MIN_MARGIN = 0.02
+# An entry far ahead of the next (by _CLEAR_LEAD) may explain a little less of the question.
+_LOW_LEXICAL, _CLEAR_LEAD = 0.38, 0.1
 _MAX_CANDIDATES = 5
 _LONG_NUMBER = 9
 
@@ -384,8 +310,8 @@ class _Fit:
 # name something of ours.
 _OTHER_SERVICE = re.compile(
     r"\b(?:zalo|facebook|fb|messenger|tiktok|youtube|gmail|email|sim|nha mang|viettel"
-    r"|vinaphone|mobifone|vietnamobile|ngan hang|banking|momo|zalopay|vi dien tu|tien dien"
-    r"|tien nuoc|evn|shopee|lazada)\b")
+    r"|vinaphone|mobifone|vietnamobile|ngan hang|banking|momo|zalopay|vi dien tu"
+    r"|shopee|lazada)\b")
 _OURS = re.compile(
     r"\b(?:vneid|dinh danh|dich vu cong|can cuoc|cong an|ho so|thu tuc|cong dich vu|muc 2"
     r"|khai sinh|cu tru|ly lich|chung thuc|le phi|tra phi|nop phi|doc than|hon nhan)\b")
@@ -400,10 +326,13 @@ def _about_other_service(expanded: Sequence[str]) -> bool:
 class Matcher:
     """Ranks knowledge entries for a question; build once, call `match` many times."""
 
-    def __init__(self, kb: KnowledgeBase, threshold: float = CONFIDENCE_THRESHOLD) -> None:
+    def __init__(self, kb: KnowledgeBase, threshold: float = CONFIDENCE_THRESHOLD,
+                 vocabulary: Vocabulary | None = None) -> None:
         self._threshold = threshold
+        self._vocabulary = vocabulary or default_vocabulary()
+        self._expand = self._vocabulary.expand
         self._handoff = kb.handoff_ids()
-        self._compounds = _find_compounds(kb)
+        self._compounds = _find_compounds(kb, self._vocabulary)
         self._index = [self._entry_index(entry) for entry in kb.entries]
         self._vocab = frozenset(t for item in self._index for t in (*item.strong, *item.weak) if "_" not in t)
         self._vocab_list = sorted(self._vocab)
@@ -412,6 +341,7 @@ class Matcher:
         self._sense_idf = _soft_idf_table([item.senses for item in self._index])
         # With diacritics typed, "sổ" is far rarer than folded "so" (số, sổ, sơ): weigh it as such.
         self._accent_idf = _idf_table([set().union(*item.accents.values()) for item in self._index])
+        self._accent_keys = frozenset(self._accent_idf)
         self._max_idf = math.log(1 + (len(self._index) + 0.5) / 0.5)
         self._char_idf = _idf_table([set(_char_grams(item.words)) for item in self._index])
         self._index = [replace(item, chars=self._char_vector(item.words)) for item in self._index]
@@ -423,7 +353,7 @@ class Matcher:
         if lang not in ("vi", "en"):
             raise ValueError(f"unsupported language {lang!r}")
         query = self._prepare(question)
-        wants_human = _asks_for_person(query.expanded)
+        wants_human = asks_for_person_in(query.expanded)
         fits = sorted(
             ((item.entry_id, self._fit(item, query)) for item in self._index),
             key=lambda pair: pair[1].score,
@@ -456,7 +386,7 @@ class Matcher:
         )
         for texts, weight, shared in fields:
             for text in texts:
-                content = _content(_expand(text))
+                content = _content(self._expand(text))
                 words += content
                 share = weight / len(content) if shared and content else weight
                 word_senses, pairs = _senses(content, self._compounds)
@@ -467,7 +397,7 @@ class Matcher:
                     strong[pair] += weight
         weak: defaultdict[str, float] = defaultdict(float)
         for text in (entry.answer_vi, entry.answer_en):
-            content = _content(_expand(text))
+            content = _content(self._expand(text))
             word_senses, pairs = _senses(content, self._compounds)
             for term in (*content, *pairs):
                 weak[term] += _W_ANSWER
@@ -478,7 +408,7 @@ class Matcher:
             for folded, keys in _accented_words(text).items():
                 accents.setdefault(folded, set()).update(keys)
         phrases = tuple(
-            " ".join(_content(_expand(text))) for text in (entry.title_vi, entry.title_en, *entry.examples)
+            " ".join(_content(self._expand(text))) for text in (entry.title_vi, entry.title_en, *entry.examples)
         )
         frozen = {folded: frozenset(keys) for folded, keys in accents.items()}
         return _EntryIndex(entry.id, dict(strong), dict(weak), dict(senses), frozen, tuple(words), {}, phrases)
@@ -498,7 +428,7 @@ class Matcher:
     def _prepare(self, question: str) -> _Query:
         """Words, weights, senses, spellings, character vector and fuzzy text of a question."""
         typed = _accented_words(question)
-        expanded = _expand(question)
+        expanded = self._expand(question)
         words: list[str] = []
         repaired: set[str] = set()
         for word in _content(expanded):
@@ -509,6 +439,8 @@ class Matcher:
             if fixed != [word]:
                 repaired.update(fixed)
         word_senses, pairs = _senses(words, self._compounds)
+        # A word typed in between ("mất cái điện thoại") must not break a phrase the base knows.
+        pairs += _skip_pairs(words, self._compounds)
         senses: dict[str, set[str]] = {}
         for word, sense in zip(words, word_senses, strict=True):
             senses.setdefault(word, set()).add(sense)
@@ -521,7 +453,10 @@ class Matcher:
                 weight *= _REPAIRED_WEIGHT
             elif word in typed:
                 weight = self._accented_weight(word, typed[word], weight)
-                accents[word] = frozenset(typed[word])
+                if typed[word] & self._accent_keys:
+                    # Only a spelling the base itself uses can tell two folded-alike words apart;
+                    # an unknown one ("đinh" for "định") is a typo, not another word.
+                    accents[word] = frozenset(typed[word])
             weights[word] = weight
         frozen = {word: frozenset(keys) for word, keys in senses.items()}
         return _Query(expanded, words, weights, frozen, pairs, accents, self._char_vector(words), " ".join(words))
@@ -532,14 +467,14 @@ class Matcher:
         if known:
             return max(plain, *known)
         if word in self._vocab:
-            return plain * _ACCENT_MISMATCH_WEIGHT  # "vàng" typed, we only know "vắng"
+            return plain * _REPAIRED_WEIGHT  # "đinh" typed, we only know "định": likely a typo
         return self._max_idf
 
     def _repair(self, word: str) -> list[str]:
         """Map an unknown word to known ones: Telex leftovers, joined words, then typos."""
         # A real Vietnamese syllable the base does not know ("bóng", "quay") is an unknown word, not a
         # typo: guessing "bằng", "qua" for it would invent evidence.
-        if word in self._vocab or word.isdigit() or len(word) < 3 or _SYLLABLE.fullmatch(word):
+        if word in self._vocab or word.isdigit() or len(word) < 3 or SYLLABLE.fullmatch(word):
             return [word]
         telex = strip_telex(word)
         if telex in self._vocab:
@@ -567,8 +502,14 @@ class Matcher:
         return _Fit(_MIX_LEXICAL * lexical + _MIX_CHARS * chars + _MIX_FUZZY * fuzzy, lexical)
 
     def _is_sure(self, fit: _Fit, margin: float) -> bool:
-        """Confident only with a high score, carried by words rather than spelling, clear of the next."""
-        return fit.score >= self._threshold and fit.lexical >= _MIN_LEXICAL and margin >= _MIN_MARGIN
+        """Confident only with a high score, carried by words rather than spelling, clear of the next.
+
+        Word coverage is the share of the question the entry explains: half of it is enough when
+        no other entry comes close; a little less will do when the entry leads by far.
+        """
+        if fit.score < self._threshold or margin < _MIN_MARGIN:
+            return False
+        return fit.lexical >= _MIN_LEXICAL or (fit.lexical >= _LOW_LEXICAL and margin >= _CLEAR_LEAD)
 
     def _lexical(self, item: _EntryIndex, query: _Query) -> float:
         """Share of the question's IDF weight (capped) that the entry covers, with BM25-style saturation."""
@@ -611,18 +552,18 @@ def _saturate(frequency: float) -> float:
     return frequency / (frequency + _SATURATION)
 
 
-def _find_compounds(kb: KnowledgeBase) -> dict[str, float]:
+def _find_compounds(kb: KnowledgeBase, vocabulary: Vocabulary) -> dict[str, float]:
     """Two-syllable compounds of the Vietnamese text, each with how tightly its syllables stick."""
     single: Counter[str] = Counter()
     pairs: Counter[str] = Counter()
     for entry in kb.entries:
         for text in (entry.title_vi, *entry.keywords_vi, *entry.examples, entry.answer_vi):
-            content = _content(_expand(text))
+            content = _content(vocabulary.expand(text))
             single.update(content)
             pairs.update(_bigrams(content))
-    seeds = {"_".join(_content(_expand(seed))) for seed in _SEED_COMPOUNDS}
+    seeds = {"_".join(_content(vocabulary.expand(seed))) for seed in _SEED_COMPOUNDS}
     # "online" is expanded to "online truc tuyen": the glued synonyms are not a word together.
-    glued = {f"{key}_{value.split()[1]}" for key, value in _WORDS.items() if value.startswith(f"{key} ")}
+    glued = vocabulary.glued()
     # Seeds the base never writes still split questions ("tiền điện"), with the lowest priority.
     compounds: dict[str, float] = dict.fromkeys(seeds, 0.0)
     for pair, count in pairs.items():

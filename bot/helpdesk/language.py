@@ -1,0 +1,60 @@
+"""Which language a citizen wrote in: Vietnamese, English, or another we do not answer in.
+
+Hand-written on purpose: language-identification libraries are trained on full sentences with
+diacritics and take short Vietnamese typed without marks ("quen mat khau", "tk bi khoa") for
+another language. Here Vietnamese marks decide at once; otherwise each word votes by whether it
+can be a Vietnamese syllable at all, with small lists for the words both languages share.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from bot.helpdesk.vocabulary import SYLLABLE
+from bot.textnorm import strip_telex
+
+VIETNAMESE, ENGLISH, OTHER = "vi", "en", "other"
+SUPPORTED = (VIETNAMESE, ENGLISH)
+
+_VIETNAMESE_LETTERS = frozenset("ăâđêôơư")
+_WORD = re.compile(r"[^\W\d_]+")
+# Scripts of neighbours and visitors (Chinese, Japanese, Korean, Khmer, Lao, Thai, Cyrillic, Arabic…).
+_OTHER_SCRIPT = re.compile(
+    r"[\u0400-\u04ff\u0600-\u06ff\u0e00-\u0eff\u1780-\u17ff\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+# English words that also fit the Vietnamese syllable shape, and so would not vote by shape.
+_ENGLISH_SHORT = frozenset(
+    "i a my hi hey is it at am we he she you your our please help how what who why when where "
+    "which can't cannot don't doesn't didn't won't isn't id ok no yes get got lost".split())
+# Folded Vietnamese words that English also writes ("the" is thẻ/thế, "can" is cần, "to" is tờ);
+# they vote for neither language.
+_SHARED = frozenset("the can an to do me so no on it in ban ma ok id".split())
+# Chat shorthand and names every Vietnamese speaker types; they are not English evidence.
+_VIETNAMESE_SHORTHAND = frozenset(
+    "k ko kh khg dc dk dt sdt tk mk qmk cccd cmnd dvc dvcqg dvctt bhyt bhxh gplx lltp ntn vs "
+    "r j z bn hs ks gks hkd ubnd dd ddt m1 m2 t e ad hok hem dzay dzo alo".split())
+_NEUTRAL = frozenset("vneid otp app sms zalo facebook qr apk nfc pass passcode email wifi "
+                     "iphone android internet online".split())
+
+
+def detect_language(text: str) -> str:
+    """"vi", "en" or "other" for a message; "vi" when it cannot tell (the product's default)."""
+    if _OTHER_SCRIPT.search(text):
+        return OTHER
+    lowered = unicodedata.normalize("NFC", text.lower())
+    decomposed = unicodedata.normalize("NFD", lowered)
+    if _VIETNAMESE_LETTERS.intersection(lowered) or any(
+            unicodedata.combining(ch) for ch in decomposed):
+        return VIETNAMESE
+    english = vietnamese = 0.0
+    for word in _WORD.findall(lowered.replace("'", "")):
+        if word in _NEUTRAL or word in _SHARED:
+            continue
+        if word in _VIETNAMESE_SHORTHAND:
+            vietnamese += 1
+        elif word in _ENGLISH_SHORT or not (SYLLABLE.fullmatch(word)
+                                             or SYLLABLE.fullmatch(strip_telex(word))):
+            english += 1
+        else:
+            vietnamese += 1
+    return ENGLISH if english > vietnamese else VIETNAMESE

@@ -1,0 +1,96 @@
+"""Read one citizen message: the language to answer in, ID numbers cut out, the intent, the entry.
+
+Pure rules over the knowledge base (no database, no chat library), so the chat, `python -m bot
+ask` and the benchmark all get exactly the same reading.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from bot.helpdesk.intents import Intent, address_of, classify, focus
+from bot.helpdesk.knowledge import KnowledgeBase
+from bot.helpdesk.language import SUPPORTED, VIETNAMESE, detect_language
+from bot.helpdesk.matcher import MatchResult
+from bot.helpdesk.privacy import redact_ids
+from bot.helpdesk.vocabulary import Vocabulary
+
+MAX_QUESTION_CHARS = 1000
+
+
+class Outcome(StrEnum):
+    """What the help desk does with a message."""
+
+    ANSWER = "answer"  # a knowledge entry answers it
+    GREET = "greet"  # greeting or small talk: ask what they want to know
+    THANKS = "thanks"
+    ASK_TOPIC = "ask_topic"  # wants a person: ask what it is about first
+    PERSON = "person"  # a person must answer (asked for, or only a person can do it)
+    UNSURE = "unsure"  # no entry fits well enough: a person answers
+    REFUSE = "refuse"  # nobody may give this out
+
+
+class Scorer(Protocol):
+    """Anything that ranks knowledge entries for a question (our matcher, or a baseline)."""
+
+    def match(self, question: str, lang: str = "vi") -> MatchResult: ...
+
+
+@dataclass(frozen=True)
+class Reading:
+    """Everything the desk needs to reply to one message."""
+
+    outcome: Outcome
+    language: str  # the language to answer in ("vi" or "en")
+    written_in: str  # what the message was written in ("vi", "en" or "other")
+    text: str  # the message with ID-like numbers cut out: the only form kept or forwarded
+    had_id: bool
+    entry_id: str | None = None
+    match: MatchResult | None = None
+    address: str | None = None  # "Bà", "Chú"… when the citizen named themselves so
+    scam: bool = False  # a refusal that also gets the scam warning
+
+
+class Reader:
+    """Reads messages against one knowledge base with one scorer."""
+
+    def __init__(self, kb: KnowledgeBase, scorer: Scorer, vocabulary: Vocabulary) -> None:
+        self.kb = kb
+        self.scorer = scorer
+        self.vocabulary = vocabulary
+        self._handoff = kb.handoff_ids()
+
+    def read(self, message: str, language: str | None = None) -> Reading:
+        """Read a message; `language` is the citizen's own choice, None to follow the message."""
+        redacted = redact_ids(message[:MAX_QUESTION_CHARS])
+        text = redacted.text
+        written_in = detect_language(text)
+        reply_language = language or (written_in if written_in in SUPPORTED else VIETNAMESE)
+        base = {"language": reply_language, "written_in": written_in, "text": text,
+                "had_id": redacted.found, "address": address_of(text)}
+        intent = classify(text, self.vocabulary)
+        simple = {Intent.GREETING: Outcome.GREET, Intent.THANKS: Outcome.THANKS,
+                  Intent.ASK_TOPIC: Outcome.ASK_TOPIC, Intent.PERSON: Outcome.PERSON}
+        if intent.intent is Intent.REFUSE:
+            return Reading(Outcome.REFUSE, scam=intent.scam, **base)  # type: ignore[arg-type]
+        if intent.intent in simple:
+            return Reading(simple[intent.intent], **base)  # type: ignore[arg-type]
+        if not text.strip():
+            return Reading(Outcome.GREET, **base)  # type: ignore[arg-type]
+        result = self._match(text, reply_language)
+        entry_id = result.answer_id
+        if entry_id is not None and entry_id not in self._handoff:
+            return Reading(Outcome.ANSWER, entry_id=entry_id, match=result, **base)  # type: ignore[arg-type]
+        outcome = Outcome.PERSON if result.wants_human else Outcome.UNSURE
+        return Reading(outcome, match=result, **base)  # type: ignore[arg-type]
+
+    def _match(self, text: str, language: str) -> MatchResult:
+        """Match the whole message; for a long story, the question at its end when that is surer."""
+        whole = self.scorer.match(text, language)
+        tail = focus(text, self.vocabulary)
+        if tail is None or (whole.confident and not whole.wants_human):
+            return whole
+        focused = self.scorer.match(tail, language)
+        return focused if focused.confident and not focused.wants_human else whole
