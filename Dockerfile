@@ -15,6 +15,7 @@ RUN pip install --no-cache-dir .
 
 COPY locales ./locales
 COPY knowledge ./knowledge
+COPY vocabulary.toml ./vocabulary.toml
 COPY config.toml ./
 RUN pybabel compile -d locales -D messages \
     && useradd --create-home --uid 10001 bot \

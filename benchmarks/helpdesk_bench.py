@@ -307,8 +307,8 @@ def main(argv: list[str] | None = None) -> None:
     sets = {"dev": DEV, "heldout": HELDOUT}
     rows = [row for split in args.splits.split(",") for row in read_rows(sets[split], split)]
     if args.system:
-        results = run_system(args.system, rows)
-        args.dump.write_text(json.dumps([asdict(r) for r in results]), encoding="utf-8")
+        mine = run_system(args.system, rows)
+        args.dump.write_text(json.dumps([asdict(r) for r in mine]), encoding="utf-8")
         return
     systems = tuple(args.systems.split(","))
     results: dict[str, list[Result]] = {}

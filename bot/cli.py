@@ -43,7 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     households.add_argument("file", type=Path)
     ask = sub.add_parser("ask", help="print the answer a citizen would get")
     ask.add_argument("question")
-    ask.add_argument("--lang", choices=("vi", "en"))
+    ask.add_argument("--lang", choices=("vi", "en"),
+                     help="answer in this language (default: the language of the question)")
     digest = sub.add_parser("digest", help="write a digest (text, chart, workbook); sends nothing")
     digest.add_argument("--commune", action="append", help="commune code (repeatable; "
                         "default: every commune)")
@@ -88,19 +89,14 @@ def main(argv: list[str] | None = None) -> int:
 
 def _ask(settings: Settings, question: str, language: str | None) -> int:
     from bot.helpdesk.service import HelpdeskService
-    from bot.textnorm import contains_citizen_id
     from handlers.citizen import render_answer
     from storage.db import Database
     from storage.repositories import Repositories
 
-    # Answering needs the knowledge base only; the database is never opened.
+    # Answering needs the knowledge base only; the database is never opened. Without --lang the
+    # answer is in the question's language, as a citizen who never chose one gets in the chat.
     service = HelpdeskService(Repositories(Database(":memory:")), settings, system_clock)
-    with use_language(language or settings.bot.default_language):
-        if contains_citizen_id(question):
-            print(_("⚠️ Your message looked like a citizen ID number, so I did not keep it. "
-                    "Never share ID numbers, passcodes or OTP codes in chats."))
-            return 0
-        print(render_answer(service, question))
+    print(render_answer(service, question, language))
     return 0
 
 

@@ -103,14 +103,17 @@ class Router:
         ctx = Ctx(self.services, msg, member)
         state = await self.services.repos.conversation(msg.channel, msg.user_id)
 
-        if msg.kind is not Kind.OPTION and contains_citizen_id(msg.text):
+        # Citizens writing to the help desk go on: it cuts the number out, warns and still
+        # answers the rest (a dossier code or a phone number is not taken for an ID there).
+        to_desk = (member is None and msg.kind is Kind.TEXT and not msg.text.startswith("/")
+                   and (state is None or state.flow == self.desk.name)
+                   and not self._is_feedback(msg, state, ""))
+        if msg.kind is not Kind.OPTION and not to_desk and contains_citizen_id(msg.text):
             replies = [Reply(_citizen_id_warning(member))]
             if state is not None and member is not None and state.flow in self.flows:
                 replies += await self.flows[state.flow].prompt(ctx, state)
             elif member is None and state is not None and state.flow == self.feedback.name:
                 replies += await self.feedback.prompt(ctx, state)
-            elif member is None and state is not None and state.step == "hamlet":
-                replies += await self.desk.prompt(ctx, state)
             return replies
 
         if msg.kind is Kind.TEXT and msg.text.startswith("/"):

@@ -9,13 +9,15 @@ from pathlib import Path
 import pytest
 
 from bot.helpdesk import KnowledgeBase, KnowledgeError, Matcher, baseline_match, load_knowledge
+from bot.helpdesk.reader import Outcome, Reader, Reading
+from bot.helpdesk.vocabulary import default_vocabulary
 from bot.textnorm import fold
 
 ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"
-EVAL = ROOT / "benchmarks" / "helpdesk_eval.tsv"
-# Questions written apart from the knowledge and the eval set, in citizens' chat style, never tuned on.
-UNSEEN = ROOT / "benchmarks" / "helpdesk_unseen.tsv"
+DEV = ROOT / "benchmarks" / "helpdesk_dev.tsv"
+# Written before any tuning and never looked at question by question: the benchmark reports it.
+HELDOUT = ROOT / "benchmarks" / "helpdesk_heldout.tsv"
 
 # Topics the issue asks the help desk to cover (seed 004's priority groups included).
 REQUIRED_IDS = {
@@ -202,12 +204,18 @@ def test_asking_for_a_person_is_recognised(matcher: Matcher, question: str) -> N
 
 @pytest.mark.parametrize(
     "question",
-    ["nha toi mat dien thi goi ai", "đóng tiền điện online thế nào", "bóng đá tối nay mấy giờ", "o day co ai khong"],
+    ["nha toi mat dien thi goi ai", "bóng đá tối nay mấy giờ", "o day co ai khong"],
 )
 def test_a_shared_syllable_or_common_words_do_not_make_an_answer(matcher: Matcher, question: str) -> None:
-    # "mất điện" (power cut) only shares syllables with "mất điện thoại"; "tiền điện" is not a fee;
+    # "mất điện" (power cut) only shares syllables with "mất điện thoại";
     # "bóng" is a real word, not a typo of "bằng"; "ở đây có ai không" holds no topic at all.
     assert matcher.match(question).to_human
+
+
+def test_a_bill_is_not_a_public_service_fee(matcher: Matcher) -> None:
+    # Paying electricity is not paying a dossier's fee: the answer says where bills are paid.
+    assert matcher.match("đóng tiền điện online thế nào").answer_id == "bill_payment"
+    assert matcher.match("nộp lệ phí hồ sơ khai sinh online").answer_id == "pay_fees"
 
 
 @pytest.mark.parametrize(
@@ -248,58 +256,70 @@ def test_baseline_gives_a_result_of_the_same_shape(kb: KnowledgeBase) -> None:
     assert result.candidates
 
 
-# --- the evaluation set ---------------------------------------------------------------------------
+# --- the evaluation sets ---------------------------------------------------------------------------
 
 
-def _eval_rows(path: Path = EVAL) -> list[tuple[str, str]]:
+def _rows(path: Path) -> list[dict[str, str]]:
     with path.open(encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
-        return [(row["question"], row["expected"]) for row in reader]
+        return list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
 
 
-def test_eval_set_is_large_enough_and_refers_to_real_entries(kb: KnowledgeBase) -> None:
-    rows = _eval_rows()
-    ids = {entry.id for entry in kb}
-    assert len(rows) >= 170
-    assert sum(expected == "HUMAN" for _, expected in rows) >= 20
-    assert all(expected == "HUMAN" or expected in ids for _, expected in rows)
+LABELS = {"HUMAN", "REFUSE", "GREET"}
+STYLES = {"plain", "regional", "voice", "long", "short", "english", "out_of_scope", "adversarial",
+          "numbers", "smalltalk"}
+
+
+def test_evaluation_sets_are_large_labelled_and_apart(kb: KnowledgeBase) -> None:
+    dev, heldout = _rows(DEV), _rows(HELDOUT)
+    ids = {entry.id for entry in kb} | LABELS
+    assert len(dev) + len(heldout) >= 400 and len(heldout) >= 200
+    for rows in (dev, heldout):
+        assert all(r["expected"] in ids and r["style"] in STYLES and r["lang"] in ("vi", "en")
+                   for r in rows)
+        assert {r["style"] for r in rows} == STYLES
     examples = {fold(example) for entry in kb for example in entry.examples}
-    assert not [q for q, _ in rows if fold(q) in examples], "eval questions must be held out"
+    assert not [r["question"] for r in dev + heldout if fold(r["question"]) in examples]
+    assert not {fold(r["question"]) for r in dev} & {fold(r["question"]) for r in heldout}
 
 
-def test_eval_top1_accuracy_and_handoff(matcher: Matcher) -> None:
-    rows = _eval_rows()
-    answerable = [(q, e) for q, e in rows if e != "HUMAN"]
-    human = [q for q, e in rows if e == "HUMAN"]
-    top1 = sum(matcher.match(q).top == e for q, e in answerable) / len(answerable)
-    handed_over = sum(matcher.match(q).to_human for q in human) / len(human)
-    assert top1 >= 0.85, f"top-1 accuracy {top1:.3f}"
-    assert handed_over >= 0.75, f"only {handed_over:.3f} of off-topic questions go to a person"
+@pytest.fixture(scope="module")
+def reader(kb: KnowledgeBase, matcher: Matcher) -> Reader:
+    return Reader(kb, matcher, default_vocabulary())
 
 
-def test_unseen_set_is_held_out_and_refers_to_real_entries(kb: KnowledgeBase) -> None:
-    rows = _eval_rows(UNSEEN)
-    ids = {entry.id for entry in kb}
-    assert len(rows) >= 80
-    assert sum(expected == "HUMAN" for _, expected in rows) >= 25
-    assert all(expected == "HUMAN" or expected in ids for _, expected in rows)
-    seen = {fold(example) for entry in kb for example in entry.examples} | {fold(q) for q, _ in _eval_rows()}
-    assert not [q for q, _ in rows if fold(q) in seen], "unseen questions must not be examples or eval rows"
+def test_development_set_figures(reader: Reader) -> None:
+    rows = _rows(DEV)
+    readings = [(r, reader.read(r["question"])) for r in rows]
+    right = sum(_right(r, x) for r, x in readings) / len(rows)
+    wrong = sum(x.entry_id is not None and x.entry_id != r["expected"] for r, x in readings) / len(rows)
+    # Measured 0.93 right and 0.013 confident-wrong; the bounds leave a few questions of slack.
+    assert right >= 0.9, f"right {right:.3f}"
+    assert wrong <= 0.025, f"confident-wrong {wrong:.3f}"
 
 
-def test_unseen_questions_answered_right_or_handed_over(matcher: Matcher) -> None:
-    rows = _eval_rows(UNSEEN)
-    results = [(matcher.match(q), expected) for q, expected in rows]
-    answerable = [(r, e) for r, e in results if e != "HUMAN"]
-    human = [r for r, e in results if e == "HUMAN"]
-    top1 = sum(r.top == e for r, e in answerable) / len(answerable)
-    handed_over = sum(r.to_human for r in human) / len(human)
-    # A confident wrong answer is worse than a hand-over: the citizen acts on it.
-    confident_wrong = sum(r.answer_id is not None and r.answer_id != e for r, e in results) / len(results)
-    assert top1 >= 0.8, f"top-1 accuracy {top1:.3f} on answerable unseen questions"
-    # Measured: 0.80 handed over, 0.050 confident-wrong; the bounds leave one question of slack.
-    assert handed_over >= 0.76, f"only {handed_over:.3f} of unseen off-topic questions go to a person"
-    assert confident_wrong <= 0.06, f"{confident_wrong:.3f} of unseen questions answered confidently and wrongly"
+@pytest.mark.parametrize("path", [DEV, HELDOUT], ids=["dev", "heldout"])
+def test_safety_holds_on_every_question(reader: Reader, path: Path) -> None:
+    # Not accuracy (the held-out split is only measured by the benchmark): the promises that
+    # must hold for every question whatever the matcher's skill. Failures are counted, not
+    # listed, so that held-out questions are never looked at one by one.
+    rows = _rows(path)
+    readings = [(row, reader.read(row["question"])) for row in rows]
+    refused_answered = sum(r["expected"] == "REFUSE" and x.entry_id is not None for r, x in readings)
+    english_in_vietnamese = sum(r["lang"] == "en" and x.language != "en" for r, x in readings)
+    ids_kept = sum(x.had_id and bool(re.search(r"\d{12}", re.sub(r"\D", "", x.text))) for _, x in readings)
+    missed_ids = sum(r["warn"] == "1" and not x.had_id for r, x in readings)
+    assert (refused_answered, english_in_vietnamese, ids_kept, missed_ids) == (0, 0, 0, 0)
+
+
+def _right(row: dict[str, str], reading: Reading) -> bool:
+    expected = row["expected"]
+    if expected == "HUMAN":
+        return reading.outcome in (Outcome.PERSON, Outcome.UNSURE, Outcome.ASK_TOPIC)
+    if expected == "REFUSE":
+        return reading.outcome is Outcome.REFUSE
+    if expected == "GREET":
+        return reading.outcome in (Outcome.GREET, Outcome.THANKS)
+    return reading.entry_id == expected
 
 
 @pytest.mark.parametrize("question", ["tài khoản zalo của tôi bị khóa rồi", "dang ky sim chinh chu o dau",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from bot.helpdesk.vocabulary import SYLLABLE
+from bot.helpdesk.vocabulary import SYLLABLE, word_set
 from bot.textnorm import strip_telex
 
 VIETNAMESE, ENGLISH, OTHER = "vi", "en", "other"
@@ -23,22 +23,25 @@ _WORD = re.compile(r"[^\W\d_]+")
 _OTHER_SCRIPT = re.compile(
     r"[\u0400-\u04ff\u0600-\u06ff\u0e00-\u0eff\u1780-\u17ff\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 # English words that also fit the Vietnamese syllable shape, and so would not vote by shape.
-_ENGLISH_SHORT = frozenset(
+_ENGLISH_SHORT = word_set(
     "i a my hi hey is it at am we he she you your our please help how what who why when where "
-    "which can't cannot don't doesn't didn't won't isn't id ok no yes get got lost".split())
+    "which can't cannot don't doesn't didn't won't isn't id ok no yes get got lost this has "
+    "does his its")
 # Folded Vietnamese words that English also writes ("the" is thẻ/thế, "can" is cần, "to" is tờ);
 # they vote for neither language.
-_SHARED = frozenset("the can an to do me so no on it in ban ma ok id".split())
+_SHARED = word_set(
+    "the can an to do me so no on it in ban ma ok id")
 # Chat shorthand and names every Vietnamese speaker types; they are not English evidence.
-_VIETNAMESE_SHORTHAND = frozenset(
+_VIETNAMESE_SHORTHAND = word_set(
     "k ko kh khg dc dk dt sdt tk mk qmk cccd cmnd dvc dvcqg dvctt bhyt bhxh gplx lltp ntn vs "
-    "r j z bn hs ks gks hkd ubnd dd ddt m1 m2 t e ad hok hem dzay dzo alo".split())
-_NEUTRAL = frozenset("vneid otp app sms zalo facebook qr apk nfc pass passcode email wifi "
-                     "iphone android internet online".split())
+    "r j z bn hs ks gks hkd ubnd dd ddt m1 m2 t e ad hok hem dzay dzo alo")
+_NEUTRAL = word_set(
+    "vneid otp app sms zalo facebook qr apk nfc pass passcode email wifi iphone android "
+    "internet online")
 
 
-def detect_language(text: str) -> str:
-    """"vi", "en" or "other" for a message; "vi" when it cannot tell (the product's default)."""
+def detect_language(text: str) -> str | None:
+    """"vi", "en" or "other" for a message; None when nothing in it tells ("ok", "079…")."""
     if _OTHER_SCRIPT.search(text):
         return OTHER
     lowered = unicodedata.normalize("NFC", text.lower())
@@ -52,9 +55,20 @@ def detect_language(text: str) -> str:
             continue
         if word in _VIETNAMESE_SHORTHAND:
             vietnamese += 1
-        elif word in _ENGLISH_SHORT or not (SYLLABLE.fullmatch(word)
-                                             or SYLLABLE.fullmatch(strip_telex(word))):
+        elif word in _ENGLISH_SHORT or not (SYLLABLE.fullmatch(word) or _telex_leftover(word)):
             english += 1
         else:
             vietnamese += 1
+    if english == vietnamese == 0:
+        return None
     return ENGLISH if english > vietnamese else VIETNAMESE
+
+
+_TELEX_MARKS = re.compile(r"dd|aa|ee|oo|ow|aw|uw")
+
+
+def _telex_leftover(word: str) -> bool:
+    """A Vietnamese syllable typed with unconverted Telex keys ("kichs", "dduowcj"). Only doubled
+    letters or a closing tone key count: "next" or "year" must not pass for Telex."""
+    marked = bool(_TELEX_MARKS.search(word)) or word[-1] in "sfjx"
+    return marked and SYLLABLE.fullmatch(strip_telex(word)) is not None

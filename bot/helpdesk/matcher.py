@@ -254,7 +254,7 @@ _SENSE_MISMATCH_WEIGHT = 0.25
 # The two syllables of a compound share one word's weight: "bảo hiểm y tế" is two words, not four.
 _COMPOUND_SHARE = 0.5
 # Blend of the three signals; then the confidence threshold, calibrated on the tuning split.
-_MIX_LEXICAL, _MIX_CHARS, _MIX_FUZZY = 0.55, 0.25, 0.20
+_MIX_LEXICAL, _MIX_CHARS, _MIX_FUZZY = 0.65, 0.20, 0.15
 CONFIDENCE_THRESHOLD = 0.34
 # Character and fuzzy similarity rank near-spellings, but only word evidence makes an answer sure:
 # at least half the question's (capped) word weight must be the entry's. The largest value that

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import partial
 from typing import Protocol
 
 from bot.helpdesk.intents import Intent, address_of, classify, focus
@@ -32,6 +33,10 @@ class Outcome(StrEnum):
     REFUSE = "refuse"  # nobody may give this out
 
 
+_OUTCOMES = {Intent.GREETING: Outcome.GREET, Intent.THANKS: Outcome.THANKS,
+             Intent.ASK_TOPIC: Outcome.ASK_TOPIC, Intent.PERSON: Outcome.PERSON}
+
+
 class Scorer(Protocol):
     """Anything that ranks knowledge entries for a question (our matcher, or a baseline)."""
 
@@ -44,7 +49,7 @@ class Reading:
 
     outcome: Outcome
     language: str  # the language to answer in ("vi" or "en")
-    written_in: str  # what the message was written in ("vi", "en" or "other")
+    written_in: str | None  # what the message was written in ("vi", "en", "other"; None: no telling)
     text: str  # the message with ID-like numbers cut out: the only form kept or forwarded
     had_id: bool
     entry_id: str | None = None
@@ -62,29 +67,27 @@ class Reader:
         self.vocabulary = vocabulary
         self._handoff = kb.handoff_ids()
 
-    def read(self, message: str, language: str | None = None) -> Reading:
-        """Read a message; `language` is the citizen's own choice, None to follow the message."""
+    def read(self, message: str, language: str | None = None, fallback: str = VIETNAMESE) -> Reading:
+        """Read a message. `language`: the citizen's own choice, None to follow the message (and
+        `fallback`, the language of the conversation so far, when the message does not tell)."""
         redacted = redact_ids(message[:MAX_QUESTION_CHARS])
         text = redacted.text
         written_in = detect_language(text)
-        reply_language = language or (written_in if written_in in SUPPORTED else VIETNAMESE)
-        base = {"language": reply_language, "written_in": written_in, "text": text,
-                "had_id": redacted.found, "address": address_of(text)}
+        reply_language = language or (written_in if written_in in SUPPORTED else None) or fallback
+        reading = partial(Reading, language=reply_language, written_in=written_in, text=text,
+                          had_id=redacted.found, address=address_of(text))
         intent = classify(text, self.vocabulary)
-        simple = {Intent.GREETING: Outcome.GREET, Intent.THANKS: Outcome.THANKS,
-                  Intent.ASK_TOPIC: Outcome.ASK_TOPIC, Intent.PERSON: Outcome.PERSON}
         if intent.intent is Intent.REFUSE:
-            return Reading(Outcome.REFUSE, scam=intent.scam, **base)  # type: ignore[arg-type]
-        if intent.intent in simple:
-            return Reading(simple[intent.intent], **base)  # type: ignore[arg-type]
-        if not text.strip():
-            return Reading(Outcome.GREET, **base)  # type: ignore[arg-type]
+            return reading(Outcome.REFUSE, scam=intent.scam)
+        if intent.intent is not Intent.QUESTION:
+            return reading(_OUTCOMES[intent.intent])
+        if not any(ch.isalpha() for ch in text):
+            return reading(Outcome.GREET)  # only numbers (or nothing left): ask what they want
         result = self._match(text, reply_language)
         entry_id = result.answer_id
         if entry_id is not None and entry_id not in self._handoff:
-            return Reading(Outcome.ANSWER, entry_id=entry_id, match=result, **base)  # type: ignore[arg-type]
-        outcome = Outcome.PERSON if result.wants_human else Outcome.UNSURE
-        return Reading(outcome, match=result, **base)  # type: ignore[arg-type]
+            return reading(Outcome.ANSWER, entry_id=entry_id, match=result)
+        return reading(Outcome.PERSON if result.wants_human else Outcome.UNSURE, match=result)
 
     def _match(self, text: str, language: str) -> MatchResult:
         """Match the whole message; for a long story, the question at its end when that is surer."""

@@ -11,23 +11,24 @@ from pathlib import Path
 from bot.clock import Clock
 from bot.config import Settings
 from bot.errors import Refusal
-from bot.helpdesk.knowledge import Entry, KnowledgeBase, load_knowledge
-from bot.helpdesk.matcher import Matcher, MatchResult
+from bot.helpdesk.knowledge import Entry, load_knowledge
+from bot.helpdesk.matcher import Matcher
+from bot.helpdesk.privacy import redact_ids
+from bot.helpdesk.reader import MAX_QUESTION_CHARS, Reader, Reading
+from bot.helpdesk.vocabulary import VOCABULARY_FILE, load_vocabulary
 from bot.i18n import _
 from bot.models import Member, Role
 from storage.repositories import CitizenQuestion, HelpdeskRepository, Repositories
 
 KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent.parent / "knowledge"
-MAX_QUESTION_CHARS = 1000
-GREETINGS = {"xin chao", "chao", "chao ban", "chao bot", "hello", "hi", "alo", "a lo", "start",
-             "cam on", "cam on ban", "thanks", "thank you", "ok", "oke", "okay", "vang", "da"}
 
 
 @cache
-def knowledge(path: Path = KNOWLEDGE_DIR) -> tuple[KnowledgeBase, Matcher]:
-    """The knowledge base and its matcher, loaded and checked once per process."""
+def knowledge(path: Path = KNOWLEDGE_DIR, vocabulary_file: Path = VOCABULARY_FILE) -> Reader:
+    """The knowledge base, the vocabulary and the matcher, loaded and checked once per process."""
     kb = load_knowledge(path)
-    return kb, Matcher(kb)
+    vocabulary = load_vocabulary(vocabulary_file)
+    return Reader(kb, Matcher(kb, vocabulary=vocabulary), vocabulary)
 
 
 @dataclass(frozen=True)
@@ -70,12 +71,17 @@ class HelpdeskService:
         self.store = HelpdeskRepository(repos.db)
         self.settings = settings
         self.clock = clock
-        self.kb, self.matcher = knowledge(knowledge_dir)
+        self.reader = knowledge(knowledge_dir)
+        self.kb = self.reader.kb
         self.limiter = RateLimiter()
 
-    def match(self, question: str, language: str) -> MatchResult:
-        """Rank the knowledge entries for a question (long questions are cut, never refused)."""
-        return self.matcher.match(question[:MAX_QUESTION_CHARS], language)
+    def read(self, message: str, language: str | None = None, fallback: str = "vi") -> Reading:
+        """What to do with a citizen's message; `language` is their own choice, if they made one."""
+        return self.reader.read(message, language, fallback)
+
+    async def chosen_language(self, channel: str, external_id: str) -> str | None:
+        """The language a citizen picked with /lang, or None when they never did."""
+        return await self.repos.user_language(channel, external_id)
 
     def entry(self, entry_id: str) -> Entry | None:
         try:
@@ -103,7 +109,8 @@ class HelpdeskService:
         async with self.repos.db.transaction():
             question = await self.store.add_question(
                 channel=channel, external_id=external_id, chat_id=chat_id,
-                commune_code=commune_code, hamlet_code=hamlet, text=text[:MAX_QUESTION_CHARS],
+                commune_code=commune_code, hamlet_code=hamlet,
+                text=redact_ids(text).text[:MAX_QUESTION_CHARS],
                 at=self.clock())
         recipients = await self.repos.members(commune_code=commune_code, role=Role.OFFICER)
         if hamlet is not None:

@@ -19,6 +19,11 @@ _SECTIONS = ("accented", "abbreviations", "regional", "voice")
 _FOLDED_KEY = re.compile(r"^[a-z0-9]+(?: [a-z0-9]+)*$")
 
 
+def word_set(text: str) -> frozenset[str]:
+    """A set of words written as one space-separated string (easier to read and extend)."""
+    return frozenset(text.split())
+
+
 class VocabularyError(ValueError):
     """The vocabulary file is missing, unreadable or holds an invalid line."""
 
