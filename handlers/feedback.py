@@ -25,7 +25,9 @@ _SEND_WORDS = {"gui", "gui di", "send", "xong", "het", "dong y"}
 def wants_feedback(text: str) -> bool:
     """True when a citizen's typed text is about sending or following a petition."""
     folded = fold(text)
-    return bool(_WORDS.search(folded) or parse_ref(text) or _LOOKUP.search(folded))
+    # A look-up word alone is not about petitions: "tra cứu hồ sơ" (a dossier) and "tình trạng
+    # hôn nhân" (marital status) are the help desk's questions.
+    return bool(_WORDS.search(folded) or parse_ref(text))
 
 
 def status_label(petition: Petition, overdue: bool) -> str:

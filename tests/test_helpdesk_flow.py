@@ -221,13 +221,13 @@ async def test_complaint_about_an_officer_goes_to_a_person(world: TelegramWorld,
                                                            services: Services) -> None:
     officer = await services.members.create_invite(Role.OFFICER, commune_code="HD")
     await world.say(810, f"/start {officer.code}")
-    sent = await world.say(904, "cán bộ làm lý lịch tư pháp thái độ rất tệ, tôi muốn khiếu nại")
+    sent = await world.say(904, "cán bộ làm lý lịch tư pháp cho tôi thái độ rất tệ, nói năng khó nghe")
     sent += await world.tap(904, "Xóm Kim Tân")
     shown = " ".join(m.text or "" for m in sent if str(m.chat_id) == "904")
     assert "Cấp phiếu Lý lịch tư pháp" not in shown  # not answered with the procedure's steps
     assert "đã được chuyển" in shown
     forwarded = world.stub.last_message(810)
-    assert "khiếu nại" in (forwarded.text or "")
+    assert "thái độ" in (forwarded.text or "")
 
 
 @pytest.mark.parametrize("message", [
