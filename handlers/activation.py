@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.errors import Refusal
 from bot.i18n import _
 from bot.messages import Reply
 from bot.models import Conversation, Household
-from bot.textnorm import fold, parse_count, parse_yes_no, split_words
+from bot.services.parsers import parse_activation, parse_capable
+from bot.textnorm import fold, parse_count, split_words
 from handlers import household_step
-from handlers.base import Ctx, Turn, opt, stay
+from handlers.base import Ctx, Turn, opt, stay, with_reason
 from handlers.menu import cancel_row, next_actions
 from handlers.progress_text import hamlet_progress_text
 
@@ -34,8 +37,38 @@ class ActivationFlow(household_step.HouseholdFlow):
     name = NAME
     first_step = "counts"
 
-    def intro(self) -> str:
-        return _("Log a VNeID activation.")
+    def intro(self, state: Conversation) -> str:
+        draft = state.data.get("draft")
+        if not draft:
+            return _("Log a VNeID activation.")
+        return _("Log a VNeID activation.") + " " + _noted(draft)
+
+    def understand(self, state: Conversation, text: str) -> str | None:
+        """"Hộ bà Lan kích hoạt được 2 người": keep the counts, look up "Lan"."""
+        note = parse_activation(text)
+        if note.level2 is None and note.activated is None:
+            return None
+        state.data["draft"] = note.counts()
+        return note.household or ""
+
+    async def first_question(self, ctx: Ctx, state: Conversation, household: Household) -> Turn:
+        """Ask only what the volunteer's sentence left out."""
+        draft = state.data.pop("draft", None)
+        if not draft:
+            return await super().first_question(ctx, state, household)
+        return await self._with_counts(ctx, state, household, draft)
+
+    async def _with_counts(self, ctx: Ctx, state: Conversation, household: Household,
+                           counts: dict[str, Any], noted: bool = True) -> Turn:
+        """Take the counts given; confirm when complete, else ask the first one missing."""
+        state.data.update(counts)
+        missing = [step for step in ("level2", "activated", "capable") if step not in state.data]
+        if not missing:
+            return await self._checked(ctx, state, household, state.data["level2"],
+                                       state.data["activated"], state.data["capable"])
+        state.step = missing[0]
+        replies = await self.prompt(ctx, state)
+        return Turn(with_reason(replies, _noted(counts)) if noted else replies, state)
 
     async def step_prompt(self, ctx: Ctx, state: Conversation,
                           household: Household) -> list[Reply]:
@@ -46,7 +79,7 @@ class ActivationFlow(household_step.HouseholdFlow):
             rows.append([opt(_("Other numbers"), NAME, "counts", "custom")])
             text = _("{household}: what happened?\nTap a common case, or type three answers: "
                      "new level-2 registrations, new activations, can the household now use "
-                     "VNeID (c/k). Example: 2 1 c").format(household=head)
+                     "VNeID (yes/not yet). Example: 2 1 yes").format(household=head)
             return [Reply(text, rows + [cancel_row()])]
         if state.step in ("level2", "activated"):
             question = (_("{household}: how many members newly registered for level 2?")
@@ -84,6 +117,7 @@ class ActivationFlow(household_step.HouseholdFlow):
     async def _counts(self, ctx: Ctx, state: Conversation, household: Household,
                       value: str) -> Turn:
         if value == "custom":
+            _clear_counts(state)
             state.step = "level2"
             return stay(await self.prompt(ctx, state), state)
         if value:
@@ -91,14 +125,19 @@ class ActivationFlow(household_step.HouseholdFlow):
             return await self._checked(ctx, state, household, preset[0], preset[1],
                                        bool(preset[2]))
         words = split_words(ctx.text)
-        if len(words) == 3:
+        if len(words) >= 3:  # "2 1 có", "2 1 dung dc roi"
             level2, activated = parse_count(words[0]), parse_count(words[1])
-            capable = parse_yes_no(words[2])
+            capable = parse_capable(" ".join(words[2:]))
             if level2 is not None and activated is not None and capable is not None:
                 return await self._checked(ctx, state, household, level2, activated, capable)
+        note = parse_activation(ctx.text)  # "2 nguoi dang ky, 1 nguoi kich hoat, dung dc roi"
+        if note.level2 is not None or note.activated is not None:
+            _clear_counts(state)
+            return await self._with_counts(ctx, state, household, note.counts())
         return await self.reprompt(ctx, state, _(
-            "I could not read that. Type three answers separated by spaces, for example 2 1 c, "
-            "or tap a button."))
+            "I could not read that. Type three answers separated by spaces, for example "
+            "2 1 yes, or a sentence like “2 registered, 1 activated, can use it”, or tap a "
+            "button."))
 
     async def _count(self, ctx: Ctx, state: Conversation, household: Household,
                      value: str) -> Turn:
@@ -114,13 +153,12 @@ class ActivationFlow(household_step.HouseholdFlow):
                                                         None, state.data.get("replaces"))
         except Refusal as refusal:
             return await self.reprompt(ctx, state, str(refusal))
-        state.data[state.step] = number
-        state.step = "activated" if state.step == "level2" else "capable"
-        return stay(await self.prompt(ctx, state), state)
+        return await self._with_counts(ctx, state, household, {state.step: number},
+                                       noted=False)
 
     async def _capable(self, ctx: Ctx, state: Conversation, household: Household,
                        value: str) -> Turn:
-        answer = bool(int(value)) if value in ("0", "1") else parse_yes_no(ctx.text)
+        answer = bool(int(value)) if value in ("0", "1") else parse_capable(ctx.text)
         if answer is None:
             return await self.reprompt(ctx, state, _("Please answer yes or no."))
         return await self._checked(ctx, state, household, state.data["level2"],
@@ -132,6 +170,7 @@ class ActivationFlow(household_step.HouseholdFlow):
             await ctx.services.records.check_counts(household, level2, activated, capable,
                                                     state.data.get("replaces"))
         except Refusal as refusal:
+            _clear_counts(state)
             state.step = "counts"
             return await self.reprompt(ctx, state, str(refusal))
         state.data.update(level2=level2, activated=activated, capable=capable)
@@ -142,6 +181,7 @@ class ActivationFlow(household_step.HouseholdFlow):
                        value: str) -> Turn:
         choice = value or _confirm_word(ctx.text)
         if choice == "edit":
+            _clear_counts(state)
             state.step = "counts"
             return stay(await self.prompt(ctx, state), state)
         if choice != "save":
@@ -157,6 +197,33 @@ class ActivationFlow(household_step.HouseholdFlow):
         saved = _("✅ Saved: {household}.").format(household=household.head_name)
         progress = await hamlet_progress_text(ctx, household.hamlet_code)
         return Turn([Reply(saved + "\n\n" + progress, next_actions())], None)
+
+
+def _clear_counts(state: Conversation) -> None:
+    """Forget counts entered before, when the volunteer starts the numbers again."""
+    for step in ("level2", "activated", "capable"):
+        state.data.pop(step, None)
+
+
+def _noted(counts: dict[str, Any]) -> str:
+    """What a volunteer's sentence already told, to show it was understood."""
+    parts = []
+    if counts.get("level2") is not None:
+        parts.append(_("{n} level-2 registration").format(n=counts["level2"]))
+    if counts.get("activated") is not None:
+        parts.append(_("{n} activated").format(n=counts["activated"]))
+    if counts.get("capable") is not None:
+        parts.append(_("can use it") if counts["capable"] else _("cannot use it yet"))
+    return _("Noted: {what}.").format(what=", ".join(parts))
+
+
+def sentence_data(text: str) -> dict[str, Any]:
+    """Start data for the activation flow from a sentence typed at the main menu."""
+    note = parse_activation(text)
+    data: dict[str, Any] = {"query": note.household} if note.household else {}
+    if note.level2 is not None or note.activated is not None:
+        data["draft"] = note.counts()
+    return data
 
 
 def _confirm_word(text: str) -> str:

@@ -149,8 +149,8 @@ class HouseholdFlow:
     name = ""
     first_step = ""
 
-    def intro(self) -> str:
-        """The line that says what is being logged."""
+    def intro(self, state: Conversation) -> str:
+        """The line that says what is being logged (and what was said already)."""
         raise NotImplementedError
 
     def initial_data(self) -> dict[str, Any]:
@@ -158,8 +158,14 @@ class HouseholdFlow:
 
     async def begin(self, ctx: Ctx, data: dict[str, Any]) -> Turn:
         state = Conversation(self.name, STEP, {**self.initial_data(), **data})
+        query = state.data.pop("query", None)
         if "household" in data:
             state.step = self.first_step
+        elif query:  # the household was named in a sentence: look it up at once
+            found = await search(ctx, state, self.intro(state), query)
+            if isinstance(found, Household):
+                return await self.picked(ctx, state, found)
+            return Turn(with_reason(found.replies, self.intro(state)), state)
         return Turn(await self.prompt(ctx, state), state)
 
     async def prompt(self, ctx: Ctx, state: Conversation) -> list[Reply]:
@@ -167,12 +173,16 @@ class HouseholdFlow:
         if household is None:
             if state.step != NEW:
                 state.step = STEP
-            return await prompt(ctx, state, self.intro())
+            return await prompt(ctx, state, self.intro(state))
         return await self.step_prompt(ctx, state, household)
 
     async def handle(self, ctx: Ctx, state: Conversation) -> Turn:
         if state.step in (STEP, NEW):
-            picked = await handle(ctx, state, self.intro())
+            query = self.understand(state, ctx.text) if ctx.text else None
+            if query == "":  # a sentence with counts but no household: ask for it
+                return Turn(await self.prompt(ctx, state), state)
+            picked = await (search(ctx, state, self.intro(state), query) if query
+                            else handle(ctx, state, self.intro(state)))
             if isinstance(picked, Turn):
                 return picked
             return await self.picked(ctx, state, picked)
@@ -193,7 +203,17 @@ class HouseholdFlow:
                 name=household.head_name, code=household.code)))
         state.data["household"] = household.id
         state.step = self.first_step
-        return Turn(replies + await self.prompt(ctx, state), state)
+        turn = await self.first_question(ctx, state, household)
+        return Turn(replies + turn.replies, turn.state)
+
+    def understand(self, state: Conversation, text: str) -> str | None:
+        """Read a sentence typed at the household step, keeping what it says in the state:
+        the household to look up ("" when none is named), or None to search the text as is."""
+        return None
+
+    async def first_question(self, ctx: Ctx, state: Conversation, household: Household) -> Turn:
+        """What to ask once the household is known (a flow may skip what was already said)."""
+        return Turn(await self.step_prompt(ctx, state, household), state)
 
     async def stopped(self, ctx: Ctx, state: Conversation) -> str | None:
         """Take a household added in this flow off the list again, unless something uses it."""

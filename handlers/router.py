@@ -19,7 +19,7 @@ from bot.services.feedback import parse_ref
 from bot.services.members import JoinStatus
 from bot.services.parsers import Stop, stop_intent
 from bot.textnorm import contains_citizen_id, fold
-from handlers.activation import ActivationFlow
+from handlers.activation import ActivationFlow, sentence_data
 from handlers.answers import AnswerFlow
 from handlers.base import Ctx, Flow, Stoppable, Turn, parse_option, with_reason
 from handlers.citizen import CitizenDesk, welcome
@@ -162,7 +162,9 @@ class Router:
         folded = fold(msg.text)
         for target, pattern in _MENU_WORDS:
             if pattern.search(folded):
-                return await self._go(ctx, target)
+                # "Hộ bà Lan … kích hoạt được 2 người": the household and counts are kept.
+                return await self._go(ctx, target,
+                                      sentence_data(msg.text) if target == "act" else None)
         return [main_menu(member)]
 
     async def _petition_lookup(self, ctx: Ctx, argument: str) -> list[Reply]:
@@ -209,7 +211,8 @@ class Router:
         turn = await self.flows[name].begin(ctx, data or {})
         return await self._finish(ctx, turn)
 
-    async def _go(self, ctx: Ctx, target: str) -> list[Reply]:
+    async def _go(self, ctx: Ctx, target: str, data: dict[str, Any] | None = None
+                  ) -> list[Reply]:
         """Open a menu item; starting a flow replaces whatever flow was in progress."""
         member = ctx.member
         if target == "help":
@@ -232,7 +235,7 @@ class Router:
         if target in ("digest", "digest-full"):
             return await self._digest(ctx, member, full=target == "digest-full")
         if target in self.flows:
-            return await self._begin(ctx, target)
+            return await self._begin(ctx, target, data)
         return [main_menu(member)]
 
     async def _digest(self, ctx: Ctx, member: Member, *, full: bool = False) -> list[Reply]:

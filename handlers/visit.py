@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, timedelta
 from typing import Any
 
@@ -10,7 +9,8 @@ from bot.errors import Refusal
 from bot.i18n import _, fmt_date
 from bot.messages import Reply
 from bot.models import Conversation, Household
-from bot.services.records import TOPICS
+from bot.services.parsers import parse_day
+from bot.services.records import MAX_FOLLOW_UP_DAYS, TOPICS
 from bot.textnorm import fold, split_words
 from handlers import household_step
 from handlers.base import Ctx, Turn, opt, stay
@@ -21,7 +21,6 @@ NAME = "vis"
 _TOPIC_CODES = list(TOPICS)
 _DONE_WORDS = {"xong", "done", "da xong", "ok", "luu", "save"}
 _FOLLOW_WORDS = {"hen", "hen lai", "quay lai", "follow up", "followup", "later", "sau"}
-_DATE = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})(?:[/.\-](\d{2,4}))?$")
 
 
 class VisitFlow(household_step.HouseholdFlow):
@@ -30,7 +29,7 @@ class VisitFlow(household_step.HouseholdFlow):
     name = NAME
     first_step = "topics"
 
-    def intro(self) -> str:
+    def intro(self, state: Conversation) -> str:
         return _("Log a guidance visit.")
 
     def initial_data(self) -> dict[str, Any]:
@@ -55,8 +54,9 @@ class VisitFlow(household_step.HouseholdFlow):
         choices = [(_("Tomorrow"), 1), (_("In 3 days"), 3), (_("In a week"), 7)]
         row = [opt(f"{label} ({fmt_date(today + timedelta(days=n))})", NAME, "date",
                    (today + timedelta(days=n)).isoformat()) for label, n in choices]
-        text = _("{household}: when should someone come back? Tap a day or type a date "
-                 "(dd/mm).").format(household=head)
+        text = _("{household}: when should someone come back? Tap a day, or type one: a date "
+                 "like {example}, a weekday, “tomorrow” or “next week”.").format(
+                     household=head, example=_example_day(today))
         return [Reply(text, [row[:2], row[2:], cancel_row()])]
 
     async def step_handle(self, ctx: Ctx, state: Conversation, household: Household,
@@ -91,6 +91,11 @@ class VisitFlow(household_step.HouseholdFlow):
                 return await self.reprompt(ctx, state, _("Choose at least one topic."))
             state.step = "date"
             return stay(await self.prompt(ctx, state), state)
+        assert ctx.member is not None
+        if chosen and ctx.text and parse_day(ctx.text, ctx.services.records.today(
+                ctx.member), ahead=MAX_FOLLOW_UP_DAYS) is not None:  # "hẹn thứ 6"
+            state.step = "date"
+            return await self._date(ctx, state, household, "")
         return await self.reprompt(ctx, state, _(
             "Tap the topics you guided, or type their numbers (1 to {n}).").format(
                 n=len(_TOPIC_CODES)))
@@ -99,11 +104,11 @@ class VisitFlow(household_step.HouseholdFlow):
                     value: str) -> Turn:
         assert ctx.member is not None
         today = ctx.services.records.today(ctx.member)
-        day = _read_date(value or ctx.text, today)
+        day = parse_day(value or ctx.text, today, ahead=MAX_FOLLOW_UP_DAYS)
         if day is None:
             return await self.reprompt(ctx, state, _(
                 "I could not read that date. Type it as day/month, for example {example}.")
-                .format(example=(today + timedelta(days=3)).strftime("%d/%m")))
+                .format(example=_example_day(today)))
         try:
             ctx.services.records.check_follow_up(ctx.member, day)
         except Refusal as refusal:
@@ -129,29 +134,6 @@ class VisitFlow(household_step.HouseholdFlow):
         return Turn([Reply(text + "\n\n" + progress, next_actions())], None)
 
 
-def _read_date(text: str, today: date) -> date | None:
-    """A date typed as dd/mm[/yyyy], an ISO date from a button, or "mai"/"tomorrow"."""
-    text = text.strip()
-    folded = fold(text)
-    if folded in {"mai", "ngay mai", "tomorrow"}:
-        return today + timedelta(days=1)
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        pass
-    match = _DATE.match(folded)
-    if not match:
-        return None
-    day, month, year = match.groups()
-    year_value = int(year) + (2000 if year and len(year) == 2 else 0) if year else today.year
-    try:
-        found = date(year_value, int(month), int(day))
-    except ValueError:
-        return None
-    if year is None and found < today:
-        # "05/01" typed in December means next January.
-        try:
-            found = found.replace(year=found.year + 1)
-        except ValueError:
-            return None
-    return found
+def _example_day(today: date) -> str:
+    """A day/month a few days ahead, as an example of what to type."""
+    return (today + timedelta(days=3)).strftime("%d/%m")

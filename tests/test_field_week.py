@@ -270,3 +270,87 @@ async def test_fix_shows_the_numbers_and_asks_before_removing(world: TelegramWor
     sent = await world.tap(USER, "Đúng, hủy")
     assert text_of(sent).startswith("✅ Đã hủy: Kích hoạt · Nguyễn Thị Lan (X01-001)")
     assert (await services.db.fetchall(live))[0][0] == 1
+
+
+async def test_follow_up_days_typed_the_vietnamese_way(world: TelegramWorld,
+                                                       services: Services) -> None:
+    await joined(world, services)  # the clock says Friday 20/11/2026
+    said = {"thứ 6": "2026-11-27", "t6": "2026-11-27", "thu 6": "2026-11-27",
+            "mai": "2026-11-21", "ngày mai": "2026-11-21", "tuần sau": "2026-11-27",
+            "thứ hai tuần sau": "2026-11-23", "15/12": "2026-12-15", "15-12": "2026-12-15"}
+    for typed, day in said.items():
+        await world.say(USER, "/visit")
+        await world.say(USER, "X01-002")
+        await world.say(USER, "1")
+        sent = await world.tap(USER, "Hẹn quay lại")
+        assert "ngày/tháng (ví dụ 23/11)" in text_of(sent) and "dd/mm" not in text_of(sent)
+        sent = await world.say(USER, typed)
+        shown = "/".join(reversed(day.split("-")))
+        assert f"Hẹn quay lại ngày {shown}." in text_of(sent), typed
+        saved = await services.db.fetchall("SELECT follow_up_on FROM visits ORDER BY id DESC")
+        assert saved[0][0] == day, typed
+    await world.say(USER, "/visit")
+    await world.say(USER, "X01-003")
+    await world.say(USER, "2")
+    await world.tap(USER, "Hẹn quay lại")
+    sent = await world.say(USER, "15/11")
+    assert "Ngày 15/11/2026 đã qua rồi." in text_of(sent) and "60" not in text_of(sent)
+    await world.say(USER, "/visit")
+    await world.say(USER, "X01-003")
+    await world.say(USER, "2")
+    sent = await world.say(USER, "hẹn thứ 5")  # the day typed instead of tapping
+    assert "Hẹn quay lại ngày 26/11/2026." in text_of(sent)
+    assert await services.repos.count("visits") == len(said) + 1
+
+
+async def test_quick_entry_hint_matches_the_buttons_and_short_answers(
+        world: TelegramWorld, services: Services) -> None:
+    await joined(world, services)
+    await world.say(USER, "/activate")
+    sent = await world.say(USER, "X01-001")
+    assert "(có/chưa). Ví dụ: 2 1 có" in text_of(sent) and "c/k" not in text_of(sent)
+    sent = await world.tap(USER, "Số khác")
+    await world.tap(USER, "1")
+    sent = await world.tap(USER, "1")
+    assert {"Có", "Chưa"} <= set(buttons_of(sent))
+    await world.say(USER, "/cancel")
+    for answer, shown in (("c", "có"), ("k", "chưa"), ("co", "có"), ("chua", "chưa"),
+                          ("roi", "có"), ("dc", "có"), ("có", "có"), ("chưa", "chưa")):
+        await world.say(USER, "/activate")
+        await world.say(USER, "X01-001")
+        sent = await world.say(USER, f"1 1 {answer}")
+        assert f"Hộ dùng được VNeID và Cổng Dịch vụ công: {shown}" in text_of(sent), answer
+        await world.say(USER, "/cancel")
+    assert await services.repos.count("activations") == 0
+
+
+async def test_a_sentence_gives_the_counts(world: TelegramWorld, services: Services) -> None:
+    await joined(world, services)
+    await world.say(USER, "/activate")
+    await world.say(USER, "X01-001")
+    sent = await world.say(USER, "2 nguoi dang ky, 1 nguoi kich hoat, dung dc roi")
+    text = text_of(sent)
+    assert "Số người mới kích hoạt: 1" in text and "dùng được VNeID và Cổng Dịch vụ công: có" in text
+    await world.tap(USER, "Lưu")
+    rows = await services.db.fetchall("SELECT level2_registered, activated, household_capable "
+                                      "FROM activations")
+    assert [tuple(r) for r in rows] == [(2, 1, 1)]
+
+
+async def test_household_and_count_kept_from_a_sentence(world: TelegramWorld,
+                                                        services: Services) -> None:
+    await joined(world, services)
+    sent = await world.say(USER, "Hộ bà Lan … kích hoạt được 2 người")
+    text = text_of(sent)
+    assert text.startswith("Ghi nhận kích hoạt VNeID. Đã ghi nhận: 2 kích hoạt.")
+    assert sorted(b.split(" · ")[0] for b in buttons_of(sent) if " · " in b) == [
+        "Nguyễn Thị Lan", "Nguyễn Văn Lành"]  # "Lan" typed without diacritics: both
+    sent = await world.tap(USER, "Nguyễn Thị Lan")
+    assert "Đã ghi nhận: 2 kích hoạt." in text_of(sent) and "mức 2" in text_of(sent)
+    await world.tap(USER, "0")
+    sent = await world.tap(USER, "Có")
+    assert "Số người mới kích hoạt: 2" in text_of(sent)
+    await world.tap(USER, "Lưu")
+    rows = await services.db.fetchall("SELECT h.code, level2_registered, activated FROM "
+                                      "activations a JOIN households h ON h.id = a.household_id")
+    assert [tuple(r) for r in rows] == [("X01-001", 0, 2)]

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from bot.clock import Clock, local_date
 from bot.config import Settings
 from bot.errors import Refusal
-from bot.i18n import N_, _
+from bot.i18n import N_, _, fmt_date
 from bot.models import Activation, Entry, Household, Member, Outcome, Visit
 from bot.services.households import MAX_HOUSEHOLD_MEMBERS
 from storage.repositories import Repositories
@@ -87,7 +87,10 @@ class RecordService:
     def check_follow_up(self, member: Member, day: date) -> None:
         """A follow-up date must be after today and within two months."""
         today = self.today(member)
-        if day <= today:
+        if day < today:
+            raise Refusal(_("{date} has already passed. Choose a day after today.").format(
+                date=fmt_date(day)))
+        if day == today:
             raise Refusal(_("The follow-up date must be after today."))
         if day > today + timedelta(days=MAX_FOLLOW_UP_DAYS):
             raise Refusal(_("The follow-up date must be within {n} days.").format(
