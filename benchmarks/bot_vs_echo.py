@@ -22,6 +22,7 @@ from bot.app import open_services
 from bot.channels.telegram import TelegramChannel
 from bot.config import Secrets, load_settings
 from bot.models import Role
+from bot.runtime import Runtime
 from tests.botapi_stub import BotApiStub
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -122,8 +123,7 @@ async def run(users: int, rounds: int) -> dict[str, Any]:
             await services.households.import_rows(rows)
             secrets = Secrets(telegram_token=stub.token, telegram_base_url=stub.base_url,
                               telegram_base_file_url=stub.base_file_url)
-            channel = TelegramChannel(settings, secrets, services=services,
-                                      with_scheduler=False)
+            channel = TelegramChannel(settings, secrets, runtime=Runtime(services))
             await channel.start(poll_timeout=1)
             try:
                 for user in [1, *(3000 + u for u in range(users))]:

@@ -25,11 +25,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     parser.add_argument("--config", default="config.toml", help="configuration file")
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="connect to Telegram (TELEGRAM_BOT_TOKEN) and serve")
-    run.add_argument("--webhook", metavar="URL", help="receive updates on this public https URL "
-                     "instead of long polling (secret: TELEGRAM_WEBHOOK_SECRET)")
-    run.add_argument("--listen", default="0.0.0.0", help="webhook server address")
-    run.add_argument("--port", type=int, default=8443, help="webhook server port")
+    sub.add_parser("run", help="serve every channel whose credentials are in the environment "
+                   "(Telegram, Zalo Bot Platform, Zalo OA)")
     demo = sub.add_parser("demo", help="offline demo: no token; (re)builds a demo database")
     demo.add_argument("--lang", choices=("vi", "en"), default="vi")
     demo.add_argument("--database", help="demo database file (default: the configured one, "
@@ -129,21 +126,16 @@ async def _digest(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.runtime import serve
+
     setup_logging()
     secrets = Secrets.from_env()
-    if secrets.telegram_token is None:
-        print("TELEGRAM_BOT_TOKEN is not set. For a try without a token: python -m bot demo",
+    if not (secrets.telegram_token or secrets.zalo_bot_token or secrets.zalo_oa_ready):
+        print("No channel is configured: set TELEGRAM_BOT_TOKEN, ZALO_BOT_TOKEN or the "
+              "ZALO_OA_* variables. For a try without a token: python -m bot demo",
               file=sys.stderr)
         return 2
-    from bot.channels.telegram import TelegramChannel, Webhook
-
-    webhook = None
-    if args.webhook:
-        secret = secrets.telegram_webhook_secret
-        webhook = Webhook(args.webhook, args.listen, args.port,
-                          secret.get_secret_value() if secret else None)
-    TelegramChannel(settings, secrets).run(webhook)
-    return 0
+    return asyncio.run(serve(settings, secrets))
 
 
 async def _invite(settings: Settings, args: argparse.Namespace) -> int:

@@ -207,18 +207,56 @@ class Secrets(BaseModel):
     telegram_base_url: str | None = None
     telegram_base_file_url: str | None = None
     telegram_webhook_secret: SecretStr | None = None
+    # The bot's own HTTP server (webhooks, downloads, /healthz) and its public https base.
+    http_listen: str | None = None
+    public_url: str | None = None
+    zalo_bot_token: SecretStr | None = None
+    zalo_base_url: str = "https://bot-api.zaloplatforms.com"
+    zalo_webhook_secret: SecretStr | None = None
+    zalo_oa_app_id: str | None = None
+    zalo_oa_app_secret: SecretStr | None = None
+    zalo_oa_secret_key: SecretStr | None = None
+    zalo_oa_id: str | None = None
+    zalo_oa_access_token: SecretStr | None = None
+    zalo_oa_refresh_token: SecretStr | None = None
+    zalo_oa_api_base_url: str = "https://openapi.zalo.me"
+    zalo_oa_oauth_base_url: str = "https://oauth.zaloapp.com"
 
     @classmethod
     def from_env(cls) -> Secrets:
         """Read the secrets from the environment."""
-        token = os.environ.get("TELEGRAM_BOT_TOKEN")
-        secret = os.environ.get("TELEGRAM_WEBHOOK_SECRET")
+        env = {key: value for key, value in os.environ.items() if value}
+
+        def secret(name: str) -> SecretStr | None:
+            return SecretStr(env[name]) if name in env else None
+
         return cls(
-            telegram_token=SecretStr(token) if token else None,
-            telegram_base_url=os.environ.get("TELEGRAM_BASE_URL") or None,
-            telegram_base_file_url=os.environ.get("TELEGRAM_BASE_FILE_URL") or None,
-            telegram_webhook_secret=SecretStr(secret) if secret else None,
+            telegram_token=secret("TELEGRAM_BOT_TOKEN"),
+            telegram_base_url=env.get("TELEGRAM_BASE_URL"),
+            telegram_base_file_url=env.get("TELEGRAM_BASE_FILE_URL"),
+            telegram_webhook_secret=secret("TELEGRAM_WEBHOOK_SECRET"),
+            http_listen=env.get("BOT_HTTP_LISTEN"),
+            public_url=env.get("BOT_PUBLIC_URL"),
+            zalo_bot_token=secret("ZALO_BOT_TOKEN"),
+            zalo_base_url=env.get("ZALO_BASE_URL", cls.model_fields["zalo_base_url"].default),
+            zalo_webhook_secret=secret("ZALO_WEBHOOK_SECRET"),
+            zalo_oa_app_id=env.get("ZALO_OA_APP_ID"),
+            zalo_oa_app_secret=secret("ZALO_OA_APP_SECRET"),
+            zalo_oa_secret_key=secret("ZALO_OA_SECRET_KEY"),
+            zalo_oa_id=env.get("ZALO_OA_ID"),
+            zalo_oa_access_token=secret("ZALO_OA_ACCESS_TOKEN"),
+            zalo_oa_refresh_token=secret("ZALO_OA_REFRESH_TOKEN"),
+            zalo_oa_api_base_url=env.get("ZALO_OA_API_BASE_URL",
+                                         cls.model_fields["zalo_oa_api_base_url"].default),
+            zalo_oa_oauth_base_url=env.get("ZALO_OA_OAUTH_BASE_URL",
+                                           cls.model_fields["zalo_oa_oauth_base_url"].default),
         )
+
+    @property
+    def zalo_oa_ready(self) -> bool:
+        """Enough to run the OA channel: app, webhook key and a token to start from."""
+        return bool(self.zalo_oa_app_id and self.zalo_oa_secret_key and self.zalo_oa_app_secret
+                    and (self.zalo_oa_access_token or self.zalo_oa_refresh_token))
 
 
 class ConfigError(Exception):

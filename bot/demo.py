@@ -60,9 +60,9 @@ class _Script:
     def _show(self, said: str, replies: list[Reply]) -> list[Reply]:
         if self.echo:
             print(f"\n{self.name} ▸ {said}")
-            for reply in replies:
-                if reply.text:
-                    print("  " + render(reply).replace("\n", "\n  "))
+            shown = render([r for r in replies if r.text])
+            if shown:
+                print("  " + shown.replace("\n", "\n  "))
         return replies
 
     async def say(self, text: str) -> list[Reply]:

@@ -5,9 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
+from bot.choices import offered, resolve
+from bot.delivery import to_payload
+from bot.errors import Refusal
 from bot.i18n import _, use_language
 from bot.messages import Incoming, Kind, Option, Reply
 from bot.models import Conversation, Member, Role
@@ -49,10 +54,14 @@ _COMMAND_ALIASES = {"activate": "act", "visit": "vis", "fix": "fix", "undo": "fi
                     "lang": "lang", "cancel": "cancel", "start": "start", "digest": "digest",
                     "office": "off", "questions": "ans", "phananh": "pa", "tracuu": "pa",
                     "huy": "cancel", "thoi": "cancel", "dung": "cancel", "dunglai": "cancel",
-                    "thoat": "cancel"}
+                    "thoat": "cancel", "link": "link", "lienket": "link", "kenh": "kenh",
+                    "channel": "kenh"}
 _PROVINCE_TARGETS = {"me", "menu", "digest", "digest-full", "pa"}
 # "/digest full" (or "chi tiết") asks for the digest's full detail rather than the short one.
 _DETAIL_WORDS = {"full", "chi tiet", "day du", "detail", "details"}
+# How each channel is called when a member chooses where reminders and reports reach them.
+_CHANNEL_NAMES = {"telegram": "Telegram", "zalo_bot": "Zalo", "zalo_oa": "Zalo OA",
+                  "console": "Console"}
 
 
 def _citizen_id_warning(member: Member | None) -> str:
@@ -67,8 +76,14 @@ def _citizen_id_warning(member: Member | None) -> str:
 class Router:
     """Runs each update as one unit of work: deduplicated, in the sender's language, atomic."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, *,
+                 reply_windows: dict[str, timedelta] | None = None) -> None:
         self.services = services
+        # Channels that only let the bot write to someone for a while after they last wrote
+        # (Zalo OA: 7 days); a message outside it is not queued and the sender is told.
+        self.reply_windows = reply_windows or {}
+        # Called after a commit that queued messages for other people (the outbox's kick).
+        self.after_commit: list[Callable[[], None]] = []
         self.flows: dict[str, Flow] = {
             f.name: f for f in (ActivationFlow(), VisitFlow(), CorrectionFlow(), InviteFlow(),
                                 OfficeFlow(), AnswerFlow(), PetitionDesk())}
@@ -78,15 +93,23 @@ class Router:
     async def handle(self, msg: Incoming) -> list[Reply]:
         """Process one update; a duplicate gets no reply and changes nothing."""
         repos = self.services.repos
+        now = self.services.clock()
         try:
             async with self.services.db.transaction():
-                if not await repos.claim_update(msg.channel, msg.update_id,
-                                                self.services.clock()):
+                if not await repos.claim_update(msg.channel, msg.update_id, now):
                     log.info("duplicate update %s/%s ignored", msg.channel, msg.update_id)
                     return []
+                await repos.channels.touch_contact(msg.channel, msg.user_id, now)
                 language = await self.services.members.language_of(msg.channel, msg.user_id)
                 with use_language(language):
-                    return await self._dispatch(msg)
+                    msg = await self._typed_choice(msg)
+                    replies, queued = await self._queue_others(await self._dispatch(msg))
+                    await repos.channels.set_offered_options(msg.channel, msg.user_id,
+                                                             offered(replies), now)
+            if queued:
+                for callback in self.after_commit:
+                    callback()
+            return replies
         except Exception:
             # The transaction rolled back: nothing of this update was kept, so a retry is safe.
             log.exception("update %s/%s failed", msg.channel, msg.update_id)
@@ -97,6 +120,42 @@ class Router:
             with use_language(language):
                 return [Reply(_("Sorry, something went wrong and nothing was saved. "
                                 "Please try again, or send /cancel to start over."))]
+
+    async def _typed_choice(self, msg: Incoming) -> Incoming:
+        """Text that picks one of the options last offered becomes that option, on any channel."""
+        if msg.kind is not Kind.TEXT or msg.text.lstrip().startswith("/") \
+                or contains_citizen_id(msg.text):
+            return msg
+        options = await self.services.repos.channels.offered_options(msg.channel, msg.user_id)
+        chosen = resolve(msg.text, options)
+        return msg if chosen is None else replace(msg, kind=Kind.OPTION, option=chosen.value)
+
+    async def _queue_others(self, replies: list[Reply]) -> tuple[list[Reply], bool]:
+        """Write replies meant for other people to the outbox (same transaction); keep the
+        sender's. A member's message goes to the channel they prefer."""
+        store = self.services.repos.channels
+        now = self.services.clock()
+        own: list[Reply] = []
+        queued = False
+        for reply in replies:
+            if reply.to is None:
+                own.append(reply)
+                continue
+            channel, chat_id = await self.services.accounts.reach(*reply.to)
+            window = self.reply_windows.get(channel)
+            last = await store.last_inbound(channel, chat_id) if window else None
+            if window and (last is None or now - last > window):
+                own.append(Reply(_("⚠️ This person last wrote to us more than {days} days ago, "
+                                   "so the messenger does not let the bot write to them now. "
+                                   "Please reach them another way (a call or a visit).")
+                                 .format(days=window.days)))
+                continue
+            await store.queue_message(channel, chat_id, to_payload(reply), now)
+            # Their next typed number picks from this message's options.
+            await store.set_offered_options(channel, chat_id, offered([replace(reply, to=None)]),
+                                            now)
+            queued = True
+        return own, queued
 
     async def _dispatch(self, msg: Incoming) -> list[Reply]:
         member = await self.services.repos.member(msg.channel, msg.user_id)
@@ -143,7 +202,7 @@ class Router:
                 return await self._cancel(ctx, state)
             if msg.kind is Kind.OTHER:
                 return with_reason(await self.flows[state.flow].prompt(ctx, state),
-                                   _("I can only read text and buttons here."))
+                                   _("I can only read text messages for now."))
             if msg.kind is Kind.OPTION and flow_name != state.flow:
                 return with_reason(await self.flows[state.flow].prompt(ctx, state),
                                    _("That button belongs to an earlier question. "
@@ -155,7 +214,7 @@ class Router:
             return [main_menu(member, _("That button belongs to a question that is already "
                                         "closed. What would you like to do?"))]
         if msg.kind is Kind.OTHER:
-            return [main_menu(member, _("I can only read text and buttons here. "
+            return [main_menu(member, _("I can only read text messages for now. "
                                         "What would you like to do?"))]
         if (ref := parse_ref(msg.text)) is not None:
             return await self._begin(ctx, "pad", {"ref": ref})
@@ -259,12 +318,51 @@ class Router:
             return await self._cancel(ctx, state)
         if step == "lang" and value in ("vi", "en"):
             return await self._set_language(ctx, value)
+        if step == "kenh":
+            return await self._prefer(ctx, value)
         replies = await self._go(ctx, value)
         # Menu buttons sit under receipts ("✅ Saved: …"): what they open is a new message, so
         # the volunteer can scroll back to everything saved today.
         for reply in replies:
             reply.replace = False
         return replies
+
+    async def _link(self, ctx: Ctx, code: str) -> list[Reply]:
+        """/link: a code for the other app; /link CODE: this account joins that membership."""
+        accounts = self.services.accounts
+        if code:
+            try:
+                member = await accounts.link(ctx.msg.channel, ctx.msg.user_id, code)
+            except Refusal as refusal:
+                return [Reply(str(refusal))]
+            return [main_menu(member, _("✅ Linked. This account and your other app now share "
+                                        "one membership, {name}.").format(
+                                            name=member.display_name)),
+                    Reply(commands=commands_for(member))]
+        if ctx.member is None:
+            return [Reply(_("Only team members can link accounts. To join, send /start CODE "
+                            "with the invite code from your commune officer."))]
+        code = await accounts.new_link_code(ctx.member)
+        return [Reply(_("To use the bot from your other app too, send this message there "
+                        "within 30 minutes:\n/link {code}").format(code=code))]
+
+    async def _prefer(self, ctx: Ctx, wanted: str) -> list[Reply]:
+        """/kenh: choose the app that reminders and reports go to."""
+        member = ctx.member
+        if member is None:
+            return [Reply(help_text(None))]
+        channels = await self.services.accounts.channels_of(member)
+        chosen = [c for c in channels if wanted and fold(wanted) in
+                  (c, fold(_CHANNEL_NAMES.get(c, c)))]
+        if chosen:
+            await self.services.accounts.prefer(member, chosen[0])
+            return [main_menu(member, _("✅ Reminders and reports will reach you on {app}.")
+                              .format(app=_CHANNEL_NAMES.get(chosen[0], chosen[0])))]
+        if len(channels) < 2:
+            return [Reply(_("You use the bot from one app only. To add another one, send /link "
+                            "here and follow the steps."))]
+        rows = [[Option(_CHANNEL_NAMES.get(c, c), f"nav:kenh:{c}")] for c in channels]
+        return [Reply(_("Where should reminders and reports reach you?"), rows)]
 
     async def _cancel(self, ctx: Ctx, state: Conversation | None) -> list[Reply]:
         flow = self.flows.get(state.flow) if state is not None else None
@@ -303,6 +401,10 @@ class Router:
             target = "digest-full"
         if target == "lang" and fold(argument) in ("vi", "en"):
             return await self._set_language(ctx, fold(argument))
+        if target == "link":
+            return await self._link(ctx, argument)
+        if target == "kenh":
+            return await self._prefer(ctx, argument)
         if target is None:
             reply = Reply(_("I do not know that command.") + "\n\n" + help_text(ctx.member))
             return [reply]

@@ -23,6 +23,7 @@ from bot.models import (
     Role,
     Visit,
 )
+from storage.channels import ChannelRepository
 from storage.db import Database
 
 
@@ -70,6 +71,7 @@ class Repositories:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.channels = ChannelRepository(db)
 
     # -- communes and hamlets -------------------------------------------------------------
     async def sync_places(self, communes: Iterable[dict[str, Any]],
@@ -98,9 +100,12 @@ class Repositories:
 
     # -- members --------------------------------------------------------------------------
     async def member(self, channel: str, external_id: str) -> Member | None:
-        """The member behind a channel account, if they joined."""
+        """The member behind a channel account (joined with it or linked to it), if any."""
         row = await self.db.fetchone(
-            "SELECT * FROM members WHERE channel = ? AND external_id = ?", (channel, external_id))
+            "SELECT * FROM members WHERE channel = ? AND external_id = ? UNION ALL"
+            " SELECT m.* FROM member_accounts a JOIN members m ON m.id = a.member_id"
+            " WHERE a.channel = ? AND a.external_id = ? LIMIT 1",
+            (channel, external_id, channel, external_id))
         return _member(row) if row else None
 
     async def member_by_id(self, member_id: int) -> Member | None:

@@ -9,6 +9,7 @@ from typing import Any
 from bot.channels.console import best_label
 from bot.channels.telegram import TelegramChannel
 from bot.config import Secrets, Settings
+from bot.runtime import Runtime
 from bot.services import Services
 from tests.botapi_stub import BotApiStub, SentMessage
 
@@ -16,24 +17,28 @@ from tests.botapi_stub import BotApiStub, SentMessage
 class TelegramWorld:
     """Users that write and tap; the bot's answers as the stub saw them."""
 
-    def __init__(self, stub: BotApiStub, channel: TelegramChannel) -> None:
+    def __init__(self, stub: BotApiStub, channel: TelegramChannel, runtime: Runtime) -> None:
         self.stub = stub
         self.channel = channel
+        self.runtime = runtime
 
     @classmethod
     async def start(cls, stub: BotApiStub, settings: Settings, services: Services,
                     **options: Any) -> TelegramWorld:
         secrets = Secrets(telegram_token=stub.token, telegram_base_url=stub.base_url,
                           telegram_base_file_url=stub.base_file_url)
-        channel = TelegramChannel(settings, secrets, clock=services.clock, services=services,
+        runtime = options.pop("runtime", None) or Runtime(services)
+        channel = TelegramChannel(settings, secrets, runtime=runtime,
                                   request_timeout=options.pop("request_timeout", 2.0),
                                   retry_delays=options.pop("retry_delays", (0.05, 0.1, 0.2)),
-                                  chat_interval=options.pop("chat_interval", 0.0),
-                                  with_scheduler=False)
+                                  chat_interval=options.pop("chat_interval", 0.0))
         await channel.start(poll_timeout=1)
-        return cls(stub, channel)
+        runtime.add_channel("telegram", channel)
+        await runtime.start(scheduler=False)
+        return cls(stub, channel, runtime)
 
     async def stop(self) -> None:
+        await self.runtime.stop()
         await self.channel.stop()
 
     async def _handled(self, count: int, push: Any) -> None:
@@ -45,6 +50,8 @@ class TelegramWorld:
                 raise AssertionError("the bot did not handle the update in time:\n"
                                      + self.stub.describe_calls())
             await asyncio.sleep(0.01)
+        # Messages the update queued for other people go out through the outbox; wait for them.
+        await self.runtime.messages.deliver_due()
 
     async def say(self, user: int, text: str) -> list[SentMessage]:
         """The user sends text; returns what the bot sent or edited in that chat meanwhile."""

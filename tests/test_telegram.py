@@ -10,6 +10,7 @@ import aiohttp
 from bot.channels.telegram import TelegramChannel, Webhook, split_text
 from bot.config import Secrets, Settings
 from bot.models import Role
+from bot.runtime import Runtime
 from bot.services import Services
 from tests.botapi_stub import BotApiStub
 from tests.conftest import FakeClock, dump_database
@@ -266,7 +267,7 @@ async def test_webhook_mode_checks_the_secret(stub: BotApiStub, settings: Settin
     hook = Webhook(f"https://bot.example.vn/tg/{port}", "127.0.0.1", port, "s3cret-token")
     channel = TelegramChannel(settings, Secrets(telegram_token=stub.token,
                                                 telegram_base_url=stub.base_url),
-                              services=services, with_scheduler=False)
+                              runtime=Runtime(services))
     await channel.start(webhook=hook)
     try:
         assert stub.webhook and stub.webhook["url"] == hook.url

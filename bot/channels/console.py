@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 
+from bot.channels.plain import render_replies
+from bot.delivery import MessageOutbox
 from bot.messages import Incoming, Kind, Reply
 from handlers.router import Router
 
@@ -11,12 +14,19 @@ CHANNEL = "console"
 
 
 class ConsoleChannel:
-    """Sends text or button presses as a given user and returns the replies."""
+    """Sends text or button presses as a given user and returns the replies.
+
+    Messages the router queued for other console users are delivered at once and returned
+    with the sender's replies, marked with `to`, so a script sees the whole exchange.
+    """
 
     def __init__(self, router: Router) -> None:
         self.router = router
         self._ids = itertools.count(1)
         self.last: dict[str, list[Reply]] = {}
+        services = router.services
+        self.outbox = MessageOutbox(services.db, services.clock, {CHANNEL: self})
+        self._delivered: list[Reply] = []
 
     async def send(self, user_id: str, text: str = "", *, option: str = "",
                    name: str = "", other: bool = False) -> list[Reply]:
@@ -28,7 +38,9 @@ class ConsoleChannel:
         replies = await self.router.handle(msg)
         if any(r.options for r in replies):
             self.last[user_id] = replies
-        return replies
+        await self.outbox.deliver_due()
+        delivered, self._delivered = self._delivered, []
+        return replies + delivered
 
     async def tap(self, user_id: str, label_part: str) -> list[Reply]:
         """Press the button of the user's last replies that best matches the text."""
@@ -37,6 +49,14 @@ class ConsoleChannel:
         if chosen is None:
             raise LookupError(f"no button with {label_part!r} for {user_id}")
         return await self.send(user_id, option=options[chosen].value)
+
+    async def send_queued(self, chat_id: str, replies: Sequence[Reply]) -> None:
+        """The outbox's sender: collect the messages for the current exchange."""
+        for reply in replies:
+            self._delivered.append(Reply(reply.text, reply.options, to=(CHANNEL, chat_id),
+                                         replace=False))
+            if reply.options:
+                self.last[chat_id] = [reply]
 
 
 def best_label(labels: list[str], wanted: str) -> int | None:
@@ -50,16 +70,12 @@ def best_label(labels: list[str], wanted: str) -> int | None:
     return None
 
 
-def render(reply: Reply) -> str:
-    """A reply as plain text with numbered options, the way a text-only channel shows it."""
-    parts = [reply.text] if reply.text else []
-    number = 0
-    for row in reply.options:
-        for option in row:
-            number += 1
-            parts.append(f"  [{number}] {option.label}")
-    if reply.image:
-        parts.append(f"  (picture, {len(reply.image)} bytes)")
-    if reply.document:
-        parts.append(f"  (file {reply.document.filename})")
-    return "\n".join(parts)
+def render(replies: Sequence[Reply]) -> str:
+    """Replies as plain text with numbered options, the way a text-only channel shows them."""
+    parts = render_replies(replies)
+    for reply in replies:
+        if reply.image:
+            parts.append(f"  (picture, {len(reply.image)} bytes)")
+        if reply.document:
+            parts.append(f"  (file {reply.document.filename})")
+    return "\n".join(part for part in parts if part)

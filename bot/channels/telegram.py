@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
+from aiohttp import web
 from aiolimiter import AsyncLimiter
 from telegram import (
     BotCommand,
@@ -25,16 +27,15 @@ from telegram.constants import MessageLimit
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
 
-from bot.app import Reporting, build_reporting, build_router, open_services
-from bot.clock import Clock, system_clock
 from bot.config import Secrets, Settings
 from bot.i18n import LANGUAGES, use_language
 from bot.messages import Command, Incoming, Kind, Reply
 from bot.models import Member
 from bot.reports.outbox import DeliveryError
-from bot.services import Services
 from handlers.menu import commands_for
-from handlers.router import Router
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
 
 CHANNEL = "telegram"
 ALLOWED_UPDATES = ["message", "callback_query"]
@@ -104,23 +105,21 @@ def to_incoming(update: Update, deep_link: str | None) -> Incoming | None:
 class TelegramChannel:
     """Owns the python-telegram-bot Application; hands each update to the router."""
 
-    def __init__(self, settings: Settings, secrets: Secrets, *, clock: Clock = system_clock,
-                 services: Services | None = None, request_timeout: float = 10.0,
-                 retry_delays: Sequence[float] = (1.0, 3.0, 9.0),
-                 chat_interval: float = 1.0, with_scheduler: bool = True) -> None:
+    def __init__(self, settings: Settings, secrets: Secrets, *, runtime: Runtime,
+                 request_timeout: float = 10.0, retry_delays: Sequence[float] = (1.0, 3.0, 9.0),
+                 chat_interval: float = 1.0) -> None:
         if secrets.telegram_token is None:
             raise ValueError("TELEGRAM_BOT_TOKEN is not set")
         self.settings = settings
-        self.clock = clock
         self.retry_delays = tuple(retry_delays)
         # Telegram allows about one message a second per chat; broadcasts keep to it.
         self.chat_interval = chat_interval
         self._chat_limiters: dict[int, AsyncLimiter | None] = {}
-        self.with_scheduler = with_scheduler
-        self.reporting: Reporting | None = None
-        self.services = services
-        self.router: Router | None = build_router(services) if services else None
-        self._stack = contextlib.AsyncExitStack()
+        # Router, outboxes and reporting come from the composition root (bot.runtime).
+        self.router = runtime.router
+        self.reporting = runtime.reporting
+        secret = secrets.telegram_webhook_secret
+        self.webhook_secret = secret.get_secret_value() if secret else None
         builder: ApplicationBuilder = (
             Application.builder()
             .token(secrets.telegram_token.get_secret_value())
@@ -129,7 +128,6 @@ class TelegramChannel:
             .rate_limiter(AIORateLimiter(max_retries=3))
             .read_timeout(request_timeout).write_timeout(request_timeout)
             .connect_timeout(request_timeout).pool_timeout(request_timeout)
-            .post_init(self._on_start).post_shutdown(self._on_stop)
         )
         if secrets.telegram_base_url:
             builder = builder.base_url(secrets.telegram_base_url)
@@ -144,12 +142,6 @@ class TelegramChannel:
 
     # -- lifecycle -----------------------------------------------------------------------
     async def _on_start(self, app: Application) -> None:
-        if self.services is None:
-            self.services = await self._stack.enter_async_context(
-                open_services(self.settings, clock=self.clock))
-            self.router = build_router(self.services)
-        assert self.services is not None
-        self.reporting = build_reporting(self.services, {CHANNEL: self})
         self.deep_link = f"https://t.me/{app.bot.username}?start="
         for language in LANGUAGES:
             with use_language(language):
@@ -157,22 +149,20 @@ class TelegramChannel:
             code = None if language == self.settings.bot.default_language else language
             await self._retrying(partial(app.bot.set_my_commands, commands,
                                          scope=BotCommandScopeDefault(), language_code=code))
-        if self.with_scheduler:
-            await self.reporting.scheduler.catch_up()
-            self.reporting.scheduler.start()
 
-    async def _on_stop(self, app: Application) -> None:
-        if self.reporting is not None:
-            self.reporting.scheduler.shutdown()
-        await self._stack.aclose()
-
-    async def start(self, *, poll_timeout: int = 10, webhook: Webhook | None = None) -> None:
-        """Start polling (or a webhook) inside a running event loop (tests, embedding)."""
+    async def start(self, *, poll_timeout: int = 10, webhook: Webhook | None = None,
+                    shared_webhook: str | None = None) -> None:
+        """Start polling, python-telegram-bot's own webhook server, or the bot's shared HTTP
+        server's /telegram route (`shared_webhook`: the public URL of that route)."""
         await self.app.initialize()
         await self._on_start(self.app)
         await self.app.start()
         assert self.app.updater is not None
-        if webhook is not None:
+        if shared_webhook is not None:
+            await self._retrying(lambda: self.app.bot.set_webhook(
+                shared_webhook, allowed_updates=ALLOWED_UPDATES,
+                secret_token=self.webhook_secret))
+        elif webhook is not None:
             await self.app.updater.start_webhook(allowed_updates=ALLOWED_UPDATES,
                                                  **webhook.options())
         else:
@@ -186,14 +176,20 @@ class TelegramChannel:
         if self.app.running:
             await self.app.stop()
         await self.app.shutdown()
-        await self._on_stop(self.app)
 
-    def run(self, webhook: Webhook | None = None) -> None:
-        """Block and serve until interrupted (the `python -m bot run` command)."""
-        if webhook is None:
-            self.app.run_polling(allowed_updates=ALLOWED_UPDATES)
-        else:
-            self.app.run_webhook(allowed_updates=ALLOWED_UPDATES, **webhook.options())
+    async def webhook(self, request: web.Request) -> web.Response:
+        """POST /telegram on the shared server: the secret header, then the update is queued."""
+        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+        if not self.webhook_secret or not hmac.compare_digest(given.encode(),
+                                                              self.webhook_secret.encode()):
+            return web.Response(status=403)
+        try:
+            data = await request.json()
+            update = Update.de_json(data, self.app.bot)
+        except Exception:  # malformed JSON or not an update: refuse, never crash
+            return web.Response(status=400)
+        await self.app.update_queue.put(update)
+        return web.Response(status=200)
 
     # -- updates -------------------------------------------------------------------------
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -203,7 +199,7 @@ class TelegramChannel:
                 await update.callback_query.answer()
         incoming = to_incoming(update, self.deep_link)
         try:
-            if incoming is None or self.router is None:
+            if incoming is None:
                 return
             replies = await self.router.handle(incoming)
             pressed = update.callback_query.message if update.callback_query else None
@@ -241,12 +237,16 @@ class TelegramChannel:
 
     async def push(self, member: Member, replies: list[Reply]) -> None:
         """Send a scheduled message (outbox), at most one message a second per chat."""
-        chat_id = int(member.external_id)
+        await self.send_queued(member.external_id, replies)
+
+    async def send_queued(self, chat_id: str, replies: Sequence[Reply]) -> None:
+        """Outbox delivery of a message to someone who did not just write."""
+        chat = int(chat_id)
         limiter = self._chat_limiters.setdefault(
-            chat_id, AsyncLimiter(1, self.chat_interval) if self.chat_interval else None)
+            chat, AsyncLimiter(1, self.chat_interval) if self.chat_interval else None)
         for reply in replies:
             try:
-                await self._send(chat_id, reply, limiter)
+                await self._send(chat, reply, limiter)
             except Forbidden as exc:
                 raise DeliveryError(str(exc), permanent=True) from exc
             except TelegramError as exc:

@@ -104,7 +104,7 @@ class HelpdeskService:
     async def hand_over(self, *, channel: str, external_id: str, chat_id: str, text: str,
                         hamlet_code: str | None) -> Handover:
         """Store a question for people to answer; the hamlet's volunteers and the commune's
-        officers (reachable on the same channel) receive it."""
+        officers receive it, on whichever channel they use."""
         commune_code, hamlet = self.place_of(hamlet_code)
         async with self.repos.db.transaction():
             question = await self.store.add_question(
@@ -116,7 +116,7 @@ class HelpdeskService:
         if hamlet is not None:
             recipients = await self.repos.members(hamlet_code=hamlet,
                                                   role=Role.VOLUNTEER) + recipients
-        return Handover(question, [m for m in recipients if m.channel == channel])
+        return Handover(question, recipients)
 
     async def answer(self, member: Member, question_id: int, text: str) -> CitizenQuestion:
         """Record a member's answer to an open question of their commune."""

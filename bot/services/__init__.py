@@ -8,6 +8,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.helpdesk.service import HelpdeskService
 from bot.reports.digest import DigestService
+from bot.services.accounts import AccountService
 from bot.services.feedback import FeedbackService
 from bot.services.households import HouseholdService
 from bot.services.members import MembershipService
@@ -32,6 +33,7 @@ class Services:
     digests: DigestService
     helpdesk: HelpdeskService
     feedback: FeedbackService
+    accounts: AccountService
 
     @classmethod
     def build(cls, settings: Settings, db: Database, clock: Clock) -> Services:
@@ -46,6 +48,7 @@ class Services:
             digests=DigestService(repos, settings, clock),
             helpdesk=HelpdeskService(repos, settings, clock),
             feedback=FeedbackService(repos, settings, clock),
+            accounts=AccountService(repos, clock),
         )
 
     async def sync_places(self) -> None:
