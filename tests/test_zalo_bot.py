@@ -84,6 +84,7 @@ async def test_visit_follow_up_and_undo_by_typing(world: ZaloWorld) -> None:
     await world.say("z1", "/fix")
     await world.say("z1", "1")
     await world.say("z1", "huy muc nay")
+    await world.say("z1", "1")          # "Đúng, hủy bản ghi"
     assert await rows(world.services, "SELECT COUNT(*) FROM visits WHERE voided_at IS NULL") \
         == [(0,)]
 
