@@ -214,7 +214,7 @@ def _noted(counts: dict[str, Any]) -> str:
         parts.append(_("{n} activated").format(n=counts["activated"]))
     if counts.get("capable") is not None:
         parts.append(_("can use it") if counts["capable"] else _("cannot use it yet"))
-    return _("Noted: {what}.").format(what=", ".join(parts))
+    return _("Understood: {what}.").format(what=", ".join(parts))
 
 
 def sentence_data(text: str) -> dict[str, Any]:

@@ -76,7 +76,8 @@ async def search(ctx: Ctx, state: Conversation, intro: str, query: str) -> House
     state.step = STEP
     state.data.pop("new_name", None)
     found, exact = await ctx.services.households.search(ctx.member, query)
-    if len(found) == 1 and exact:
+    maybe_stop = stop_intent(query) is Stop.MAYBE  # "huy": Mr Huy, or "hủy" typed plainly?
+    if len(found) == 1 and exact and not maybe_stop:
         return found[0]
     # Only volunteers add households on the spot: an officer has no hamlet to add them to.
     add_rows: list[list[Option]] = []
@@ -91,7 +92,7 @@ async def search(ctx: Ctx, state: Conversation, intro: str, query: str) -> House
             state.data["new_name"] = name
             add_rows.append([opt(_("Add new household: {name}").format(name=name), state.flow,
                                  NEW, "ask")])
-    if stop_intent(query) is Stop.MAYBE:
+    if maybe_stop:
         notes.append(_("If you meant to stop, tap Cancel."))
     if not found:
         text = _("No household in your hamlet matches “{query}”.").format(query=query) + "\n" + (

@@ -342,11 +342,11 @@ async def test_household_and_count_kept_from_a_sentence(world: TelegramWorld,
     await joined(world, services)
     sent = await world.say(USER, "Hộ bà Lan … kích hoạt được 2 người")
     text = text_of(sent)
-    assert text.startswith("Ghi nhận kích hoạt VNeID. Đã ghi nhận: 2 kích hoạt.")
+    assert text.startswith("Ghi nhận kích hoạt VNeID. Mình hiểu là: 2 kích hoạt.")
     assert sorted(b.split(" · ")[0] for b in buttons_of(sent) if " · " in b) == [
         "Nguyễn Thị Lan", "Nguyễn Văn Lành"]  # "Lan" typed without diacritics: both
     sent = await world.tap(USER, "Nguyễn Thị Lan")
-    assert "Đã ghi nhận: 2 kích hoạt." in text_of(sent) and "mức 2" in text_of(sent)
+    assert "Mình hiểu là: 2 kích hoạt." in text_of(sent) and "mức 2" in text_of(sent)
     await world.tap(USER, "0")
     sent = await world.tap(USER, "Có")
     assert "Số người mới kích hoạt: 2" in text_of(sent)
@@ -354,3 +354,18 @@ async def test_household_and_count_kept_from_a_sentence(world: TelegramWorld,
     rows = await services.db.fetchall("SELECT h.code, level2_registered, activated FROM "
                                       "activations a JOIN households h ON h.id = a.household_id")
     assert [tuple(r) for r in rows] == [("X01-001", 0, 2)]
+
+
+async def test_huy_finds_a_household_named_huy_before_it_means_stop(
+        world: TelegramWorld, services: Services) -> None:
+    await joined(world, services)
+    await world.say(USER, "/activate")
+    sent = await world.say(USER, "huy")  # nobody is called Huy here: stop
+    assert sent[0].text.startswith("Đã dừng.")
+    await add_households(services, "Nguyễn Văn Huy")
+    await world.say(USER, "/activate")
+    sent = await world.say(USER, "huy")
+    assert "Nguyễn Văn Huy · X01-100" in buttons_of(sent)
+    assert "Nếu bạn muốn dừng, bấm “Dừng lại”." in text_of(sent)
+    sent = await world.say(USER, "Hủy")  # typed with diacritics it can only mean stop
+    assert sent[0].text.startswith("Đã dừng.")
