@@ -77,7 +77,7 @@ class ActivationFlow(household_step.HouseholdFlow):
             rows = [[opt(_preset_label(*p), NAME, "counts", "-".join(str(int(x)) for x in p))]
                     for p in PRESETS]
             rows.append([opt(_("Other numbers"), NAME, "counts", "custom")])
-            text = _("{household}: what happened?\nTap a common case, or type three answers: "
+            text = _("{household}: what happened?\nChoose a common case, or type three answers: "
                      "new level-2 registrations, new activations, can the household now use "
                      "VNeID (yes/not yet). Example: 2 1 yes").format(household=head)
             return [Reply(text, rows + [cancel_row()])]
@@ -87,7 +87,7 @@ class ActivationFlow(household_step.HouseholdFlow):
                         _("{household}: how many members newly activated VNeID?"))
             row = [opt(str(n), NAME, state.step, n) for n in COUNT_BUTTONS]
             return [Reply(question.format(household=head) + "\n" + _(
-                "Tap a number or type it."), [row, cancel_row()])]
+                "Choose a number or type it."), [row, cancel_row()])]
         if state.step == "capable":
             text = _("{household}: does the household now have at least one member who can use "
                      "VNeID and the public-service portal?").format(household=head)
@@ -136,8 +136,8 @@ class ActivationFlow(household_step.HouseholdFlow):
             return await self._with_counts(ctx, state, household, note.counts())
         return await self.reprompt(ctx, state, _(
             "I could not read that. Type three answers separated by spaces, for example "
-            "2 1 yes, or a sentence like “2 registered, 1 activated, can use it”, or tap a "
-            "button."))
+            "2 1 yes, or a sentence like “2 registered, 1 activated, can use it”, or choose an "
+            "option."))
 
     async def _count(self, ctx: Ctx, state: Conversation, household: Household,
                      value: str) -> Turn:
@@ -185,7 +185,7 @@ class ActivationFlow(household_step.HouseholdFlow):
             state.step = "counts"
             return stay(await self.prompt(ctx, state), state)
         if choice != "save":
-            return await self.reprompt(ctx, state, _("Tap Save to keep this entry, or Cancel."))
+            return await self.reprompt(ctx, state, _("Choose Save to keep this entry, or Cancel."))
         assert ctx.member is not None
         d = state.data
         try:

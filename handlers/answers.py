@@ -55,7 +55,7 @@ class AnswerFlow:
             state = Conversation(NAME, "reply", {"question": int(value)})
             return stay(await self.prompt(ctx, state), state)
         if state.step == "pick" or not ctx.text:
-            reason = (_("Please tap one of the buttons.") if state.step == "pick"
+            reason = (_("Please choose one of the options.") if state.step == "pick"
                       else _("Please type the answer as text."))
             return stay(with_reason(await self.prompt(ctx, state), reason), state)
         helpdesk = ctx.services.helpdesk

@@ -67,7 +67,7 @@ def refusal_text(scam: bool) -> str:
     """Why the help desk will not give out someone's data, an officer's number or a code."""
     text = _("Sorry, I cannot give out other people's personal information, officers' private "
              "phone numbers or OTP codes: they belong only to their owner. To reach the "
-             "commune's team, tap “Talk to a person”.")
+             "commune's team, choose “Talk to a person”.")
     if scam:
         text += "\n\n" + _("⚠️ The police and commune officers never ask anyone for OTP codes, "
                             "passwords or passcodes. Whoever asks for them, even in the police's "
@@ -250,7 +250,7 @@ class CitizenDesk:
             await service.rate(channel=ctx.msg.channel, external_id=ctx.msg.user_id,
                                subject=subject, helpful=helpful)
             text = _("Thank you for your feedback!") if helpful else _(
-                "Thank you. If Anh/Chị still needs help, tap “Talk to a person” or type the "
+                "Thank you. If Anh/Chị still needs help, choose “Talk to a person” or type the "
                 "question in other words.")
             rows = [] if helpful else [[opt(_("Talk to a person"), NAME, "human")]]
             return Turn([Reply(text, rows, replace=False)], state)
@@ -281,7 +281,7 @@ class CitizenDesk:
             kept = Reply(_("I have noted this question and will answer it as soon as you have "
                            "chosen the hamlet."))
             return _warned(reading, stay([kept, self._hamlet_question(ctx, state)], state))
-        return stay([Reply(_("Please tap the hamlet where Anh/Chị lives.")),
+        return stay([Reply(_("Please choose the hamlet where Anh/Chị lives.")),
                      self._hamlet_question(ctx, state)], state)
 
     async def _chosen_hamlet(self, ctx: Ctx, state: Conversation, hamlet: str) -> Turn:
@@ -334,7 +334,7 @@ def _remember(turn: Turn, data: dict[str, Any]) -> Turn:
 def forwarded_question(member: Member, question_id: int, place: str, text: str) -> Reply:
     """The question as a volunteer or officer receives it, in their own language."""
     with use_language(member.language):
-        body = _("Question no. {id} from a citizen ({place}):\n“{text}”\nTap Answer to reply; "
+        body = _("Question no. {id} from a citizen ({place}):\n“{text}”\nChoose Answer to reply; "
                  "your answer goes back to them.").format(id=question_id, place=place, text=text)
         return Reply(body, [[Option(_("Answer"), f"ans:pick:{question_id}")]],
                      to=(member.channel, member.external_id), replace=False)

@@ -55,7 +55,7 @@ class CorrectionFlow:
             if not entries:
                 return [Reply(_("You have no entries from the last {n} days to correct.").format(
                     n=ctx.services.settings.bot.correction_window_days))]
-            lines = [_("Which entry do you want to correct or undo? Tap it or type its number.")]
+            lines = [_("Which entry do you want to correct or undo? Choose it or type its number.")]
             lines += [f"{n}. {_entry_details(ctx, e)}" for n, e in enumerate(entries, start=1)]
             rows = [[opt(f"{n}. {_entry_label(e)}", NAME, "pick", f"{e.kind[0]}{e.id}")]
                     for n, e in enumerate(entries, start=1)]
@@ -90,13 +90,13 @@ class CorrectionFlow:
                     state.step = "act"
                     return stay(await self.prompt(ctx, state), state)
                 state.data = {}
-            return await self._reprompt(ctx, state, _("Please tap one of your entries."))
+            return await self._reprompt(ctx, state, _("Please choose one of your entries."))
         entry = await self._entry(ctx, state)
         if state.step == "undo" and entry is not None:
             answer = {"yes": True, "no": False}.get(value) if step == "undo" else \
                 parse_yes_no(ctx.text)
             if answer is None:
-                return await self._reprompt(ctx, state, _("Please tap one of the buttons."))
+                return await self._reprompt(ctx, state, _("Please choose one of the options."))
             if not answer:
                 return Turn([Reply(_("Nothing changed; the entry stays."))], None)
             try:
@@ -107,7 +107,7 @@ class CorrectionFlow:
                 entry=_entry_details(ctx, entry)))], None)
         if entry is None or step != "act":
             state.step = "pick" if entry is None else state.step
-            return await self._reprompt(ctx, state, _("Please tap one of the buttons."))
+            return await self._reprompt(ctx, state, _("Please choose one of the options."))
         if value == "undo":
             state.step = "undo"
             return stay(await self.prompt(ctx, state), state)

@@ -147,7 +147,7 @@ class FeedbackFlow:
         if found is not None:
             lines.append(_("Place: {hamlet}, {commune}.").format(hamlet=found[1].name,
                                                                  commune=found[0].name))
-        lines.append(_("Tap Send to send it to the commune. To add something, just type it "
+        lines.append(_("Choose Send to send it to the commune. To add something, just type it "
                        "or send a photo."))
         return Reply("\n".join(lines), [[opt(_("Send"), NAME, "send")],
                                         [opt(_("Write again"), NAME, "again")], cancel_row()])
@@ -191,7 +191,7 @@ class FeedbackFlow:
             return Reply(_("Anh/Chị has not sent any petition from this account yet."), [new])
         rows = [[opt(f"{p.ref} · {status_label(p, service.is_overdue(p))}", NAME, "show",
                      p.ref)] for p in petitions]
-        return Reply(_("Petitions sent from this account (newest first). Tap one to see it:"),
+        return Reply(_("Petitions sent from this account (newest first). Choose one to see it:"),
                      [*rows, new], replace=False)
 
     async def _hamlet(self, ctx: Ctx, state: Conversation, step: str, value: str) -> Turn:
@@ -207,7 +207,7 @@ class FeedbackFlow:
             chosen = matches[0] if len(matches) == 1 else None
         if chosen is None:
             return stay(with_reason(await self.prompt(ctx, state), _(
-                "Please tap the hamlet where Anh/Chị lives.")), state)
+                "Please choose the hamlet where Anh/Chị lives.")), state)
         state.data["hamlet"], state.step = chosen, "confirm"
         return stay(await self.prompt(ctx, state), state)
 

@@ -65,7 +65,7 @@ async def handle(ctx: Ctx, state: Conversation, intro: str) -> Household | Turn:
         return await _add_new(ctx, state, intro)
     if ctx.text:
         return await search(ctx, state, intro, ctx.text)
-    return Turn([Reply(_("Please type a name or a household code, or tap a household.")),
+    return Turn([Reply(_("Please type a name or a household code, or choose a household.")),
                  *await prompt(ctx, state, intro)], state)
 
 
@@ -93,13 +93,13 @@ async def search(ctx: Ctx, state: Conversation, intro: str, query: str) -> House
             add_rows.append([opt(_("Add new household: {name}").format(name=name), state.flow,
                                  NEW, "ask")])
     if maybe_stop:
-        notes.append(_("If you meant to stop, tap Cancel."))
+        notes.append(_("If you meant to stop, choose Cancel."))
     if not found:
         text = _("No household in your hamlet matches “{query}”.").format(query=query) + "\n" + (
             _("Type another name or code, or add it as a new household.") if add_rows
             else _("Type part of the household head's name or the household code."))
     else:
-        text = _("Which household? Tap one, or type more of the name.")
+        text = _("Which household? Choose one, or type more of the name.")
     rows = [[opt(household_label(h), state.flow, STEP, h.id)] for h in found]
     return Turn([Reply("\n".join([text, *notes]), [*rows, *add_rows, cancel_row()])], state)
 
@@ -121,7 +121,7 @@ async def confirm_new_prompt(ctx: Ctx, state: Conversation) -> list[Reply]:
     twins = await ctx.services.households.likely_duplicates(ctx.member.hamlet_code, name)
     rows = [[opt(household_label(h), state.flow, STEP, h.id)] for h in twins[:MAX_TWINS]]
     if twins:
-        lines.append(_("Already on the list with a similar name; tap one if it is the same "
+        lines.append(_("Already on the list with a similar name; choose one if it is the same "
                        "household:"))
     rows += [[opt(_("Yes, add “{name}”").format(name=name), state.flow, NEW, "add")],
              [opt(_("Type the name again"), state.flow, NEW, "again")], cancel_row()]

@@ -48,7 +48,7 @@ class InviteFlow:
                 h.code for h in commune.hamlets}:
             return await self._create(ctx, Role.VOLUNTEER, value)
         return stay(with_reason(await self.prompt(ctx, state),
-                                _("Please tap one of the buttons.")), state)
+                                _("Please choose one of the options.")), state)
 
     async def _create(self, ctx: Ctx, role: Role, hamlet_code: str | None) -> Turn:
         assert ctx.member is not None

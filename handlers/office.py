@@ -40,7 +40,7 @@ class OfficeFlow:
                 value = (f"{fmt_int(fig.done)}/{fmt_int(fig.total)}" if fig else "—")
                 rows.append([opt(f"{_(label)}: {value}", NAME, "pick", code)])
             rows.append([Option(_("Finished"), "nav:cancel:")])
-            return [Reply(_("Office indicators for {month}. Tap one to enter or change it.")
+            return [Reply(_("Office indicators for {month}. Choose one to enter or change it.")
                           .format(month=month), rows)]
         msgid = OFFICE_INDICATORS[state.data["indicator"]]
         label = _(msgid)
@@ -56,7 +56,7 @@ class OfficeFlow:
                 state.data["indicator"] = value
                 return stay(await self.prompt(ctx, state), state)
             return stay(with_reason(await self.prompt(ctx, state),
-                                    _("Please tap an indicator.")), state)
+                                    _("Please choose an indicator.")), state)
         match = _FRACTION.match(ctx.text)
         if not match:
             return stay(with_reason(await self.prompt(ctx, state), _(

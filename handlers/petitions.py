@@ -76,7 +76,7 @@ class PetitionDesk:
                 return await self._answer(ctx, member, state)
             elif state.step == "list" or "id" not in state.data:
                 return stay(with_reason(await self.prompt(ctx, state),
-                                        _("Please tap one of the buttons.")), state)
+                                        _("Please choose one of the options.")), state)
             else:
                 return await self._act(ctx, member, state, step, value)
         except Refusal as refusal:
@@ -109,7 +109,7 @@ class PetitionDesk:
                                .format(ref=petition.ref)), relay], None)
         else:
             return stay(with_reason(await self.prompt(ctx, state),
-                                    _("Please tap one of the buttons.")), state)
+                                    _("Please choose one of the options.")), state)
         return stay(await self.prompt(ctx, state), state)
 
     async def _answer(self, ctx: Ctx, member: Member, state: Conversation) -> Turn:

@@ -46,7 +46,7 @@ class VisitFlow(household_step.HouseholdFlow):
                 rows.append([opt(f"{mark} {number}. {_(TOPICS[code])}", NAME, "topics", code)])
             rows.append([opt(_("Done, all guided"), NAME, "topics", "=done"),
                          opt(_("Follow up later"), NAME, "topics", "=follow")])
-            text = _("{household}: what did you guide? Tap every topic (or type their numbers, "
+            text = _("{household}: what did you guide? Choose every topic (or type their numbers, "
                      "e.g. 1 3), then tell how it ended.").format(household=head)
             return [Reply(text, rows + [cancel_row()])]
         assert ctx.member is not None
@@ -54,7 +54,7 @@ class VisitFlow(household_step.HouseholdFlow):
         choices = [(_("Tomorrow"), 1), (_("In 3 days"), 3), (_("In a week"), 7)]
         row = [opt(f"{label} ({fmt_date(today + timedelta(days=n))})", NAME, "date",
                    (today + timedelta(days=n)).isoformat()) for label, n in choices]
-        text = _("{household}: when should someone come back? Tap a day, or type one: a date "
+        text = _("{household}: when should someone come back? Choose a day, or type one: a date "
                  "like {example}, a weekday, “tomorrow” or “next week”.").format(
                      household=head, example=_example_day(today))
         return [Reply(text, [row[:2], row[2:], cancel_row()])]
@@ -97,7 +97,7 @@ class VisitFlow(household_step.HouseholdFlow):
             state.step = "date"
             return await self._date(ctx, state, household, "")
         return await self.reprompt(ctx, state, _(
-            "Tap the topics you guided, or type their numbers (1 to {n}).").format(
+            "Choose the topics you guided, or type their numbers (1 to {n}).").format(
                 n=len(_TOPIC_CODES)))
 
     async def _date(self, ctx: Ctx, state: Conversation, household: Household,

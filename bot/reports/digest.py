@@ -339,7 +339,7 @@ class DigestService:
                                 total: int) -> None:
         """Store this month's figure for an office indicator, with an audit row."""
         if indicator not in OFFICE_INDICATORS:
-            raise Refusal(_("Please tap an indicator."))
+            raise Refusal(_("Please choose an indicator."))
         if total <= 0 or done < 0 or done > total or total > MAX_OFFICE_FIGURE:
             raise Refusal(_("The count must not exceed the total, and the total must be "
                             "above zero."))

@@ -229,9 +229,9 @@ def render_text(digest: Digest) -> str:
         line for c in digest.communes for line in c.hamlets]
     lines = [*_heading(digest), "", *_standing(total, kind), *_behind(rows, province),
              *_changes(total, kind), *_next_steps(digest.communes), "",
-             _("Every commune and hamlet: tap “Details” or send /digest full; all figures are "
+             _("Every commune and hamlet: choose “Details” or send /digest full; all figures are "
                "in the Excel file.") if province else
-             _("Every hamlet: tap “Details” or send /digest full; all figures are in the "
+             _("Every hamlet: choose “Details” or send /digest full; all figures are in the "
                "Excel file.")]
     return "\n".join(lines).strip()
 
