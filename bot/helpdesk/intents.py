@@ -122,7 +122,7 @@ _GREETING_WORDS = word_set(
     "vang ok oke okay em anh chi ong ba co chu bac chau toi tui minh con ban bot ad admin "
     "muon hoi chut viec cai nay voi nhe nha ne ai khong o do day cho phep can giup gi duoc "
     "hieu biet dang moi nguoi it xiu ti are you anyone is me please test cam on camon thank "
-    "thanks thx ty nhen nghen hen")
+    "thanks thx ty nhen nghen hen chiec")
 # Only after thanks: "cảm ơn nhiều lắm", "thank you so much".
 _THANKS_WORDS = word_set(
     "nhieu lam so much very")
@@ -184,6 +184,7 @@ _QUESTION_CUE = re.compile(
     r"|how|what|where|why|when|can i|do i)\b")
 _CLAUSE = re.compile(r"(?<=[.?!;\n])\s+|,\s*|\s+(?:nhưng|nhung|mà|giờ|vậy)\s+", re.IGNORECASE)
 LONG_MESSAGE_WORDS = 25
+_SHORT_CLAUSE_WORDS = 6
 
 
 def focus(text: str, vocabulary: Vocabulary) -> str | None:
@@ -195,5 +196,7 @@ def focus(text: str, vocabulary: Vocabulary) -> str | None:
     if not asking:
         return None
     last = asking[-1]
-    tail = " ".join(clauses[max(0, last - 1): last + 1])
+    # The asking clause alone, with the one before it when it is too short to say what about.
+    first = last - 1 if len(clauses[last].split()) < _SHORT_CLAUSE_WORDS else last
+    tail = " ".join(clauses[max(0, first): last + 1])
     return tail if len(tail.split()) < len(text.split()) else None
