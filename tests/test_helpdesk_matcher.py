@@ -16,7 +16,10 @@ from bot.textnorm import fold
 ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"
 DEV = ROOT / "benchmarks" / "helpdesk_dev.tsv"
-# Written before any tuning and never looked at question by question: the benchmark reports it.
+# The first held-out set, measured once, then used for development.
+ROUND1 = ROOT / "benchmarks" / "helpdesk_round1.tsv"
+# Written before the last round of tuning and never looked at question by question: the benchmark
+# reports it.
 HELDOUT = ROOT / "benchmarks" / "helpdesk_heldout.tsv"
 
 # Topics the issue asks the help desk to cover (seed 004's priority groups included).
@@ -270,9 +273,9 @@ STYLES = {"plain", "regional", "voice", "long", "short", "english", "out_of_scop
 
 
 def test_evaluation_sets_are_large_labelled_and_apart(kb: KnowledgeBase) -> None:
-    dev, heldout = _rows(DEV), _rows(HELDOUT)
+    dev, heldout = _rows(DEV) + _rows(ROUND1), _rows(HELDOUT)
     ids = {entry.id for entry in kb} | LABELS
-    assert len(dev) + len(heldout) >= 400 and len(heldout) >= 200
+    assert len(dev) + len(heldout) >= 400 and len(heldout) >= 120
     for rows in (dev, heldout):
         assert all(r["expected"] in ids and r["style"] in STYLES and r["lang"] in ("vi", "en")
                    for r in rows)
@@ -288,16 +291,16 @@ def reader(kb: KnowledgeBase, matcher: Matcher) -> Reader:
 
 
 def test_development_set_figures(reader: Reader) -> None:
-    rows = _rows(DEV)
+    rows = _rows(DEV) + _rows(ROUND1)
     readings = [(r, reader.read(r["question"])) for r in rows]
     right = sum(_right(r, x) for r, x in readings) / len(rows)
     wrong = sum(x.entry_id is not None and x.entry_id != r["expected"] for r, x in readings) / len(rows)
-    # Measured 0.93 right and 0.013 confident-wrong; the bounds leave a few questions of slack.
+    # Measured 0.917 right and 0.015 confident-wrong; the bounds leave a few questions of slack.
     assert right >= 0.9, f"right {right:.3f}"
-    assert wrong <= 0.025, f"confident-wrong {wrong:.3f}"
+    assert wrong <= 0.022, f"confident-wrong {wrong:.3f}"
 
 
-@pytest.mark.parametrize("path", [DEV, HELDOUT], ids=["dev", "heldout"])
+@pytest.mark.parametrize("path", [DEV, ROUND1, HELDOUT], ids=["dev", "round1", "heldout"])
 def test_safety_holds_on_every_question(reader: Reader, path: Path) -> None:
     # Not accuracy (the held-out split is only measured by the benchmark): the promises that
     # must hold for every question whatever the matcher's skill. Failures are counted, not

@@ -22,6 +22,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
+from rank_bm25 import BM25Okapi
 from rapidfuzz import fuzz, process, utils
 
 from bot.helpdesk.knowledge import Entry, KnowledgeBase
@@ -255,14 +256,15 @@ _SENSE_MISMATCH_WEIGHT = 0.25
 _COMPOUND_SHARE = 0.5
 # Blend of the three signals; then the confidence threshold, calibrated on the tuning split.
 _MIX_LEXICAL, _MIX_CHARS, _MIX_FUZZY = 0.65, 0.20, 0.15
-CONFIDENCE_THRESHOLD = 0.34
+_MIX_BM25 = 0.2
+CONFIDENCE_THRESHOLD = 0.38
 # Character and fuzzy similarity rank near-spellings, but only word evidence makes an answer sure:
 # at least half the question's (capped) word weight must be the entry's. The largest value that
 # costs no answer on the tuning split.
 _MIN_LEXICAL = 0.5
 # Two entries fitting almost equally means the question mixes topics or is too vague to pick one:
 # a person decides, and both are shown as suggestions. Only exact ties on the tuning split fall below.
-_MIN_MARGIN = 0.02
+_MIN_MARGIN = 0.06
 # An entry far ahead of the next (by _CLEAR_LEAD) may explain a little less of the question.
 _LOW_LEXICAL, _CLEAR_LEAD = 0.38, 0.1
 _MAX_CANDIDATES = 5
@@ -345,6 +347,7 @@ class Matcher:
         self._max_idf = math.log(1 + (len(self._index) + 0.5) / 0.5)
         self._char_idf = _idf_table([set(_char_grams(item.words)) for item in self._index])
         self._index = [replace(item, chars=self._char_vector(item.words)) for item in self._index]
+        self._bm25 = BM25Okapi([list(item.words) or ["_"] for item in self._index])
 
     # -- public ---------------------------------------------------------------------------------
 
@@ -354,8 +357,9 @@ class Matcher:
             raise ValueError(f"unsupported language {lang!r}")
         query = self._prepare(question)
         wants_human = asks_for_person_in(query.expanded)
+        bm25 = self._bm25_shares(query.words)
         fits = sorted(
-            ((item.entry_id, self._fit(item, query)) for item in self._index),
+            ((item.entry_id, self._fit(item, query, share)) for item, share in zip(self._index, bm25, strict=True)),
             key=lambda pair: pair[1].score,
             reverse=True,
         )
@@ -490,8 +494,18 @@ class Matcher:
                 return [found[0]]
         return [word]
 
-    def _fit(self, item: _EntryIndex, query: _Query) -> _Fit:
-        """Blend of word coverage, character similarity and fuzzy similarity to examples."""
+    def _bm25_shares(self, words: Sequence[str]) -> list[float]:
+        """Each entry's BM25 score over its titles, keywords and examples, as a share of the best.
+
+        BM25 adds up every mention (a story that says "tiền điện" twice is about it), which the
+        capped coverage score leaves out; it only reorders entries that words already support.
+        """
+        scores = self._bm25.get_scores(list(words)) if words else []
+        best = max(scores) if len(scores) else 0.0
+        return [float(score) / best if best > 0 else 0.0 for score in scores] or [0.0] * len(self._index)
+
+    def _fit(self, item: _EntryIndex, query: _Query, bm25: float = 0.0) -> _Fit:
+        """Blend of word coverage, BM25, character similarity and fuzzy similarity to examples."""
         if not query.words:
             return _Fit(0.0, 0.0)
         lexical = self._lexical(item, query)
@@ -499,7 +513,8 @@ class Matcher:
         # Unrelated strings of similar length already reach about 0.5, so only the part above counts.
         best = max(fuzz.token_sort_ratio(query.text, phrase) for phrase in item.phrases) / 100
         fuzzy = max(0.0, best - 0.5) * 2
-        return _Fit(_MIX_LEXICAL * lexical + _MIX_CHARS * chars + _MIX_FUZZY * fuzzy, lexical)
+        blend = _MIX_LEXICAL * lexical + _MIX_CHARS * chars + _MIX_FUZZY * fuzzy
+        return _Fit((1 - _MIX_BM25) * blend + _MIX_BM25 * bm25 * lexical, lexical)
 
     def _is_sure(self, fit: _Fit, margin: float) -> bool:
         """Confident only with a high score, carried by words rather than spelling, clear of the next.

@@ -93,8 +93,7 @@ class Reader:
         """Match the whole message; for a long story, the question at its end when that is surer."""
         whole = self.scorer.match(text, language)
         tail = focus(text, self.vocabulary)
-        if tail is None:
+        if tail is None or (whole.confident and not whole.wants_human):
             return whole
-        # The story before the question names many things; the question names what is wanted.
         focused = self.scorer.match(tail, language)
         return focused if focused.confident and not focused.wants_human else whole
