@@ -366,6 +366,6 @@ async def test_huy_finds_a_household_named_huy_before_it_means_stop(
     await world.say(USER, "/activate")
     sent = await world.say(USER, "huy")
     assert "Nguyễn Văn Huy · X01-100" in buttons_of(sent)
-    assert "Nếu bạn muốn dừng, bấm “Dừng lại”." in text_of(sent)
+    assert "Nếu bạn muốn dừng, chọn “Dừng lại”." in text_of(sent)
     sent = await world.say(USER, "Hủy")  # typed with diacritics it can only mean stop
     assert sent[0].text.startswith("Đã dừng.")
