@@ -211,8 +211,11 @@ class Router:
             return await self._finish(ctx, turn)
 
         if msg.kind is Kind.OPTION:
-            return [main_menu(member, _("That button belongs to a question that is already "
-                                        "closed. What would you like to do?"))]
+            closed = main_menu(member, _("That button belongs to a question that is already "
+                                         "closed. What would you like to do?"))
+            # A second tap on "Save" lands on the receipt the first tap made: keep it.
+            closed.replace = False
+            return [closed]
         if msg.kind is Kind.OTHER:
             return [main_menu(member, _("I can only read text messages for now. "
                                         "What would you like to do?"))]

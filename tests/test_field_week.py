@@ -17,6 +17,30 @@ def text_of(sent: list) -> str:
     return "\n".join(s.text or "" for s in sent)
 
 
+def buttons_of(sent: list) -> list[str]:
+    return [b["text"] for s in sent for row in (s.reply_markup or {}).get("inline_keyboard", [])
+            for b in row]
+
+
+async def household_names(services: Services) -> list[str]:
+    rows = await services.db.fetchall("SELECT head_name FROM households ORDER BY id")
+    return [r[0] for r in rows]
+
+
+async def add_households(services: Services, *names: str, first: int = 100) -> None:
+    rows = [{"code": f"X01-{i}", "hamlet": "X01", "head_name": name, "members": "3"}
+            for i, name in enumerate(names, start=first)]
+    report = await services.households.import_rows(rows)
+    assert report.added == len(names)
+
+
+async def log_activation(world: TelegramWorld, code: str, counts: str) -> list:
+    await world.say(USER, "/activate")
+    await world.say(USER, code)
+    await world.say(USER, counts)
+    return await world.tap(USER, "Lưu")
+
+
 async def test_an_invite_sent_by_a_member_is_not_used_up(world: TelegramWorld,
                                                          services: Services) -> None:
     await joined(world, services)
@@ -66,23 +90,6 @@ def test_demo_names_never_pair_thi_with_a_mans_name() -> None:
     assert rows and all(not (r["head_name"].split()[1] == "Thị"
                              and r["head_name"].split()[2] in men) for r in rows)
     assert any(r["head_name"].split()[1] == "Thị" for r in rows)
-
-
-def buttons_of(sent: list) -> list[str]:
-    return [b["text"] for s in sent for row in (s.reply_markup or {}).get("inline_keyboard", [])
-            for b in row]
-
-
-async def household_names(services: Services) -> list[str]:
-    rows = await services.db.fetchall("SELECT head_name FROM households ORDER BY id")
-    return [r[0] for r in rows]
-
-
-async def add_households(services: Services, *names: str, first: int = 100) -> None:
-    rows = [{"code": f"X01-{i}", "hamlet": "X01", "head_name": name, "members": "3"}
-            for i, name in enumerate(names, start=first)]
-    report = await services.households.import_rows(rows)
-    assert report.added == len(names)
 
 
 async def test_a_new_household_needs_a_yes_and_cancel_takes_it_back(
@@ -191,10 +198,7 @@ async def test_stopping_office_entry_says_what_was_saved(world: TelegramWorld,
 async def test_stopping_a_correction_keeps_the_earlier_entry(world: TelegramWorld,
                                                               services: Services) -> None:
     await joined(world, services)
-    await world.say(USER, "/activate")
-    await world.say(USER, "X01-001")
-    await world.say(USER, "1 1 c")
-    await world.tap(USER, "Lưu")
+    await log_activation(world, "X01-001", "1 1 c")
     await world.say(USER, "/fix")
     await world.tap(USER, "Nguyễn Thị Lan")
     await world.tap(USER, "Sửa")
@@ -203,13 +207,6 @@ async def test_stopping_a_correction_keeps_the_earlier_entry(world: TelegramWorl
     rows = await services.db.fetchall("SELECT level2_registered FROM activations "
                                       "WHERE voided_at IS NULL")
     assert [r[0] for r in rows] == [1]
-
-
-async def log_activation(world: TelegramWorld, code: str, counts: str) -> list:
-    await world.say(USER, "/activate")
-    await world.say(USER, code)
-    await world.say(USER, counts)
-    return await world.tap(USER, "Lưu")
 
 
 async def test_save_receipts_stay_when_the_next_button_is_tapped(world: TelegramWorld,
@@ -369,3 +366,21 @@ async def test_huy_finds_a_household_named_huy_before_it_means_stop(
     assert "Nếu bạn muốn dừng, chọn “Dừng lại”." in text_of(sent)
     sent = await world.say(USER, "Hủy")  # typed with diacritics it can only mean stop
     assert sent[0].text.startswith("Đã dừng.")
+
+
+async def test_a_second_tap_on_save_keeps_the_receipt(world: TelegramWorld, stub: BotApiStub,
+                                                      services: Services) -> None:
+    await joined(world, services)
+    await world.say(USER, "/activate")
+    await world.say(USER, "X01-001")
+    confirm = (await world.say(USER, "1 1 c"))[-1]
+    save = next(d for _t, d in stub.buttons(confirm.message) if d and d.endswith(":save"))
+    await world.tap(USER, "Lưu")
+    receipt = stub.message(USER, confirm.message_id)["text"]
+    assert receipt.startswith("✅ Đã lưu: Nguyễn Thị Lan.")
+    seen = len(stub.sent_to(USER))
+    await world._handled(1, lambda: stub.push_callback(  # noqa: SLF001  (a quick double tap)
+        USER, save, message_id=confirm.message_id))
+    assert [s.method for s in stub.sent_to(USER)[seen:]] == ["sendMessage"]
+    assert stub.message(USER, confirm.message_id)["text"] == receipt
+    assert await services.repos.count("activations") == 1
