@@ -6,6 +6,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 from bot.clock import Clock, system_clock
 from bot.config import Settings
@@ -23,11 +24,15 @@ async def open_services(settings: Settings, *, clock: Clock = system_clock,
                         database_path: str | None = None) -> AsyncIterator[Services]:
     """Open the database (migrated), mirror the configured places, and close it afterwards."""
     db = await Database(database_path or settings.database_path).open()
+    reader = db
     try:
-        services = Services.build(settings, db, clock)
+        reader = await db.open_reader()
+        services = Services.build(settings, db, clock, reader=reader)
         await services.sync_places()
         yield services
     finally:
+        if reader is not db:
+            await reader.close()
         await db.close()
 
 
@@ -52,11 +57,13 @@ class Reporting:
     scheduler: ReportScheduler
 
 
-def build_reporting(services: Services, senders: dict[str, Sender]) -> Reporting:
-    """Wire the reporting side; channels hand in how they push messages."""
-    digests = services.digests
+def build_reporting(services: Services, senders: dict[str, Sender],
+                    **outbox_options: Any) -> Reporting:
+    """Wire the reporting side; channels hand in how they push messages (and may pace them)."""
+    digests = services.report_builds
     jobs = ReportJobs(services, digests)
-    outbox = Outbox(services.repos, services.clock, jobs.content, senders)
+    outbox = Outbox(services.db, services.repos, services.clock, jobs.content, senders,
+                    **outbox_options)
     jobs.outbox = outbox
     scheduler = ReportScheduler(services.settings, jobs, outbox, services.clock)
     return Reporting(digests, jobs, outbox, scheduler)

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from bot.clock import Clock
 from bot.messages import Option, Reply
-from bot.reports.outbox import BACKOFF, DeliveryError
+from bot.reports.outbox import BACKOFF, DeliveryError, DeliveryInDoubt
 from storage.channels import ChannelRepository, QueuedMessage
 from storage.db import Database
 
@@ -101,6 +101,11 @@ class MessageOutbox:
             await sender.send_queued(message.chat_id, [from_payload(message.payload)])
         except DeliveryError as exc:
             await self._failed(message, str(exc), stats, permanent=exc.permanent)
+            return
+        except DeliveryInDoubt as exc:
+            # It may have arrived: sending it again could double it (see bot/reports/outbox.py).
+            await self._failed(message, f"in doubt, not sent again: {exc}", stats,
+                               permanent=True)
             return
         except Exception as exc:  # one broken message must not stop the others
             log.exception("message %s to %s/%s failed", message.id, message.channel,

@@ -8,7 +8,6 @@ import contextlib
 import logging
 import signal
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import timedelta
 from typing import Protocol
 
@@ -18,8 +17,6 @@ from bot.clock import Clock, system_clock
 from bot.config import Secrets, Settings
 from bot.delivery import MessageOutbox
 from bot.messages import Reply
-from bot.models import Member
-from bot.reports.outbox import DeliveryError
 from bot.services import Services
 from bot.web import Handler, HttpServer, build_app
 from handlers.router import Router
@@ -32,24 +29,7 @@ KNOWN_CHANNELS = ("telegram", "zalo_bot", "zalo_oa", "console")
 class ChannelSender(Protocol):
     """What a running channel offers the outboxes."""
 
-    async def push(self, member: Member, replies: list[Reply]) -> None: ...
-
     async def send_queued(self, chat_id: str, replies: Sequence[Reply]) -> None: ...
-
-
-class _PreferredChannel:
-    """Reports for a member go to the account on the channel they prefer (/kenh)."""
-
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-
-    async def push(self, member: Member, replies: list[Reply]) -> None:
-        channel, external_id = await self.runtime.services.accounts.reach(
-            member.channel, member.external_id)
-        sender = self.runtime.senders.get(channel)
-        if sender is None:
-            raise DeliveryError(f"channel {channel} is not running")
-        await sender.push(replace(member, channel=channel, external_id=external_id), replies)
 
 
 class Runtime:
@@ -62,9 +42,8 @@ class Runtime:
         self.senders: dict[str, ChannelSender] = {}
         self.messages = MessageOutbox(services.db, services.clock, self.senders)  # type: ignore[arg-type]
         self.router.after_commit.append(self.messages.kick)
-        preferred = _PreferredChannel(self)
-        self.reporting: Reporting = build_reporting(
-            services, {name: preferred for name in KNOWN_CHANNELS})
+        # Reports are addressed to each member's preferred account when queued (/kenh).
+        self.reporting: Reporting = build_reporting(services, self.senders)  # type: ignore[arg-type]
         self._tasks: list[asyncio.Task[None]] = []
 
     def add_channel(self, name: str, sender: ChannelSender) -> None:
@@ -76,12 +55,25 @@ class Runtime:
         """Deliver queued messages from now on; catch up and start the scheduler if asked."""
         self._tasks.append(asyncio.create_task(self.messages.run()))
         if scheduler:
-            await self.reporting.scheduler.catch_up()
             self.reporting.scheduler.start()
+            # A catch-up may be a broadcast of minutes: it runs beside the updates, so people
+            # are answered at once after a restart.
+            self._tasks.append(asyncio.create_task(self._catch_up()))
+
+    async def _catch_up(self) -> None:
+        try:
+            await self.reporting.scheduler.catch_up()
+        except Exception:
+            log.exception("catching up on reports failed; the next delivery run retries")
 
     async def stop(self) -> None:
         with contextlib.suppress(Exception):
             self.reporting.scheduler.shutdown()
+        # Messages on their way are finished and held rows handed back before the tasks end.
+        try:
+            await asyncio.wait_for(self.reporting.outbox.stop(), timeout=15)
+        except TimeoutError:
+            log.warning("report outbox still sending at shutdown; the rest resumes later")
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

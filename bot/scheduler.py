@@ -12,6 +12,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.clock import Clock
 from bot.config import Commune, Schedule, Settings
+from bot.maintenance import prune
 from bot.reports.jobs import FOLLOW_UP, REMINDER, ReportJobs
 from bot.reports.outbox import Outbox
 
@@ -118,6 +119,11 @@ class ReportScheduler:
                               misfire_grace_time=grace, coalesce=True, max_instances=1)
         scheduler.add_job(self.deliver, IntervalTrigger(seconds=self.deliver_every.seconds),
                           id="outbox", coalesce=True, max_instances=1)
+        # Retention (bot/maintenance.py), at night in the first commune's zone.
+        scheduler.add_job(prune, CronTrigger(hour=2, minute=30,
+                                             timezone=self.settings.communes[0].tz),
+                          args=[self.jobs.services], id="retention", coalesce=True,
+                          max_instances=1, misfire_grace_time=3600)
         scheduler.start()
         self.scheduler = scheduler
         return scheduler

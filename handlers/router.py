@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -64,6 +64,14 @@ _CHANNEL_NAMES = {"telegram": "Telegram", "zalo_bot": "Zalo", "zalo_oa": "Zalo O
                   "console": "Console"}
 
 
+@dataclass
+class _AfterCommit(Reply):
+    """Replies that take long to make (a province digest): worked out once the update's
+    transaction has committed, so the database stays free for everyone else meanwhile."""
+
+    work: Callable[[], Awaitable[list[Reply]]] | None = None
+
+
 def _citizen_id_warning(member: Member | None) -> str:
     # Two texts because Vietnamese addresses citizens as "Anh/Chị" and team members as "bạn".
     if member is None:
@@ -109,7 +117,19 @@ class Router:
             if queued:
                 for callback in self.after_commit:
                     callback()
-            return replies
+            if not any(isinstance(r, _AfterCommit) for r in replies):
+                return replies
+            with use_language(language):
+                done: list[Reply] = []
+                for reply in replies:
+                    if isinstance(reply, _AfterCommit) and reply.work is not None:
+                        done += await reply.work()
+                    else:
+                        done.append(reply)
+            async with self.services.db.transaction():
+                await repos.channels.set_offered_options(msg.channel, msg.user_id,
+                                                         offered(done), now)
+            return done
         except Exception:
             # The transaction rolled back: nothing of this update was kept, so a retry is safe.
             log.exception("update %s/%s failed", msg.channel, msg.update_id)
@@ -307,13 +327,18 @@ class Router:
             return [main_menu(member, _("Reports are for commune officers; /me shows your "
                                         "hamlet's progress."))]
         communes = None if member.role is Role.PROVINCE else [str(member.commune_code)]
-        digest = await self.services.digests.build(PeriodKind.WEEK, communes)
-        if full:
-            # Under the short digest's button: a new message, the short one stays.
-            return [Reply(render_detail(digest), replace=False)]
-        # Drawing and the workbook take a while for a province: keep the event loop free.
-        files = await asyncio.to_thread(digest_files, digest)
-        return digest_replies(files, files.text.splitlines()[0])
+        builds = self.services.report_builds
+
+        async def build() -> list[Reply]:
+            digest = await builds.build(PeriodKind.WEEK, communes)
+            if full:
+                # Under the short digest's button: a new message, the short one stays.
+                return [Reply(render_detail(digest), replace=False)]
+            # Drawing and the workbook take a while for a province: keep the event loop free.
+            files = await asyncio.to_thread(digest_files, digest)
+            return digest_replies(files, files.text.splitlines()[0])
+
+        return [_AfterCommit(work=build)]
 
     async def _nav(self, ctx: Ctx, state: Conversation | None, step: str,
                    value: str) -> list[Reply]:

@@ -29,9 +29,13 @@ def _migrations() -> list[tuple[int, str, str]]:
 class Database:
     """One connection shared by the process; writes are serialised by a lock around transactions."""
 
-    def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000) -> None:
+    def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000,
+                 read_only: bool = False) -> None:
         self.path = str(path)
         self._busy_timeout_ms = busy_timeout_ms
+        # A read-only connection (digests) runs its queries in its own thread, beside the
+        # writer's: with WAL, a long report never holds up the updates' transactions.
+        self.read_only = read_only
         self._conn: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
 
@@ -48,8 +52,18 @@ class Database:
         await self._conn.execute("PRAGMA foreign_keys = ON")
         # A province's digest scans a year of records: a 64 MiB page cache keeps that in memory.
         await self._conn.execute("PRAGMA cache_size = -65536")
-        await self._migrate()
+        if self.read_only:
+            await self._conn.execute("PRAGMA query_only = ON")
+        else:
+            await self._migrate()
         return self
+
+    async def open_reader(self) -> Database:
+        """A second, read-only connection to the same file (the same one for `:memory:`)."""
+        if self.path == ":memory:":
+            return self
+        return await Database(self.path, busy_timeout_ms=self._busy_timeout_ms,
+                              read_only=True).open()
 
     async def close(self) -> None:
         """Close the connection."""
@@ -115,9 +129,10 @@ class Database:
         """Run one statement (inside a transaction when it writes)."""
         return await self.conn.execute(sql, tuple(params))
 
-    async def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> None:
-        """Run one statement for many rows."""
-        await self.conn.executemany(sql, [tuple(row) for row in rows])
+    async def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> int:
+        """Run one statement for many rows; returns how many rows it changed."""
+        cursor = await self.conn.executemany(sql, [tuple(row) for row in rows])
+        return cursor.rowcount
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
         """All rows of a query."""

@@ -427,6 +427,18 @@ class Repositories:
             " ON CONFLICT DO NOTHING", (channel, update_id, _ts(at)))
         return cursor.rowcount == 1
 
+    async def prune_processed_updates(self, before: datetime) -> int:
+        """Forget update ids recorded before `before`."""
+        cursor = await self.db.execute(
+            "DELETE FROM processed_updates WHERE processed_at < ?", (_ts(before),))
+        return cursor.rowcount
+
+    async def prune_idle_conversations(self, before: datetime) -> int:
+        """Drop conversations nobody touched since `before` (nothing of them was saved)."""
+        cursor = await self.db.execute(
+            "DELETE FROM conversations WHERE updated_at < ?", (_ts(before),))
+        return cursor.rowcount
+
     async def real_record_count(self) -> int:
         """Households and members that the demo did not make (the demo never wipes those)."""
         row = await self.db.fetchone(
@@ -494,17 +506,8 @@ class OfficeFigure:
     total: int
 
 
-@dataclass(frozen=True)
-class OutboxItem:
-    id: int
-    report: str
-    period: str
-    member_id: int
-    attempts: int
-
-
 class ReportRepository:
-    """Queries behind digests, reminders, office figures and the outbox."""
+    """Queries behind digests, reminders and office figures."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -616,46 +619,6 @@ class ReportRepository:
             " total=excluded.total, entered_by=excluded.entered_by,"
             " entered_at=excluded.entered_at",
             (commune_code, period, indicator, done, total, member_id, _ts(at)))
-
-    # -- outbox ---------------------------------------------------------------------------
-    async def enqueue(self, report: str, period: str, member_ids: Iterable[int],
-                      at: datetime) -> int:
-        """Add outbox rows; rows that exist already are left alone. Returns how many were new."""
-        added = 0
-        for member_id in member_ids:
-            cursor = await self.db.execute(
-                "INSERT INTO outbox (report, period, member_id, next_attempt, created_at)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (report, period, member_id, _ts(at), _ts(at)))
-            added += cursor.rowcount
-        return added
-
-    async def due(self, now: datetime, limit: int = 500) -> list[OutboxItem]:
-        rows = await self.db.fetchall(
-            "SELECT id, report, period, member_id, attempts FROM outbox"
-            " WHERE status IN ('pending', 'sending') AND next_attempt <= ?"
-            " ORDER BY next_attempt, id LIMIT ?", (_ts(now), limit))
-        return [OutboxItem(r[0], r[1], r[2], r[3], r[4]) for r in rows]
-
-    async def mark_sending(self, item_id: int) -> None:
-        await self.db.execute(
-            "UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id = ?",
-            (item_id,))
-
-    async def mark_sent(self, item_id: int, at: datetime) -> None:
-        await self.db.execute("UPDATE outbox SET status = 'sent', sent_at = ? WHERE id = ?",
-                              (_ts(at), item_id))
-
-    async def mark_retry(self, item_id: int, next_attempt: datetime, error: str,
-                         give_up: bool) -> None:
-        await self.db.execute(
-            "UPDATE outbox SET status = ?, next_attempt = ?, last_error = ? WHERE id = ?",
-            ("failed" if give_up else "pending", _ts(next_attempt), error[:500], item_id))
-
-    async def outbox_rows(self, report: str | None = None) -> list[dict[str, Any]]:
-        """Outbox rows (for the CLI and tests)."""
-        sql = "SELECT * FROM outbox" + (" WHERE report = ?" if report else "") + " ORDER BY id"
-        return [dict(r) for r in await self.db.fetchall(sql, [report] if report else [])]
 
 
 @dataclass(frozen=True)

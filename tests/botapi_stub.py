@@ -25,6 +25,9 @@ Behaviour copied from the real server, because bots depend on it:
 * a call that the client gave up on (timeout) is still carried out, as on Telegram.
 
 Faults are injected with :meth:`BotApiStub.fail_next` and :meth:`BotApiStub.delay_next`.
+``latency`` adds a network round trip to every call (half on the way in, half on the way
+back); ``flood_limits`` makes the stub refuse messages over Telegram's limits with 429
+``retry_after``, counting each message when it arrives, by sliding windows.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ __all__ = [
     "DEFAULT_TOKEN",
     "ApiCall",
     "BotApiStub",
+    "FloodLimits",
     "SentMessage",
     "StoredFile",
     "UploadedFile",
@@ -265,6 +269,19 @@ class _Fault:
 class _Delay:
     seconds: float
     remaining: int
+
+
+@dataclass(frozen=True)
+class FloodLimits:
+    """Telegram's flood limits for sending and editing messages (None: not enforced)."""
+
+    per_second: int | None = 30  # in any one-second window, over every chat
+    chat_interval: float | None = 1.0  # seconds between two messages to one private chat
+    group_per_minute: int | None = 20  # in any one-minute window, per group
+
+
+def _counts_as_message(method: str) -> bool:
+    return method.startswith(("send", "edit", "copy", "forward")) and method != "sendchataction"
 
 
 class _Signal:
@@ -1108,6 +1125,8 @@ class BotApiStub:
         bot_username: str = "test_stub_bot",
         strict_chats: bool = False,
         host: str = "127.0.0.1",
+        latency: float = 0.0,
+        flood_limits: FloodLimits | None = None,
     ) -> None:
         """Create a stopped stub.
 
@@ -1121,6 +1140,16 @@ class BotApiStub:
             raise ValueError(f"token must look like '<bot id>:<secret>', got {token!r}")
         self._token = token
         self._host = host
+        self._latency = latency
+        self.flood_limits = flood_limits
+        self.message_times: list[float] = []
+        """Arrival times (time.monotonic) of every message the flood limits let through."""
+        self.flood_rejections = 0
+        """Messages refused with 429 for going over ``flood_limits``."""
+        self._chat_last: dict[int, float] = {}
+        self._group_times: dict[int, list[float]] = {}
+        self.sent_listeners: list[Callable[[SentMessage], None]] = []
+        """Called with every message the bot sent or edited, as it is recorded."""
         self._strict_chats = strict_chats
         self._bot_user: JSONDict = {
             "id": int(bot_id),
@@ -1591,6 +1620,10 @@ class BotApiStub:
                 parse_error = exc
             if request.match_info["token"] != self._token:
                 raise _ApiError(401, "Unauthorized")
+            if self._latency:
+                await asyncio.sleep(self._latency / 2)
+            if self.flood_limits is not None and _counts_as_message(raw_method.lower()):
+                self._check_flood(call.params.get("chat_id"))
             await self._apply_delay(raw_method.lower())
             fault = self._take_fault(raw_method.lower())
             if fault is not None:
@@ -1613,10 +1646,43 @@ class BotApiStub:
             self.internal_errors.append(exc)
             status = 500
             body = {"ok": False, "error_code": 500, "description": "Internal Server Error"}
+        if self._latency:
+            await asyncio.sleep(self._latency / 2)
         call.status = status
         call.response = body
         self._signal.notify()
         return web.json_response(body, status=status, dumps=_dumps)
+
+    def _check_flood(self, chat_id: object) -> None:
+        """Refuse a message over the limits (429, nothing done) or count it."""
+        limits = self.flood_limits
+        assert limits is not None
+        now = time.monotonic()
+        chat = chat_id if isinstance(chat_id, int) else None
+        waits: list[float] = []
+        if limits.per_second is not None:
+            recent = [t for t in self.message_times[-limits.per_second:] if t > now - 1.0]
+            if len(recent) >= limits.per_second:
+                waits.append(recent[0] + 1.0 - now)
+        if chat is not None and chat > 0 and limits.chat_interval is not None:
+            last = self._chat_last.get(chat)
+            if last is not None and now - last < limits.chat_interval:
+                waits.append(last + limits.chat_interval - now)
+        if chat is not None and chat < 0 and limits.group_per_minute is not None:
+            times = [t for t in self._group_times.get(chat, []) if t > now - 60.0]
+            self._group_times[chat] = times
+            if len(times) >= limits.group_per_minute:
+                waits.append(times[0] + 60.0 - now)
+        if waits:
+            self.flood_rejections += 1
+            retry_after = max(1, int(max(waits) + 0.999))
+            raise _ApiError(429, f"Too Many Requests: retry after {retry_after}",
+                            {"retry_after": retry_after})
+        self.message_times.append(now)
+        if chat is not None:
+            self._chat_last[chat] = now
+            if chat < 0:
+                self._group_times.setdefault(chat, []).append(now)
 
     async def _handle_file(self, request: web.Request) -> web.StreamResponse:
         file_path = request.match_info["file_path"]
@@ -1888,18 +1954,19 @@ class BotApiStub:
 
     def _record_sent(self, req: _Request, message: JSONDict) -> JSONDict:
         text = message.get("text", message.get("caption"))
-        self._sent.append(
-            SentMessage(
-                method=req.call.method,
-                chat_id=message["chat"]["id"],
-                message_id=message["message_id"],
-                text=text,
-                reply_markup=copy.deepcopy(req.params.get("reply_markup")),
-                message=copy.deepcopy(message),
-                params={k: v for k, v in req.params.items()},
-                files=dict(req.files),
-            )
+        sent = SentMessage(
+            method=req.call.method,
+            chat_id=message["chat"]["id"],
+            message_id=message["message_id"],
+            text=text,
+            reply_markup=copy.deepcopy(req.params.get("reply_markup")),
+            message=copy.deepcopy(message),
+            params={k: v for k, v in req.params.items()},
+            files=dict(req.files),
         )
+        self._sent.append(sent)
+        for listener in self.sent_listeners:
+            listener(sent)
         return copy.deepcopy(message)
 
     def _editable_message(self, req: _Request) -> JSONDict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,7 +15,7 @@ import pytest
 from bot.app import Reporting, build_reporting
 from bot.channels.console import ConsoleChannel
 from bot.messages import Reply
-from bot.models import Member, Role
+from bot.models import Role
 from bot.reports.outbox import DeliveryError
 from bot.reports.periods import PeriodKind
 from bot.scheduler import last_fire_time, plan
@@ -30,16 +30,25 @@ class RecordingSender:
     """A channel that records what it pushes, or fails on demand."""
 
     def __init__(self) -> None:
-        self.pushed: list[tuple[Member, list[Reply]]] = []
+        self.pushed: list[tuple[str, Reply]] = []
         self.failures: list[DeliveryError] = []
 
-    async def push(self, member: Member, replies: list[Reply]) -> None:
+    async def send_queued(self, chat_id: str, replies: Sequence[Reply]) -> None:
         if self.failures:
             raise self.failures.pop(0)
-        self.pushed.append((member, replies))
+        self.pushed.extend((chat_id, reply) for reply in replies)
 
-    def to(self, external_id: str) -> list[list[Reply]]:
-        return [replies for member, replies in self.pushed if member.external_id == external_id]
+    def to(self, chat_id: str) -> list[list[Reply]]:
+        """The reports the chat got: a text starts one, its picture and file follow it."""
+        reports: list[list[Reply]] = []
+        for chat, reply in self.pushed:
+            if chat != chat_id:
+                continue
+            if reports and (reply.image is not None or reply.document is not None):
+                reports[-1].append(reply)
+            else:
+                reports.append([reply])
+        return reports
 
 
 @pytest.fixture
@@ -124,7 +133,7 @@ async def test_missed_digest_is_sent_once_after_downtime(
     await second.scheduler.catch_up()
     await second.scheduler.run("digest-week", "HD")  # even the trigger firing again
     assert len(sender.to("o-vi")) == 1
-    rows = await second.jobs.reports.outbox_rows("digest-week")
+    rows = await second.outbox.store.rows("digest-week")
     assert {r["status"] for r in rows} == {"sent"} and {r["period"] for r in rows} == {"2026-W47"}
 
 
@@ -208,15 +217,15 @@ async def test_failed_sends_are_retried_later_and_permanent_failures_stop(
     sender.failures = [DeliveryError("Bad Gateway (502)"), DeliveryError("blocked",
                                                                           permanent=True)]
     await reporting.scheduler.run("digest-week", "HD")
-    rows = await reporting.jobs.reports.outbox_rows("digest-week")
+    rows = await reporting.outbox.store.rows("digest-week")
     assert sorted(r["status"] for r in rows) == ["failed", "pending"]
     await reporting.scheduler.deliver()
     assert len(sender.pushed) == 0  # not yet due again
     clock.advance(minutes=2)
     await reporting.scheduler.deliver()
-    rows = await reporting.jobs.reports.outbox_rows("digest-week")
+    rows = await reporting.outbox.store.rows("digest-week")
     assert sorted(r["status"] for r in rows) == ["failed", "sent"]
-    assert len(sender.pushed) == 1
+    assert len(sender.pushed) == 3  # the retried digest: text, chart, workbook, each once
 
 
 async def test_digest_figures_per_hamlet(services: Services, console: ConsoleChannel,

@@ -54,5 +54,5 @@ async def test_weekly_digest_reaches_the_officer_once_despite_429_and_5xx(
         "sendMessage", "sendPhoto", "sendDocument") and call.params.get("chat_id") in (
         OFFICER, str(OFFICER))][-3:]
     assert all(b - a >= 0.27 for a, b in zip(times, times[1:], strict=False))
-    rows = await reporting.jobs.reports.outbox_rows("digest-week")
+    rows = await reporting.outbox.store.rows("digest-week")
     assert [r["status"] for r in rows] == ["sent"]

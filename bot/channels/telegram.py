@@ -12,8 +12,8 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
+import httpx
 from aiohttp import web
-from aiolimiter import AsyncLimiter
 from telegram import (
     BotCommand,
     BotCommandScopeChat,
@@ -24,14 +24,16 @@ from telegram import (
     Update,
 )
 from telegram.constants import MessageLimit
-from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
+from bot.channels.telegram_limiter import TelegramLimiter, retry_seconds
+from bot.channels.telegram_updates import PerChatUpdateProcessor
 from bot.config import Secrets, Settings
 from bot.i18n import LANGUAGES, use_language
 from bot.messages import Command, Incoming, Kind, Reply
 from bot.models import Member
-from bot.reports.outbox import DeliveryError
+from bot.reports.outbox import DeliveryError, DeliveryInDoubt
 from handlers.menu import commands_for
 
 if TYPE_CHECKING:
@@ -41,6 +43,19 @@ CHANNEL = "telegram"
 ALLOWED_UPDATES = ["message", "callback_query"]
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# httpx errors raised before any byte of the request left: retrying cannot double a message.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+class InDoubt(Exception):
+    """The request may have reached Telegram but its answer was lost (timeout, dropped
+    connection): sending it again could show the message twice."""
+
+
+def surely_not_sent(exc: NetworkError) -> bool:
+    """A NetworkError Telegram answered (5xx) or whose connection never opened."""
+    cause = exc.__cause__
+    return cause is None or isinstance(cause, _NOT_SENT)
 
 
 def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
@@ -107,14 +122,14 @@ class TelegramChannel:
 
     def __init__(self, settings: Settings, secrets: Secrets, *, runtime: Runtime,
                  request_timeout: float = 10.0, retry_delays: Sequence[float] = (1.0, 3.0, 9.0),
-                 chat_interval: float = 1.0) -> None:
+                 chat_interval: float = 1.0, limiter: TelegramLimiter | None | bool = True
+                 ) -> None:
         if secrets.telegram_token is None:
             raise ValueError("TELEGRAM_BOT_TOKEN is not set")
         self.settings = settings
         self.retry_delays = tuple(retry_delays)
         # Telegram allows about one message a second per chat; broadcasts keep to it.
         self.chat_interval = chat_interval
-        self._chat_limiters: dict[int, AsyncLimiter | None] = {}
         # Router, outboxes and reporting come from the composition root (bot.runtime).
         self.router = runtime.router
         self.reporting = runtime.reporting
@@ -123,12 +138,17 @@ class TelegramChannel:
         builder: ApplicationBuilder = (
             Application.builder()
             .token(secrets.telegram_token.get_secret_value())
-            # The library's limiter keeps broadcasts under Telegram's limits and honours 429
-            # retry_after; _retrying() below covers 5xx answers and timeouts.
-            .rate_limiter(AIORateLimiter(max_retries=3))
+            # Different chats at the same time, each chat's updates in order.
+            .concurrent_updates(PerChatUpdateProcessor())
             .read_timeout(request_timeout).write_timeout(request_timeout)
             .connect_timeout(request_timeout).pool_timeout(request_timeout)
         )
+        if limiter is True:
+            limiter = TelegramLimiter(chat_interval=chat_interval)
+        if limiter:
+            # One limiter for replies and broadcasts alike (sliding windows, 429 retry_after);
+            # _retrying() below covers 5xx answers and connections that never opened.
+            builder = builder.rate_limiter(limiter)
         if secrets.telegram_base_url:
             builder = builder.base_url(secrets.telegram_base_url)
         if secrets.telegram_base_file_url:
@@ -232,6 +252,9 @@ class TelegramChannel:
                 await self._send(target, reply)
             except Forbidden:
                 log.warning("chat %s blocked the bot; reply dropped", target)
+            except InDoubt as exc:
+                log.warning("reply to chat %s may not have arrived (%s); not sent again",
+                            target, exc)
             except TelegramError:
                 log.exception("could not deliver a reply to chat %s", target)
 
@@ -240,40 +263,41 @@ class TelegramChannel:
         await self.send_queued(member.external_id, replies)
 
     async def send_queued(self, chat_id: str, replies: Sequence[Reply]) -> None:
-        """Outbox delivery of a message to someone who did not just write."""
+        """Outbox delivery to someone who did not just write: DeliveryError when a message
+        surely did not go out, DeliveryInDoubt when its answer was lost (not to be re-sent)."""
         chat = int(chat_id)
-        limiter = self._chat_limiters.setdefault(
-            chat, AsyncLimiter(1, self.chat_interval) if self.chat_interval else None)
         for reply in replies:
             try:
-                await self._send(chat, reply, limiter)
-            except Forbidden as exc:
+                await self._send(chat, reply)
+            except RetryAfter as exc:  # the limiter already waited and retried: come back later
+                raise DeliveryError(str(exc), retry_after=retry_seconds(exc)) from exc
+            except InDoubt as exc:
+                raise DeliveryInDoubt(str(exc)) from exc
+            except (Forbidden, BadRequest) as exc:
                 raise DeliveryError(str(exc), permanent=True) from exc
             except TelegramError as exc:
                 raise DeliveryError(str(exc)) from exc
 
-    async def _send(self, chat_id: int, reply: Reply, limiter: AsyncLimiter | None = None
-                    ) -> None:
+    async def _send(self, chat_id: int, reply: Reply) -> None:
         bot = self.app.bot
         if reply.commands is not None:
             await self._set_commands(chat_id, reply.commands)
         picture = reply.image if reply.image is not None else reply.photo_id
         if picture is not None:
             await self._retrying(lambda: bot.send_photo(
-                chat_id, picture, caption=reply.text[:MessageLimit.CAPTION_LENGTH] or None),
-                limiter)
+                chat_id, picture, caption=reply.text[:MessageLimit.CAPTION_LENGTH] or None))
         elif reply.document is not None:
             document = reply.document
             await self._retrying(lambda: bot.send_document(
                 chat_id, document.content, filename=document.filename,
-                caption=reply.text[:MessageLimit.CAPTION_LENGTH] or None), limiter)
+                caption=reply.text[:MessageLimit.CAPTION_LENGTH] or None))
         elif reply.text:
             parts = split_text(reply.text)
             markup = _keyboard(reply)
             for i, part in enumerate(parts):
                 keyboard = markup if i == len(parts) - 1 else None
                 await self._retrying(partial(bot.send_message, chat_id, part,
-                                             reply_markup=keyboard), limiter)
+                                             reply_markup=keyboard))
 
     async def _replace(self, message: Message, reply: Reply) -> bool:
         """Edit the pressed message into this reply when it is plain text that fits."""
@@ -300,21 +324,18 @@ class TelegramChannel:
             [BotCommand(c.name, c.description) for c in commands],
             scope=BotCommandScopeChat(chat_id)))
 
-    async def _retrying(self, call: Callable[[], Awaitable[T]],
-                        limiter: AsyncLimiter | None = None) -> T:
-        """Retry server errors (5xx), timeouts and lost connections with back-off; each attempt
-        waits for the chat's limiter when one is given."""
-        # A timed-out send may have reached Telegram, so a retry can show a message twice;
-        # records are never doubled by this, and a lost reply would leave the user stuck.
+    async def _retrying(self, call: Callable[[], Awaitable[T]]) -> T:
+        """Retry what surely did not reach Telegram (5xx answers, connections that never
+        opened) with back-off; a timeout or a dropped answer raises InDoubt instead, because
+        the message may be on the user's screen already."""
         for delay in (*self.retry_delays, None):
             try:
-                if limiter is None:
-                    return await call()
-                async with limiter:
-                    return await call()
+                return await call()
             except BadRequest:
                 raise
             except NetworkError as exc:
+                if not surely_not_sent(exc):
+                    raise InDoubt(str(exc)) from exc
                 if delay is None:
                     raise
                 log.warning("Bot API error %s: retrying in %.1fs", exc, delay)

@@ -17,7 +17,8 @@ from bot.reports.text import render_text
 from bot.services import Services
 from bot.services.records import TOPICS
 from handlers.menu import next_actions
-from storage.repositories import OutboxItem, ReportRepository
+from storage.outbox import OutboxItem, Recipient
+from storage.repositories import ReportRepository
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DIGESTS = {"digest-week": PeriodKind.WEEK, "digest-month": PeriodKind.MONTH,
@@ -64,7 +65,9 @@ class ReportJobs:
         self.digests = digests
         self.reports = ReportRepository(services.db)
         self.outbox: Outbox | None = None
-        self._cache: dict[tuple[str, ...], DigestFiles] = {}
+        # One build per digest and language, shared by every recipient (and by concurrent
+        # deliveries asking at the same moment).
+        self._cache: dict[tuple[str, ...], asyncio.Task[DigestFiles]] = {}
 
     def period_key(self, report: str, commune: Commune, at: datetime) -> str:
         """The period a report fired at `at` covers: its week, the finished month or quarter."""
@@ -94,8 +97,11 @@ class ReportJobs:
         """Queue a report for its recipients (idempotent); returns how many rows were new."""
         assert self.outbox is not None
         period = self.period_key(report, commune, at)
-        return await self.outbox.enqueue(report, period,
-                                         await self.recipients(report, commune, period))
+        # Each member is written to on the channel they prefer (/kenh), decided when queued.
+        accounts = self.services.accounts
+        to = [Recipient(*await accounts.reach(m.channel, m.external_id), member_id=m.id)
+              for m in await self.recipients(report, commune, period)]
+        return await self.outbox.enqueue(report, period, to)
 
     async def content(self, item: OutboxItem, member: Member) -> list[Reply]:
         """The messages for one outbox row, in the member's language (set by the caller)."""
@@ -131,13 +137,18 @@ class ReportJobs:
         province = member.role is Role.PROVINCE
         scope = "*" if province else str(member.commune_code)
         key = (item.report, item.period, scope, member.language)
-        if key not in self._cache:
-            digest = await self.digests.build(
-                DIGESTS[item.report], None if province else [scope], period_key=item.period)
-            # Drawing and the workbook take a while for a province: keep the event loop free.
-            self._cache[key] = await asyncio.to_thread(digest_files, digest)
-        files = self._cache[key]
+        task = self._cache.get(key)
+        if task is None or (task.done() and task.exception() is not None):
+            task = self._cache[key] = asyncio.create_task(
+                self._build(DIGESTS[item.report], None if province else [scope], item.period))
+        files = await asyncio.shield(task)
         return digest_replies(files, files.text.splitlines()[0])
+
+    async def _build(self, kind: PeriodKind, communes: list[str] | None,
+                     period: str) -> DigestFiles:
+        digest = await self.digests.build(kind, communes, period_key=period)
+        # Drawing and the workbook take a while for a province: keep the event loop free.
+        return await asyncio.to_thread(digest_files, digest)
 
     async def _reminder(self, member: Member) -> Reply:
         services = self.services

@@ -1,16 +1,39 @@
-"""The outbox: every scheduled message is a row keyed by (report, period, recipient).
+"""The outbox: every scheduled message goes through a row keyed by (report, period, channel, chat).
 
-Enqueueing twice is a no-op, so a restart or a catch-up never sends a report twice; delivery
-marks a row `sending` (committed) before the send and `sent` after it, and a failed send is
-retried later with back-off. A crash in the instant between a send and its `sent` mark is the
-one case that repeats a message, never one that loses it.
+Delivered **once** means, precisely:
+
+* Enqueueing twice is a no-op, so a restart, a catch-up or a second bot process never queues a
+  report twice for one chat.
+* A row is delivered by one process at a time: a process claims it atomically (one SQLite write
+  transaction) with a lease that it renews while it works; another process skips it until the
+  lease runs out (a minute after its owner died; at once when the owner is a dead process on
+  the same machine, as after a crash and restart).
+* A row holds one or more messages (a digest: text, chart, workbook). Before each message is
+  handed to the channel, the row records "message i on its way" (committed); after the answer,
+  "message i settled". Messages already settled are never sent again.
+* A message whose fate is unknown — the request may have reached the platform but no answer
+  came back (a read timeout, a connection dropped after the request was written, or the process
+  killed while the request was on its way) — is recorded **in doubt** and is **not sent again**:
+  Telegram has no idempotency key, so a blind retry is exactly how messages get doubled. The
+  row ends `unknown` with the message's index in `unknown_parts`; the row's other messages are
+  still delivered. An officer missing a digest in doubt can ask for it with /digest.
+* A message that surely did not go out (429 Too Many Requests, a 5xx answer, a connection that
+  could not be opened) is retried: after its `retry_after` for a 429, with back-off otherwise.
+
+So every message is delivered at most once, and exactly once unless its row lists it as in doubt.
+Sends run concurrently across chats under the channel's flood limiter, with at least
+`chat_interval` seconds between the messages of one chat.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+import os
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
@@ -19,7 +42,10 @@ from bot.clock import Clock
 from bot.i18n import use_language
 from bot.messages import Reply
 from bot.models import Member
-from storage.repositories import OutboxItem, ReportRepository, Repositories
+from bot.ratelimit import ChatPacer, Monotonic, Sleep
+from storage.db import Database
+from storage.outbox import OutboxItem, OutboxRepository, Recipient
+from storage.repositories import Repositories
 
 log = logging.getLogger(__name__)
 
@@ -28,17 +54,29 @@ BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15),
 
 
 class DeliveryError(Exception):
-    """A send failed; `permanent` when retrying cannot help (the user blocked the bot)."""
+    """A send surely did not go out; `permanent` when retrying cannot help (bot blocked),
+    `retry_after` (seconds) when the platform said when to try again."""
 
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
+    def __init__(self, message: str, *, permanent: bool = False,
+                 retry_after: float | None = None) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.retry_after = retry_after
+
+
+class DeliveryInDoubt(Exception):
+    """A send may or may not have reached the platform (its answer was lost)."""
 
 
 class Sender(Protocol):
-    """A channel's way to push replies to a member who did not write first."""
+    """A channel's way to send messages to a chat that did not just write (the outbox hands
+    it one message at a time).
 
-    async def push(self, member: Member, replies: list[Reply]) -> None: ...
+    Raises DeliveryError when the message surely did not go out, DeliveryInDoubt when that is
+    not known.
+    """
+
+    async def send_queued(self, chat_id: str, replies: Sequence[Reply]) -> None: ...
 
 
 ContentBuilder = Callable[[OutboxItem, Member], Awaitable[list[Reply]]]
@@ -47,74 +85,169 @@ ContentBuilder = Callable[[OutboxItem, Member], Awaitable[list[Reply]]]
 @dataclass
 class DeliveryStats:
     sent: int = 0
+    in_doubt: int = 0
     retried: int = 0
     failed: int = 0
 
 
-class Outbox:
-    """Enqueues report messages and delivers the due ones through each member's channel."""
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
-    def __init__(self, repos: Repositories, clock: Clock, content: ContentBuilder,
-                 senders: dict[str, Sender]) -> None:
+
+class Outbox:
+    """Queues messages and delivers the due ones concurrently through each chat's channel."""
+
+    def __init__(self, db: Database, repos: Repositories, clock: Clock,
+                 content: ContentBuilder, senders: dict[str, Sender], *, workers: int = 64,
+                 chat_interval: float = 1.0, lease: timedelta = timedelta(minutes=1),
+                 monotonic: Monotonic = time.monotonic, sleep: Sleep = asyncio.sleep) -> None:
+        self.db = db
         self.repos = repos
-        self.reports = ReportRepository(repos.db)
+        self.store = OutboxRepository(db)
         self.clock = clock
         self.content = content
         self.senders = senders
-        self._lock = asyncio.Lock()
+        # Each row's messages are a second apart per chat, so a row takes ~2 s for a digest:
+        # 64 rows in progress keep 30 messages a second flowing.
+        self.workers = workers
+        self.pacer = ChatPacer(chat_interval, clock=monotonic, sleep=sleep)
+        self.lease = lease
+        self.host = socket.gethostname()
+        self.owner = f"{self.host}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._run = asyncio.Lock()
+        self._stopping = False
 
-    async def enqueue(self, report: str, period: str, members: list[Member]) -> int:
-        """Queue one message per member; already queued ones are left alone."""
-        async with self.repos.db.transaction():
-            return await self.reports.enqueue(report, period, [m.id for m in members],
-                                              self.clock())
+    async def enqueue(self, report: str, period: str, to: Iterable[Recipient]) -> int:
+        """Queue one row per recipient; rows already queued are left alone. Returns new rows."""
+        async with self.db.transaction():
+            return await self.store.enqueue(report, period, list(to), self.clock())
 
     async def deliver_due(self) -> DeliveryStats:
-        """Send every message that is due now; one delivery run at a time."""
+        """Send everything due now, many chats at once; one run per process at a time."""
         stats = DeliveryStats()
-        async with self._lock:
-            for item in await self.reports.due(self.clock()):
-                await self._deliver(item, stats)
+        async with self._run:
+            await self._release_dead_owners()
+            due = await self.store.count_due(self.clock())
+            if due and not self._stopping:
+                heartbeat = asyncio.create_task(self._renew_leases())
+                try:
+                    await asyncio.gather(
+                        *(self._work(stats) for _ in range(min(due, self.workers))))
+                finally:
+                    heartbeat.cancel()
+            if self._stopping:
+                async with self.db.transaction():
+                    await self.store.release(self.owner)
         return stats
 
-    async def _deliver(self, item: OutboxItem, stats: DeliveryStats) -> None:
-        member = await self.repos.member_by_id(item.member_id)
-        sender = self.senders.get(member.channel) if member else None
-        if member is None or sender is None:
-            await self._failed(item, "no channel to reach this member", stats, permanent=True)
-            return
-        async with self.repos.db.transaction():
-            await self.reports.mark_sending(item.id)
-        try:
-            with use_language(member.language):
-                replies = await self.content(item, member)
-            if replies:
-                await sender.push(member, replies)
-        except DeliveryError as exc:
-            await self._failed(item, str(exc), stats, permanent=exc.permanent)
-            return
-        except Exception as exc:  # a bug in building one report must not stop the others
-            log.exception("building %s/%s for member %s failed", item.report, item.period,
-                          item.member_id)
-            await self._failed(item, repr(exc), stats, permanent=False)
-            return
-        async with self.repos.db.transaction():
-            await self.reports.mark_sent(item.id, self.clock())
-        stats.sent += 1
+    async def stop(self) -> None:
+        """Finish the messages on their way, take no more, and hand held rows back."""
+        self._stopping = True
+        async with self._run:
+            pass
 
-    async def _failed(self, item: OutboxItem, error: str, stats: DeliveryStats, *,
-                      permanent: bool) -> None:
+    async def _renew_leases(self) -> None:
+        while True:
+            await asyncio.sleep(self.lease.total_seconds() / 3)
+            try:
+                async with self.db.transaction():
+                    await self.store.renew(self.owner, self.clock() + self.lease)
+            except Exception:  # the next beat tries again; the lease has time left
+                log.exception("could not renew the outbox leases")
+
+    async def _release_dead_owners(self) -> None:
+        """Leases of a process on this machine that no longer runs (killed, crashed)."""
+        for owner in await self.store.lease_owners(self.clock()):
+            host, pid, _token = (owner.rsplit(":", 2) + ["", ""])[:3]
+            if host != self.host or not pid.isdigit() or int(pid) == os.getpid():
+                continue
+            if not _alive(int(pid)):
+                log.warning("taking over outbox rows of %s, which no longer runs", owner)
+                async with self.db.transaction():
+                    await self.store.release(owner, all_rows=True)
+
+    async def _work(self, stats: DeliveryStats) -> None:
+        while not self._stopping:
+            try:
+                async with self.db.transaction():
+                    now = self.clock()
+                    item = await self.store.claim(self.owner, now, now + self.lease)
+            except Exception:  # e.g. the database stayed locked: the next run tries again
+                log.exception("could not take an outbox row")
+                return
+            if item is None:
+                return
+            try:
+                await self._deliver(item, stats)
+            except Exception as exc:  # a bug in one report must not stop the others
+                log.exception("delivering outbox row %s failed", item.id)
+                try:
+                    await self._postpone(item, item.next_part, repr(exc), stats)
+                except Exception:
+                    # The row keeps its lease and state: once the lease runs out, a message
+                    # left on its way is settled as in doubt, the rest is sent.
+                    log.exception("could not record the failure of outbox row %s", item.id)
+
+    async def _deliver(self, item: OutboxItem, stats: DeliveryStats) -> None:
+        member = await self.repos.member_by_id(item.member_id) if item.member_id else None
+        sender = self.senders.get(item.channel)
+        if member is None:
+            await self._postpone(item, item.next_part, "no member to write for", stats,
+                                 permanent=True)
+            return
+        if sender is None:  # e.g. its channel has not started yet
+            await self._postpone(item, item.next_part, f"channel {item.channel} is not running",
+                                 stats)
+            return
+        with use_language(member.language):
+            messages = await self.content(item, member)
+        for part in range(item.next_part, len(messages)):
+            if self._stopping:
+                return  # the lease is handed back; the rest goes in the next run
+            async with self.pacer.hold((item.channel, item.chat_id)):
+                async with self.db.transaction():
+                    await self.store.mark_sending(item.id, part, self.clock() + self.lease)
+                try:
+                    await sender.send_queued(item.chat_id, [messages[part]])
+                except DeliveryInDoubt as exc:
+                    log.warning("outbox row %s message %d in doubt, not sent again: %s",
+                                item.id, part, exc)
+                    stats.in_doubt += 1
+                    in_doubt = True
+                except DeliveryError as exc:
+                    await self._postpone(item, part, str(exc), stats, permanent=exc.permanent,
+                                         retry_after=exc.retry_after)
+                    return
+                else:
+                    in_doubt = False
+                async with self.db.transaction():
+                    await self.store.mark_settled(item.id, part, in_doubt=in_doubt)
+        async with self.db.transaction():
+            status = await self.store.finish(item.id, self.clock())
+        if status == "sent":
+            stats.sent += 1
+
+    async def _postpone(self, item: OutboxItem, part: int, error: str, stats: DeliveryStats,
+                        *, permanent: bool = False, retry_after: float | None = None) -> None:
         attempts = item.attempts + 1
-        give_up = permanent or attempts > len(BACKOFF)
-        wait = BACKOFF[min(attempts, len(BACKOFF)) - 1]
-        async with self.repos.db.transaction():
-            await self.reports.mark_retry(item.id, self.clock() + wait, error, give_up)
+        if retry_after is not None and not permanent:
+            give_up, wait = False, timedelta(seconds=retry_after)
+        else:
+            give_up = permanent or attempts > len(BACKOFF)
+            wait = BACKOFF[min(attempts, len(BACKOFF)) - 1]
+        async with self.db.transaction():
+            await self.store.postpone(item.id, part, self.clock() + wait, error, give_up=give_up)
         if give_up:
             stats.failed += 1
-            log.error("giving up %s/%s for member %s: %s", item.report, item.period,
-                      item.member_id, error)
+            log.error("giving up %s/%s for %s chat %s: %s", item.report, item.period,
+                      item.channel, item.chat_id, error)
         else:
             stats.retried += 1
-            log.warning("retrying %s/%s for member %s at %s: %s", item.report, item.period,
-                        item.member_id, self.clock() + wait, error)
-
+            log.warning("retrying %s/%s for %s chat %s at %s: %s", item.report, item.period,
+                        item.channel, item.chat_id, self.clock() + wait, error)

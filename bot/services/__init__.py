@@ -31,13 +31,17 @@ class Services:
     records: RecordService
     progress: ProgressService
     digests: DigestService
+    # The same digests read through the read-only connection: what /digest and the outbox
+    # build from, so a province report never queues behind the updates' transactions.
+    report_builds: DigestService
     helpdesk: HelpdeskService
     feedback: FeedbackService
     accounts: AccountService
 
     @classmethod
-    def build(cls, settings: Settings, db: Database, clock: Clock) -> Services:
-        """Wire the services over one database."""
+    def build(cls, settings: Settings, db: Database, clock: Clock, *,
+              reader: Database | None = None) -> Services:
+        """Wire the services over one database (and a read-only connection for reports)."""
         repos = Repositories(db)
         return cls(
             settings=settings, db=db, repos=repos, clock=clock,
@@ -46,6 +50,8 @@ class Services:
             records=RecordService(repos, settings, clock),
             progress=ProgressService(repos, settings, clock),
             digests=DigestService(repos, settings, clock),
+            report_builds=DigestService(Repositories(reader) if reader else repos, settings,
+                                        clock),
             helpdesk=HelpdeskService(repos, settings, clock),
             feedback=FeedbackService(repos, settings, clock),
             accounts=AccountService(repos, clock),

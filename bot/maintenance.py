@@ -1,0 +1,46 @@
+"""Retention: the tables that would otherwise grow forever are pruned once a day.
+
+* processed_updates — kept 7 days. They only guard against Telegram delivering an update twice,
+  which happens within minutes (a webhook retried, a poll repeated); Telegram itself drops
+  updates nobody fetched after 24 hours.
+* conversations — an unfinished conversation untouched for 30 days is dropped; the person sees
+  the main menu next time. Nothing of it was saved (a flow saves only at its last step), and
+  finished conversations are deleted when they finish.
+* outbox — settled rows (sent, in doubt, given up) are kept 90 days, long enough to answer
+  "did the report go out?"; their key guards against a second send only within the catch-up
+  window (`catch_up_hours`, a day by default).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.services import Services
+from storage.outbox import OutboxRepository
+
+log = logging.getLogger(__name__)
+
+PROCESSED_UPDATES = timedelta(days=7)
+IDLE_CONVERSATIONS = timedelta(days=30)
+SETTLED_OUTBOX = timedelta(days=90)
+
+
+@dataclass(frozen=True)
+class Pruned:
+    processed_updates: int
+    conversations: int
+    outbox: int
+
+
+async def prune(services: Services) -> Pruned:
+    """Delete what is older than its retention, in one transaction."""
+    now = services.clock()
+    async with services.db.transaction():
+        pruned = Pruned(
+            await services.repos.prune_processed_updates(now - PROCESSED_UPDATES),
+            await services.repos.prune_idle_conversations(now - IDLE_CONVERSATIONS),
+            await OutboxRepository(services.db).prune(now - SETTLED_OUTBOX))
+    log.info("retention: pruned %s", pruned)
+    return pruned
