@@ -32,7 +32,6 @@ from bot.channels.telegram_updates import PerChatUpdateProcessor
 from bot.config import Secrets, Settings
 from bot.i18n import LANGUAGES, use_language
 from bot.messages import Command, Incoming, Kind, Reply
-from bot.models import Member
 from bot.reports.outbox import DeliveryError, DeliveryInDoubt
 from handlers.menu import commands_for
 
@@ -257,10 +256,6 @@ class TelegramChannel:
                             target, exc)
             except TelegramError:
                 log.exception("could not deliver a reply to chat %s", target)
-
-    async def push(self, member: Member, replies: list[Reply]) -> None:
-        """Send a scheduled message (outbox), at most one message a second per chat."""
-        await self.send_queued(member.external_id, replies)
 
     async def send_queued(self, chat_id: str, replies: Sequence[Reply]) -> None:
         """Outbox delivery to someone who did not just write: DeliveryError when a message
