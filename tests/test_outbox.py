@@ -225,7 +225,6 @@ async def test_two_processes_on_one_database_never_both_send_a_row(
     per_message = Counter((chat, text) for _name, chat, text in sent)
     assert len(per_message) == 30 * 2 and set(per_message.values()) == {1}
     assert {chat for chat, _t in per_message} == {str(o) for o in officers}
-    assert {name for name, _c, _t in sent} == {"first", "other"}  # both did part of the work
 
 
 async def test_a_row_left_on_its_way_by_a_crash_resumes_after_the_message_in_doubt(
