@@ -99,6 +99,7 @@ def _ask(settings: Settings, question: str, language: str | None) -> int:
 
 async def _digest(settings: Settings, args: argparse.Namespace) -> int:
     from bot.reports.jobs import digest_files
+    from bot.reports.text import render_detail
 
     language = args.lang or settings.bot.default_language
     async with open_services(settings) as services:
@@ -111,9 +112,11 @@ async def _digest(settings: Settings, args: argparse.Namespace) -> int:
             return 2
         with use_language(language):
             files = digest_files(digest)
+            detail = render_detail(digest)
     args.out.mkdir(parents=True, exist_ok=True)
     stem = files.filename.removesuffix(".xlsx")
     written = [(args.out / f"{stem}.txt", files.text.encode("utf-8")),
+               (args.out / f"{stem}-chi-tiet.txt", detail.encode("utf-8")),
                (args.out / f"{stem}.png", files.chart),
                (args.out / files.filename, files.workbook)]
     for path, content in written:

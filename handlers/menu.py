@@ -98,11 +98,12 @@ def help_text(member: Member | None) -> str:
         "/cancel stops at any step; nothing half-done is saved."
     )
     if member.role is Role.PROVINCE:
-        return _("/digest: this week's report for every commune, with a chart and an Excel "
-                 "file.\n/me: progress by commune.\n/lang switches between Vietnamese and "
-                 "English.")
+        return _("/digest: this week's short report for every commune, with a chart and an "
+                 "Excel file; /digest full: every commune in detail.\n/me: progress by "
+                 "commune.\n/lang switches between Vietnamese and English.")
     if member.role is Role.OFFICER:
-        text += "\n" + _("/digest: this week's report with a chart and an Excel file.")
+        text += "\n" + _("/digest: this week's short report with a chart and an Excel file; "
+                          "/digest full: every hamlet in detail.")
         text += "\n" + _("/office: enter this month's office indicators.")
         text += "\n" + _("/invite creates a one-time code for a new volunteer or officer.")
         text += "\n" + _("/phananh: citizens' petitions: assign, answer, close.")

@@ -2,8 +2,8 @@
 
 A province digest covers a thousand hamlets and a year of records, so every measure is computed
 by SQLite in one statement over all hamlets at once (never one query per commune), each
-statement reads only what the digest shows, and the partial indexes of migration 005 let the
-period's windows be read from the index alone.
+statement reads only what the digest shows, and the partial indexes of migrations 005 and 008
+let the period's windows be read from the index alone.
 """
 
 from __future__ import annotations
@@ -71,12 +71,13 @@ class DigestFigures:
             f" AND hamlet_code IN ({_marks(codes)}) GROUP BY hamlet_code",
             [*w, cut, *codes])
         # A household is capable from its first capable record; "new" when that falls in the
-        # period. The partial index hands the records over grouped by household already.
+        # period. Its partial index hands the records over grouped by hamlet and household;
+        # the unary + keeps the planner from trading it for the by-date index.
         capable = await self.db.fetchall(
             "SELECT hamlet_code, COUNT(*), SUM(first_at >= ?1) FROM ("
             " SELECT hamlet_code, MIN(recorded_at) AS first_at FROM activations"
-            " WHERE voided_at IS NULL AND household_capable = 1 AND recorded_at < ?4"
-            f" AND hamlet_code IN ({_marks(codes)}) GROUP BY household_id)"
+            " WHERE voided_at IS NULL AND household_capable = 1 AND +recorded_at < ?4"
+            f" AND hamlet_code IN ({_marks(codes)}) GROUP BY hamlet_code, household_id)"
             " GROUP BY hamlet_code",
             [*w, cut, *codes])
         visits = await self.db.fetchall(
@@ -140,8 +141,8 @@ class DigestFigures:
                 result[r[0]] = (active, quiet + 1)
         return result
 
-    async def follow_ups(self, communes: Sequence[str], due_since: date, first: int
-                         ) -> dict[str, WaitingFollowUps]:
+    async def follow_ups(self, communes: Sequence[str], codes: Sequence[str], due_since: date,
+                         first: int) -> dict[str, WaitingFollowUps]:
         """Per commune: households waiting for a promised return visit (not visited again
         since), how many and the `first` soonest due."""
         rows = await self.db.fetchall(
@@ -152,10 +153,10 @@ class DigestFigures:
             " FROM visits v JOIN hamlets hm ON hm.code = v.hamlet_code"
             " JOIN households h ON h.id = v.household_id JOIN members m ON m.id = v.member_id"
             " WHERE v.voided_at IS NULL AND v.outcome = 'follow_up' AND v.follow_up_on >= ?"
-            f" AND hm.commune_code IN ({_marks(communes)}) AND NOT EXISTS (SELECT 1 FROM visits"
+            f" AND v.hamlet_code IN ({_marks(codes)}) AND NOT EXISTS (SELECT 1 FROM visits"
             " later WHERE later.household_id = v.household_id AND later.voided_at IS NULL"
             " AND later.recorded_at > v.recorded_at)) WHERE rank <= ?",
-            [due_since.isoformat(), *communes, first])
+            [due_since.isoformat(), *codes, first])
         result = {code: WaitingFollowUps(0, []) for code in communes}
         for r in rows:
             result[r[0]].first.append(FollowUp(r[1], r[2], r[3], r[4], date.fromisoformat(r[5]),

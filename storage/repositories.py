@@ -516,55 +516,6 @@ class ReportRepository:
     def _marks(codes: Sequence[str]) -> str:
         return ",".join("?" * len(codes))
 
-    async def activity_by_hamlet(self, codes: Sequence[str], since: datetime,
-                                 until: datetime) -> dict[str, HamletActivity]:
-        """Per hamlet: activations, accounts and visits logged in [since, until)."""
-        marks = self._marks(codes)
-        window = [*codes, _ts(since), _ts(until)]
-        acts = await self.db.fetchall(
-            "SELECT hamlet_code, COUNT(*) AS n, SUM(level2_registered) AS l2,"
-            " SUM(activated) AS act FROM activations WHERE voided_at IS NULL"
-            f" AND hamlet_code IN ({marks}) AND recorded_at >= ? AND recorded_at < ?"
-            " GROUP BY hamlet_code", window)
-        # A household counts as newly capable in the period of its first capable record.
-        capable = await self.db.fetchall(
-            "SELECT hamlet_code, COUNT(*) AS n FROM (SELECT hamlet_code, household_id,"
-            " MIN(recorded_at) AS first_at FROM activations WHERE voided_at IS NULL"
-            f" AND household_capable = 1 AND hamlet_code IN ({marks})"
-            " GROUP BY hamlet_code, household_id) WHERE first_at >= ? AND first_at < ?"
-            " GROUP BY hamlet_code", window)
-        visits = await self.db.fetchall(
-            "SELECT hamlet_code, COUNT(*) AS n FROM visits WHERE voided_at IS NULL"
-            f" AND hamlet_code IN ({marks}) AND recorded_at >= ? AND recorded_at < ?"
-            " GROUP BY hamlet_code", window)
-        act_by = {r["hamlet_code"]: r for r in acts}
-        cap_by = {r["hamlet_code"]: r["n"] for r in capable}
-        vis_by = {r["hamlet_code"]: r["n"] for r in visits}
-        result = {}
-        for code in codes:
-            a = act_by.get(code)
-            result[code] = HamletActivity(
-                activation_records=a["n"] if a else 0, level2_registered=a["l2"] if a else 0,
-                activated=a["act"] if a else 0, newly_capable=cap_by.get(code, 0),
-                visits=vis_by.get(code, 0))
-        return result
-
-    async def volunteer_activity(self, codes: Sequence[str], since: datetime,
-                                 until: datetime) -> list[VolunteerActivity]:
-        """Members who logged anything in these hamlets in [since, until), most active first."""
-        marks = self._marks(codes)
-        rows = await self.db.fetchall(
-            "SELECT m.id, m.display_name, m.hamlet_code, SUM(kind = 'a') AS acts,"
-            " SUM(kind = 'v') AS visits FROM ("
-            "  SELECT 'a' AS kind, member_id FROM activations WHERE voided_at IS NULL"
-            f"   AND hamlet_code IN ({marks}) AND recorded_at >= ? AND recorded_at < ?"
-            "  UNION ALL SELECT 'v', member_id FROM visits WHERE voided_at IS NULL"
-            f"   AND hamlet_code IN ({marks}) AND recorded_at >= ? AND recorded_at < ?"
-            ") AS r JOIN members m ON m.id = r.member_id GROUP BY m.id"
-            " ORDER BY acts + visits DESC, m.display_name",
-            [*codes, _ts(since), _ts(until), *codes, _ts(since), _ts(until)])
-        return [VolunteerActivity(r[0], r[1], r[2], r[3], r[4]) for r in rows]
-
     async def waiting_follow_ups(self, codes: Sequence[str], *, due_on: date | None = None,
                                  due_since: date | None = None,
                                  member_id: int | None = None) -> list[FollowUp]:
@@ -589,19 +540,6 @@ class ReportRepository:
         rows = await self.db.fetchall(sql + " ORDER BY v.follow_up_on, h.code", params)
         return [FollowUp(r[0], r[1], r[2], r[3], date.fromisoformat(r[4]), r[5], r[6],
                          tuple(r[7].split(","))) for r in rows]
-
-    async def visits_between(self, codes: Sequence[str], since: datetime,
-                             until: datetime) -> list[VisitRow]:
-        """Every visit of the period, for the workbook."""
-        rows = await self.db.fetchall(
-            "SELECT v.recorded_at, v.hamlet_code, h.code, h.head_name, v.topics, v.outcome,"
-            " v.follow_up_on, m.display_name FROM visits v"
-            " JOIN households h ON h.id = v.household_id JOIN members m ON m.id = v.member_id"
-            f" WHERE v.voided_at IS NULL AND v.hamlet_code IN ({self._marks(codes)})"
-            " AND v.recorded_at >= ? AND v.recorded_at < ? ORDER BY v.recorded_at",
-            [*codes, _ts(since), _ts(until)])
-        return [VisitRow(datetime.fromisoformat(r[0]), r[1], r[2], r[3], tuple(r[4].split(",")),
-                         r[5], date.fromisoformat(r[6]) if r[6] else None, r[7]) for r in rows]
 
     async def office_figures(self, commune_code: str, period: str) -> dict[str, OfficeFigure]:
         rows = await self.db.fetchall(
@@ -694,12 +632,6 @@ class HelpdeskRepository:
             params.append(hamlet_code)
         rows = await self.db.fetchall(sql + " ORDER BY created_at, id LIMIT ?", [*params, limit])
         return [_question(r) for r in rows]
-
-    async def count_open(self, commune_code: str) -> int:
-        row = await self.db.fetchone(
-            "SELECT COUNT(*) AS n FROM citizen_questions WHERE status = 'open'"
-            " AND commune_code = ?", (commune_code,))
-        return int(row["n"]) if row else 0
 
     async def rate(self, *, channel: str, external_id: str, subject: str, helpful: bool,
                    commune_code: str | None, at: datetime) -> None:

@@ -66,8 +66,11 @@ def test_demo_then_digest_writes_text_chart_and_workbook(env: dict[str, str],
                             check=False)
     assert digest.returncode == 0, digest.stderr
     names = sorted(p.suffix for p in out.iterdir())
-    assert names == [".png", ".txt", ".xlsx"]
-    assert "Báo cáo tuần" in digest.stdout
+    assert names == [".png", ".txt", ".txt", ".xlsx"]
+    # The short digest is printed; the detail (every hamlet) is written beside it.
+    assert "Báo cáo tuần" in digest.stdout and len(digest.stdout.split("\n\n")[0]) < 900
+    [detail] = out.glob("*-chi-tiet.txt")
+    assert "12. Xóm" in detail.read_text(encoding="utf-8")
     assert (out / next(p.name for p in out.iterdir() if p.suffix == ".png")).read_bytes()[:4] \
         == b"\x89PNG"
 

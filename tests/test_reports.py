@@ -14,8 +14,10 @@ import pytest
 
 from bot.app import Reporting, build_reporting
 from bot.channels.console import ConsoleChannel
+from bot.i18n import use_language
 from bot.messages import Reply
 from bot.models import Role
+from bot.reports.jobs import digest_files
 from bot.reports.outbox import DeliveryError
 from bot.reports.periods import PeriodKind
 from bot.scheduler import last_fire_time, plan
@@ -332,3 +334,30 @@ async def test_scheduler_runs_on_the_event_loop_with_every_trigger(
         assert (digest.next_run_time.astimezone(VN).hour, digest.next_run_time.minute) == (15, 0)
     finally:
         reporting.scheduler.shutdown()
+
+
+async def test_a_voided_entry_leaves_the_digest_and_its_workbook(
+        services: Services, console: ConsoleChannel, clock: FakeClock) -> None:
+    await _people(services, console)  # Lan: 1 level 2, 1 activated, capable, on X01-001
+    await console.send("v-busy", "/activate")
+    await console.send("v-busy", "X01-004")
+    await console.send("v-busy", "2 1 c")
+    await console.tap("v-busy", "Lưu")
+    digest = await services.digests.build(PeriodKind.WEEK)
+    kim_tan = digest.communes[0].hamlets[0]
+    assert (kim_tan.capable.done, kim_tan.level2.done, kim_tan.activation.done) == (2, 103, 82)
+    assert kim_tan.logged.activation_records == 2 and kim_tan.logged.newly_capable == 2
+    member = await services.repos.member("console", "v-busy")
+    assert member is not None
+    [first] = [r["id"] for r in await services.db.fetchall(
+        "SELECT id FROM activations ORDER BY id LIMIT 1")]
+    async with services.db.transaction():
+        assert await services.repos.void_record("activation", first, member.id, clock())
+    digest = await services.digests.build(PeriodKind.WEEK)
+    kim_tan = digest.communes[0].hamlets[0]
+    assert (kim_tan.capable.done, kim_tan.level2.done, kim_tan.activation.done) == (1, 102, 81)
+    assert kim_tan.logged.activation_records == 1
+    with use_language("en"):
+        book = openpyxl.load_workbook(io.BytesIO(digest_files(digest).workbook))
+    rows = [[c.value for c in row] for row in book["Activations"].iter_rows(min_row=2)]
+    assert [(row[3], row[5], row[6]) for row in rows] == [("X01-004", 2, 1)]

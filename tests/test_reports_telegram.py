@@ -56,3 +56,9 @@ async def test_weekly_digest_reaches_the_officer_once_despite_429_and_5xx(
     assert all(b - a >= 0.27 for a, b in zip(times, times[1:], strict=False))
     rows = await reporting.outbox.store.rows("digest-week")
     assert [r["status"] for r in rows] == ["sent"]
+    # "Chi tiết" under the short digest sends every hamlet as a new message; the short
+    # digest stays as it was.
+    short = sent[0].text or ""
+    [detail] = await world.tap(OFFICER, "Chi tiết")
+    assert detail.method == "sendMessage" and "Theo từng thôn/xóm:" in (detail.text or "")
+    assert (stub.message(OFFICER, sent[0].message_id) or {}).get("text") == short

@@ -43,6 +43,7 @@ OFFICE_INDICATORS: dict[str, str] = {
 }
 MAX_OFFICE_FIGURE = 10_000_000
 BEHIND_COUNT = 3
+# Follow-ups overdue by more than a month are stale: the digest shows the more recent ones.
 FOLLOW_UP_WINDOW_DAYS = 30
 TOP_VOLUNTEERS = 5
 MAX_FOLLOW_UPS_SHOWN = 5
@@ -276,7 +277,7 @@ class DigestService:
         volunteers = await self.figures.volunteers(names, codes, window)
         period = periods[communes[0].code]
         waiting = await self.figures.follow_ups(
-            names, period.start - timedelta(days=FOLLOW_UP_WINDOW_DAYS), MAX_FOLLOW_UPS_SHOWN)
+            names, codes, period.start - timedelta(days=FOLLOW_UP_WINDOW_DAYS), MAX_FOLLOW_UPS_SHOWN)
         office_keys = {c.code: self._office_months(c, periods[c.code], window.cut)
                        for c in communes}
         office = await self.figures.office_figures(

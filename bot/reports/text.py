@@ -97,7 +97,7 @@ def _behind(rows: Sequence[HamletLine], province: bool) -> list[str]:
 
 
 def _changes(line: HamletLine, kind: PeriodKind) -> list[str]:
-    """What was logged in the period."""
+    """What was logged in the period: the measures' progress."""
     logged = line.logged
     label = _("This week:") if kind is PeriodKind.WEEK else _("This period:")
     parts = [
@@ -107,9 +107,7 @@ def _changes(line: HamletLine, kind: PeriodKind) -> list[str]:
                  logged.level2_registered).format(n=_signed(logged.level2_registered)),
         ngettext("{n} activation", "{n} activations", logged.activated).format(
             n=_signed(logged.activated)),
-        ngettext("{n} visit ({change} on the previous)", "{n} visits ({change} on the previous)",
-                 line.visits).format(n=fmt_int(line.visits), change=_signed(line.visits_change)),
-    ]
+    ]  # visits are in the totals above, next to the previous period's
     return ["", f"{label} " + ", ".join(parts) + "."]
 
 
@@ -229,9 +227,9 @@ def render_text(digest: Digest) -> str:
         line for c in digest.communes for line in c.hamlets]
     lines = [*_heading(digest), "", *_standing(total, kind), *_behind(rows, province),
              *_changes(total, kind), *_next_steps(digest.communes), "",
-             _("Every commune and hamlet: choose “Details” or send /digest full; all figures are "
-               "in the Excel file.") if province else
-             _("Every hamlet: choose “Details” or send /digest full; all figures are in the "
+             _("Each commune: choose “Details” or send /digest full. Every figure is in the "
+               "Excel file.") if province else
+             _("Each hamlet: choose “Details” or send /digest full. Every figure is in the "
                "Excel file.")]
     return "\n".join(lines).strip()
 
