@@ -12,13 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.clock import Clock
 from bot.messages import Option, Reply
-from bot.reports.outbox import BACKOFF, DeliveryError, DeliveryInDoubt
+from bot.reports.outbox import BACKOFF, DeliveryError, DeliveryInDoubt, Undelivered
 from storage.channels import ChannelRepository, QueuedMessage
 from storage.db import Database
 
@@ -65,6 +65,9 @@ class MessageOutbox:
         self.senders = senders
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
+        # Called after each run; one that queued more messages (True) makes the run go on, so
+        # e.g. an announcement's outcome reaches its officer in the same run.
+        self.after_delivery: list[Callable[[], Awaitable[bool]]] = []
 
     def kick(self) -> None:
         """Ask the running loop to deliver now (called after a commit that queued messages)."""
@@ -85,8 +88,13 @@ class MessageOutbox:
         """Send every message due now; one delivery run at a time."""
         stats = MessageStats()
         async with self._lock:
-            for message in await self.store.due_messages(self.clock()):
-                await self._deliver(message, stats)
+            more = True
+            while more:
+                for message in await self.store.due_messages(self.clock()):
+                    await self._deliver(message, stats)
+                more = False
+                for hook in self.after_delivery:
+                    more = await hook() or more
         return stats
 
     async def _deliver(self, message: QueuedMessage, stats: MessageStats) -> None:
@@ -100,12 +108,13 @@ class MessageOutbox:
         try:
             await sender.send_queued(message.chat_id, [from_payload(message.payload)])
         except DeliveryError as exc:
-            await self._failed(message, str(exc), stats, permanent=exc.permanent)
+            await self._failed(message, str(exc), stats, permanent=exc.permanent,
+                               reason=exc.reason)
             return
         except DeliveryInDoubt as exc:
             # It may have arrived: sending it again could double it (see bot/reports/outbox.py).
             await self._failed(message, f"in doubt, not sent again: {exc}", stats,
-                               permanent=True)
+                               permanent=True, reason=Undelivered.IN_DOUBT)
             return
         except Exception as exc:  # one broken message must not stop the others
             log.exception("message %s to %s/%s failed", message.id, message.channel,
@@ -117,12 +126,13 @@ class MessageOutbox:
         stats.sent += 1
 
     async def _failed(self, message: QueuedMessage, error: str, stats: MessageStats, *,
-                      permanent: bool) -> None:
+                      permanent: bool, reason: Undelivered = Undelivered.FAILED) -> None:
         attempts = message.attempts + 1
         give_up = permanent or attempts > len(BACKOFF)
         wait = BACKOFF[min(attempts, len(BACKOFF)) - 1]
         async with self.db.transaction():
-            await self.store.mark_message_retry(message.id, self.clock() + wait, error, give_up)
+            await self.store.mark_message_retry(message.id, self.clock() + wait, error, give_up,
+                                                reason)
         if give_up:
             stats.failed += 1
             log.error("giving up message %s to %s/%s: %s", message.id, message.channel,

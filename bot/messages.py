@@ -64,6 +64,9 @@ class Reply:
     replace: bool = True
     # Set when the reply goes to someone else than the sender (channel, chat id).
     to: tuple[str, str] | None = None
+    # Groups messages to others whose outcome is counted ("announcement:12"): one outside a
+    # channel's reply window is recorded as not sent instead of warning the sender.
+    topic: str | None = None
 
     def option_values(self) -> list[str]:
         """Every option value, row by row."""

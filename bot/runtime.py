@@ -44,6 +44,8 @@ class Runtime:
         self.router.after_commit.append(self.messages.kick)
         # Reports are addressed to each member's preferred account when queued (/kenh).
         self.reporting: Reporting = build_reporting(services, self.senders)  # type: ignore[arg-type]
+        # An announcement's officer is told the outcome once every message is settled.
+        self.messages.after_delivery.append(services.announcements.report_finished)
         self._tasks: list[asyncio.Task[None]] = []
 
     def add_channel(self, name: str, sender: ChannelSender) -> None:

@@ -26,6 +26,7 @@ _VOLUNTEER_COMMANDS = [
     ("lang", N_("Tiếng Việt / English")),
 ]
 _OFFICER_EXTRA = [("digest", N_("This week's report with chart and Excel")),
+                  ("announce", N_("Send an announcement")),
                   ("office", N_("Enter the office indicators")),
                   ("invite", N_("Invite a volunteer or officer"))]
 _PROVINCE_COMMANDS = [("menu", N_("Main menu")),
@@ -68,8 +69,9 @@ def main_menu(member: Member, intro: str | None = None) -> Reply:
         rows = next_actions()
     if member.role is Role.OFFICER:
         rows.append(report_row + [Option(_("Office indicators"), "nav:go:off")])
-        rows.append([Option(_("Invite someone"), "nav:go:inv"),
-                     Option(_("Petitions"), "nav:go:pa")])
+        rows.append([Option(_("Petitions"), "nav:go:pa"),
+                     Option(_("Announcement"), "nav:go:ann")])
+        rows.append([Option(_("Invite someone"), "nav:go:inv")])
     rows.append([Option(_("Help"), "nav:go:help"), Option("Tiếng Việt / English", "nav:go:lang")])
     return Reply(intro or _("What would you like to do?"), rows)
 
@@ -107,4 +109,5 @@ def help_text(member: Member | None) -> str:
         text += "\n" + _("/office: enter this month's office indicators.")
         text += "\n" + _("/invite creates a one-time code for a new volunteer or officer.")
         text += "\n" + _("/phananh: citizens' petitions: assign, answer, close.")
+        text += "\n" + _("/announce: a short announcement to citizens, volunteers or a hamlet.")
     return text

@@ -17,6 +17,7 @@ from bot.i18n import _, use_language
 from bot.messages import Incoming, Kind, Option, Reply
 from bot.models import Conversation, Member, Role
 from bot.reports.jobs import digest_files, digest_replies
+from bot.reports.outbox import Undelivered
 from bot.reports.periods import PeriodKind
 from bot.reports.text import render_detail
 from bot.services import Services
@@ -25,6 +26,7 @@ from bot.services.members import JoinStatus
 from bot.services.parsers import Stop, stop_intent
 from bot.textnorm import contains_citizen_id, fold
 from handlers.activation import ActivationFlow, sentence_data
+from handlers.announce import AnnounceFlow
 from handlers.answers import AnswerFlow
 from handlers.base import Ctx, Flow, Stoppable, Turn, parse_option, with_reason
 from handlers.citizen import CitizenDesk, welcome
@@ -48,6 +50,7 @@ _MENU_WORDS = tuple((target, re.compile(rf"\b(?:{pattern})\b")) for target, patt
     ("fix", r"sua|huy|fix|undo|correct"),
     ("me", r"tien do|progress|cua toi"),
     ("pa", r"phan anh|kien nghi|petitions?"),
+    ("ann", r"thong bao|announce\w*"),
 ))
 _COMMAND_ALIASES = {"activate": "act", "visit": "vis", "fix": "fix", "undo": "fix",
                     "invite": "inv", "me": "me", "menu": "menu", "help": "help",
@@ -55,7 +58,7 @@ _COMMAND_ALIASES = {"activate": "act", "visit": "vis", "fix": "fix", "undo": "fi
                     "office": "off", "questions": "ans", "phananh": "pa", "tracuu": "pa",
                     "huy": "cancel", "thoi": "cancel", "dung": "cancel", "dunglai": "cancel",
                     "thoat": "cancel", "link": "link", "lienket": "link", "kenh": "kenh",
-                    "channel": "kenh"}
+                    "channel": "kenh", "announce": "ann", "thongbao": "ann"}
 _PROVINCE_TARGETS = {"me", "menu", "digest", "digest-full", "pa"}
 # "/digest full" (or "chi tiết") asks for the digest's full detail rather than the short one.
 _DETAIL_WORDS = {"full", "chi tiet", "day du", "detail", "details"}
@@ -94,7 +97,7 @@ class Router:
         self.after_commit: list[Callable[[], None]] = []
         self.flows: dict[str, Flow] = {
             f.name: f for f in (ActivationFlow(), VisitFlow(), CorrectionFlow(), InviteFlow(),
-                                OfficeFlow(), AnswerFlow(), PetitionDesk())}
+                                OfficeFlow(), AnswerFlow(), PetitionDesk(), AnnounceFlow())}
         self.desk = CitizenDesk()
         self.feedback = FeedbackFlow()
 
@@ -165,15 +168,24 @@ class Router:
             window = self.reply_windows.get(channel)
             last = await store.last_inbound(channel, chat_id) if window else None
             if window and (last is None or now - last > window):
+                if reply.topic is not None:
+                    # Counted with its topic (an announcement tells its officer), not attempted.
+                    await store.queue_message(channel, chat_id, to_payload(reply), now,
+                                              topic=reply.topic,
+                                              not_sent=Undelivered.OUTSIDE_WINDOW)
+                    queued = True  # the outbox run reports the topic's outcome
+                    continue
                 own.append(Reply(_("⚠️ This person last wrote to us more than {days} days ago, "
                                    "so the messenger does not let the bot write to them now. "
                                    "Please reach them another way (a call or a visit).")
                                  .format(days=window.days)))
                 continue
-            await store.queue_message(channel, chat_id, to_payload(reply), now)
-            # Their next typed number picks from this message's options.
-            await store.set_offered_options(channel, chat_id, offered([replace(reply, to=None)]),
-                                            now)
+            await store.queue_message(channel, chat_id, to_payload(reply), now,
+                                      topic=reply.topic)
+            if reply.options:
+                # Their next typed number picks from this message's options.
+                await store.set_offered_options(channel, chat_id,
+                                                offered([replace(reply, to=None)]), now)
             queued = True
         return own, queued
 
@@ -220,7 +232,9 @@ class Router:
         if state is not None and state.flow in self.flows:
             if msg.kind is Kind.TEXT and await self._wants_to_stop(ctx, state):
                 return await self._cancel(ctx, state)
-            if msg.kind is Kind.OTHER:
+            # A photo reaches only a flow that takes pictures (an announcement's).
+            if msg.kind is Kind.OTHER and not (
+                    msg.photo_id and getattr(self.flows[state.flow], "takes_photos", False)):
                 return with_reason(await self.flows[state.flow].prompt(ctx, state),
                                    _("I can only read text messages for now."))
             if msg.kind is Kind.OPTION and flow_name != state.flow:

@@ -157,11 +157,15 @@ class ChannelRepository:
 
     # -- messages to other people ---------------------------------------------------------
     async def queue_message(self, channel: str, chat_id: str, payload: dict[str, Any],
-                            at: datetime) -> int:
+                            at: datetime, *, topic: str | None = None,
+                            not_sent: str | None = None) -> int:
+        """Queue a message; `topic` groups messages to count their outcome, and `not_sent`
+        records one that is not attempted at all, with the reason."""
         cursor = await self.db.execute(
-            "INSERT INTO message_outbox (channel, chat_id, payload, next_attempt, created_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (channel, chat_id, json.dumps(payload, ensure_ascii=False), _ts(at), _ts(at)))
+            "INSERT INTO message_outbox (channel, chat_id, payload, next_attempt, created_at,"
+            " topic, status, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (channel, chat_id, json.dumps(payload, ensure_ascii=False), _ts(at), _ts(at), topic,
+             "failed" if not_sent else "pending", not_sent))
         return int(cursor.lastrowid or 0)
 
     async def due_messages(self, now: datetime, limit: int = 200) -> list[QueuedMessage]:
@@ -182,10 +186,18 @@ class ChannelRepository:
             (_ts(at), message_id))
 
     async def mark_message_retry(self, message_id: int, next_attempt: datetime, error: str,
-                                 give_up: bool) -> None:
+                                 give_up: bool, reason: str | None = None) -> None:
         await self.db.execute(
-            "UPDATE message_outbox SET status = ?, next_attempt = ?, last_error = ? WHERE id = ?",
-            ("failed" if give_up else "pending", _ts(next_attempt), error[:500], message_id))
+            "UPDATE message_outbox SET status = ?, next_attempt = ?, last_error = ?, reason = ?"
+            " WHERE id = ?", ("failed" if give_up else "pending", _ts(next_attempt), error[:500],
+                              reason if give_up else None, message_id))
+
+    async def topic_outcome(self, topic: str) -> dict[tuple[str, str | None], int]:
+        """How the messages of a topic stand: (status, reason) → count."""
+        rows = await self.db.fetchall(
+            "SELECT status, reason, COUNT(*) FROM message_outbox WHERE topic = ?"
+            " GROUP BY status, reason", (topic,))
+        return {(r[0], r[1]): r[2] for r in rows}
 
     async def messages(self) -> list[dict[str, Any]]:
         """Every queued message (for tests and the CLI)."""

@@ -32,7 +32,7 @@ from bot.channels.telegram_updates import PerChatUpdateProcessor
 from bot.config import Secrets, Settings
 from bot.i18n import LANGUAGES, use_language
 from bot.messages import Command, Incoming, Kind, Reply
-from bot.reports.outbox import DeliveryError, DeliveryInDoubt
+from bot.reports.outbox import DeliveryError, DeliveryInDoubt, Undelivered
 from handlers.menu import commands_for
 
 if TYPE_CHECKING:
@@ -268,7 +268,10 @@ class TelegramChannel:
                 raise DeliveryError(str(exc), retry_after=retry_seconds(exc)) from exc
             except InDoubt as exc:
                 raise DeliveryInDoubt(str(exc)) from exc
-            except (Forbidden, BadRequest) as exc:
+            except Forbidden as exc:
+                raise DeliveryError(str(exc), permanent=True,
+                                    reason=Undelivered.BLOCKED) from exc
+            except BadRequest as exc:
                 raise DeliveryError(str(exc), permanent=True) from exc
             except TelegramError as exc:
                 raise DeliveryError(str(exc)) from exc

@@ -27,7 +27,7 @@ from bot.config import Secrets
 from bot.i18n import _, use_language
 from bot.messages import Incoming, Kind, Reply
 from bot.models import Member
-from bot.reports.outbox import DeliveryError
+from bot.reports.outbox import DeliveryError, Undelivered
 from handlers.router import Router
 from storage.channels import ChannelRepository, OaTokens
 from storage.db import Database
@@ -320,7 +320,9 @@ class ZaloOaChannel:
                                                  document=r.document)
                                            for r in replies])
         except ZaloOaError as exc:
-            raise DeliveryError(str(exc), permanent=not exc.retryable) from exc
+            reason = (Undelivered.OUTSIDE_WINDOW if exc.code == OUTSIDE_WINDOW
+                      else Undelivered.FAILED)
+            raise DeliveryError(str(exc), permanent=not exc.retryable, reason=reason) from exc
 
     async def _send_all(self, user_id: str, replies: Sequence[Reply]) -> None:
         language = await self.router.services.members.language_of(CHANNEL, user_id)

@@ -36,6 +36,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
 from typing import Protocol
 
 from bot.clock import Clock
@@ -53,15 +54,27 @@ BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15),
            timedelta(hours=1), timedelta(hours=3))
 
 
+class Undelivered(StrEnum):
+    """Why a message did not reach someone, as data a sender reports (announcements count
+    them for the officer)."""
+
+    BLOCKED = "blocked"  # the person blocked the bot (Telegram 403)
+    OUTSIDE_WINDOW = "outside_window"  # Zalo OA: they have not written for more than 7 days
+    IN_DOUBT = "in_doubt"  # sent, but the platform's answer was lost: not sent again
+    FAILED = "failed"  # anything else, after the retries
+
+
 class DeliveryError(Exception):
     """A send surely did not go out; `permanent` when retrying cannot help (bot blocked),
     `retry_after` (seconds) when the platform said when to try again."""
 
     def __init__(self, message: str, *, permanent: bool = False,
-                 retry_after: float | None = None) -> None:
+                 retry_after: float | None = None,
+                 reason: Undelivered = Undelivered.FAILED) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.retry_after = retry_after
+        self.reason = reason
 
 
 class DeliveryInDoubt(Exception):

@@ -9,6 +9,7 @@ from bot.config import Settings
 from bot.helpdesk.service import HelpdeskService
 from bot.reports.digest import DigestService
 from bot.services.accounts import AccountService
+from bot.services.announcements import AnnouncementService
 from bot.services.feedback import FeedbackService
 from bot.services.households import HouseholdService
 from bot.services.members import MembershipService
@@ -37,12 +38,14 @@ class Services:
     helpdesk: HelpdeskService
     feedback: FeedbackService
     accounts: AccountService
+    announcements: AnnouncementService
 
     @classmethod
     def build(cls, settings: Settings, db: Database, clock: Clock, *,
               reader: Database | None = None) -> Services:
         """Wire the services over one database (and a read-only connection for reports)."""
         repos = Repositories(db)
+        accounts = AccountService(repos, clock)
         return cls(
             settings=settings, db=db, repos=repos, clock=clock,
             members=MembershipService(repos, settings, clock),
@@ -54,7 +57,8 @@ class Services:
                                         clock),
             helpdesk=HelpdeskService(repos, settings, clock),
             feedback=FeedbackService(repos, settings, clock),
-            accounts=AccountService(repos, clock),
+            accounts=accounts,
+            announcements=AnnouncementService(repos, settings, clock, accounts),
         )
 
     async def sync_places(self) -> None:
