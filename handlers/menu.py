@@ -22,6 +22,8 @@ _VOLUNTEER_COMMANDS = [
     ("questions", N_("Citizens' questions waiting for an answer")),
     ("phananh", N_("Citizens' petitions")),
     ("cancel", N_("Stop what I am doing")),
+    ("link", N_("Use the bot from my other app too")),
+    ("kenh", N_("Which app reminders and reports reach")),
     ("help", N_("Help")),
     ("lang", N_("Tiếng Việt / English")),
 ]
@@ -33,6 +35,8 @@ _PROVINCE_COMMANDS = [("menu", N_("Main menu")),
                       ("digest", N_("This week's report with chart and Excel")),
                       ("me", N_("Progress by commune")),
                       ("phananh", N_("Citizens' petitions")),
+                      ("link", N_("Use the bot from my other app too")),
+                      ("kenh", N_("Which app reminders and reports reach")),
                       ("help", N_("Help")), ("lang", N_("Tiếng Việt / English"))]
 
 
@@ -110,4 +114,6 @@ def help_text(member: Member | None) -> str:
         text += "\n" + _("/invite creates a one-time code for a new volunteer or officer.")
         text += "\n" + _("/phananh: citizens' petitions: assign, answer, close.")
         text += "\n" + _("/announce: a short announcement to citizens, volunteers or a hamlet.")
+    text += "\n" + _("/link: use the bot from Zalo and Telegram as one member; /kenh: the app "
+                     "that reminders and reports reach.")
     return text
