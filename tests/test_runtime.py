@@ -11,9 +11,14 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from pydantic import SecretStr
 
+from bot.channels.telegram import TelegramChannel
+from bot.config import Secrets
 from bot.models import Role
+from bot.runtime import Runtime
 from bot.services import Services
+from bot.web import HttpServer, build_app
 from tests.botapi_stub import BotApiStub
 from tests.conftest import FakeClock
 from tests.test_cli import ROOT, bot
@@ -118,3 +123,36 @@ async def test_officer_on_the_oa_gets_the_digest_as_uploads(world: ZaloWorld,
     assert any(m.get("attachment", {}).get("type") == "file" for m in sent)
     assert any(m.get("attachment", {}).get("payload", {}).get("template_type") == "media"
                for m in sent)
+
+
+async def test_telegram_webhook_on_the_shared_server(services: Services) -> None:
+    port = free_port()
+    async with BotApiStub() as stub:
+        runtime = Runtime(services)
+        secrets = Secrets(telegram_token=stub.token, telegram_base_url=stub.base_url,
+                          telegram_webhook_secret=SecretStr("tg-secret-123"))
+        channel = TelegramChannel(services.settings, secrets, runtime=runtime)
+        server = HttpServer(build_app(services.db, runtime.downloads,
+                                      {"/telegram": channel.webhook}), f"127.0.0.1:{port}")
+        await server.start()
+        await channel.start(shared_webhook="https://bot.example.vn/telegram")
+        try:
+            assert stub.webhook and stub.webhook["url"] == "https://bot.example.vn/telegram"
+            update = {"update_id": 1, "message": {
+                "message_id": 1, "date": 0, "chat": {"id": 6100, "type": "private"},
+                "from": {"id": 6100, "is_bot": False, "first_name": "Hà"}, "text": "/start"}}
+            url = f"http://127.0.0.1:{port}/telegram"
+            async with aiohttp.ClientSession() as http:
+                async with http.post(url, json=update) as refused:
+                    assert refused.status == 403
+                async with http.post(url, data=b"{oops", headers={
+                        "X-Telegram-Bot-Api-Secret-Token": "tg-secret-123"}) as malformed:
+                    assert malformed.status == 400
+                async with http.post(url, json=update, headers={
+                        "X-Telegram-Bot-Api-Secret-Token": "tg-secret-123"}) as accepted:
+                    assert accepted.status == 200
+            await stub.wait_for(lambda s: any("Anh/Chị" in (m.text or "")
+                                              for m in s.sent_to(6100)))
+        finally:
+            await channel.stop()
+            await server.stop()
