@@ -22,8 +22,7 @@ from bot.channels.downloads import Downloads
 from bot.channels.plain import render_replies, split_text
 from bot.i18n import _, fmt_datetime, use_language
 from bot.messages import Incoming, Kind, Reply
-from bot.models import Member
-from bot.reports.outbox import DeliveryError
+from bot.reports.outbox import DeliveryError, DeliveryInDoubt
 from handlers.router import Router
 
 CHANNEL = "zalo_bot"
@@ -37,10 +36,12 @@ log = logging.getLogger(__name__)
 class ZaloBotError(Exception):
     """An answer with ok=false (or an HTTP failure); `code` is Zalo's error_code."""
 
-    def __init__(self, code: int, description: str) -> None:
+    def __init__(self, code: int, description: str, *, in_doubt: bool = False) -> None:
         super().__init__(f"{code} {description}")
         self.code = code
         self.description = description
+        # The request went out but its answer was lost: the message may have arrived.
+        self.in_doubt = in_doubt
 
     @property
     def retryable(self) -> bool:
@@ -76,8 +77,10 @@ class ZaloBotApi:
                     body = await response.json(content_type=None)
                 except (json.JSONDecodeError, aiohttp.ContentTypeError, UnicodeDecodeError):
                     body = None
+        except aiohttp.ClientConnectorError as exc:
+            raise ZaloBotError(0, f"network: {exc!r}") from exc  # it never got there
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise ZaloBotError(0, f"network: {exc!r}") from exc
+            raise ZaloBotError(0, f"no answer: {exc!r}", in_doubt=True) from exc
         if not isinstance(body, dict):
             raise ZaloBotError(status if status >= 400 else 502, "answer is not JSON")
         if body.get("ok") is True:
@@ -241,10 +244,6 @@ class ZaloBotChannel:
         except ZaloBotError as exc:
             log.error("could not answer Zalo chat %s: %s", chat_id, exc)
 
-    async def push(self, member: Member, replies: list[Reply]) -> None:
-        """Outbox delivery to a member's Zalo account (reminders, digests)."""
-        await self.send_queued(member.external_id, replies)
-
     async def send_queued(self, chat_id: str, replies: Sequence[Reply]) -> None:
         """Outbox delivery to a chat; DeliveryError tells the outbox whether to retry."""
         try:
@@ -252,6 +251,8 @@ class ZaloBotChannel:
                                                  document=r.document)
                                            for r in replies])
         except ZaloBotError as exc:
+            if exc.in_doubt:
+                raise DeliveryInDoubt(str(exc)) from exc
             raise DeliveryError(str(exc), permanent=not exc.retryable) from exc
 
     async def _send_all(self, chat_id: str, replies: Sequence[Reply]) -> None:
@@ -311,7 +312,8 @@ class ZaloBotChannel:
                 if exc.code == 401:
                     self._stop(exc)
                     raise
-                if not exc.retryable or delay is None:
+                # A send whose answer was lost may have arrived: not repeated blindly.
+                if not exc.retryable or exc.in_doubt or delay is None:
                     raise
                 log.warning("Zalo Bot %s failed (%s): retrying in %.1fs", method, exc, delay)
                 await self._sleep(delay)

@@ -26,8 +26,7 @@ from bot.clock import Clock
 from bot.config import Secrets
 from bot.i18n import _, use_language
 from bot.messages import Incoming, Kind, Reply
-from bot.models import Member
-from bot.reports.outbox import DeliveryError, Undelivered
+from bot.reports.outbox import DeliveryError, DeliveryInDoubt, Undelivered
 from handlers.router import Router
 from storage.channels import ChannelRepository, OaTokens
 from storage.db import Database
@@ -46,9 +45,11 @@ log = logging.getLogger(__name__)
 class ZaloOaError(Exception):
     """A negative `error` in an answer (HTTP 200), or code 0 for a network or HTTP failure."""
 
-    def __init__(self, code: int, message: str) -> None:
+    def __init__(self, code: int, message: str, *, in_doubt: bool = False) -> None:
         super().__init__(f"{code} {message}")
         self.code = code
+        # The request went out but its answer was lost: the message may have arrived.
+        self.in_doubt = in_doubt
 
     @property
     def retryable(self) -> bool:
@@ -187,8 +188,10 @@ class ZaloOaApi:
                 if response.status >= 500 or response.status == 429:
                     raise ZaloOaError(0, f"HTTP {response.status}")
                 body = await response.json(content_type=None)
+        except aiohttp.ClientConnectorError as exc:
+            raise ZaloOaError(0, f"network: {exc!r}") from exc  # it never got there
         except (aiohttp.ClientError, TimeoutError, json.JSONDecodeError) as exc:
-            raise ZaloOaError(0, f"network: {exc!r}") from exc
+            raise ZaloOaError(0, f"no answer: {exc!r}", in_doubt=True) from exc
         if not isinstance(body, dict):
             raise ZaloOaError(0, "answer is not a JSON object")
         return body
@@ -309,10 +312,6 @@ class ZaloOaChannel:
         finally:
             self.handled_count += 1
 
-    async def push(self, member: Member, replies: list[Reply]) -> None:
-        """Outbox delivery to a member's OA account."""
-        await self.send_queued(member.external_id, replies)
-
     async def send_queued(self, chat_id: str, replies: Sequence[Reply]) -> None:
         """Outbox delivery; outside the 7-day window the message is not retried."""
         try:
@@ -320,6 +319,8 @@ class ZaloOaChannel:
                                                  document=r.document)
                                            for r in replies])
         except ZaloOaError as exc:
+            if exc.in_doubt:
+                raise DeliveryInDoubt(str(exc)) from exc
             reason = (Undelivered.OUTSIDE_WINDOW if exc.code == OUTSIDE_WINDOW
                       else Undelivered.FAILED)
             raise DeliveryError(str(exc), permanent=not exc.retryable, reason=reason) from exc
