@@ -123,6 +123,11 @@ async def test_names_that_are_numbers_or_commands_are_never_added(
     sent = await world.say(USER, "12")
     assert not any(b.startswith("Thêm hộ mới") for b in buttons_of(sent))
     assert "Không thể thêm thành hộ mới: tên phải có chữ cái." in text_of(sent)
+    for typed, reason in (("X01-099", "tên người không có chữ số"),
+                          ("kích hoạt", "“kích hoạt” giống một lệnh, không phải tên người")):
+        sent = await world.say(USER, typed)
+        assert not any(b.startswith("Thêm hộ mới") for b in buttons_of(sent)), typed
+        assert f"Không thể thêm thành hộ mới: {reason}." in text_of(sent), typed
     for stop_word in ("Dừng lại", "thoi", "/huy"):
         await world.say(USER, "/activate")
         sent = await world.say(USER, stop_word)

@@ -15,7 +15,7 @@ from bot.errors import Refusal
 from bot.i18n import _
 from bot.models import Household, Member
 from bot.services.names import has_diacritics, matches
-from bot.services.parsers import Stop, stop_intent
+from bot.services.parsers import looks_like_command
 from bot.textnorm import contains_citizen_id, fold
 from storage.repositories import Repositories
 
@@ -219,8 +219,10 @@ def check_head_name(text: str) -> str:
         raise Refusal(_("the name is longer than {max} characters").format(max=MAX_NAME_LENGTH))
     if not any(ch.isalpha() for ch in name):
         raise Refusal(_("a name needs letters"))
-    if name.startswith("/") or stop_intent(name) is Stop.YES:
-        raise Refusal(_("“{name}” looks like a command, not a name").format(name=name))
+    if any(ch.isdigit() for ch in name):  # "X01-005" is a code that was not found, "12" a slip
+        raise Refusal(_("a name has no digits"))
+    if looks_like_command(name):
+        raise Refusal(_("“{name}” looks like a command, not a name").format(name=text.strip()))
     return name
 
 

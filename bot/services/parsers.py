@@ -42,6 +42,19 @@ def stop_intent(text: str) -> Stop | None:
     return Stop.YES if folded in _STOP_FOLDED else None
 
 
+# Menu words typed where a name was expected ("kích hoạt", "menu"): never a person's name.
+_COMMAND_WORDS = frozenset({"menu", "help", "start", "tro giup", "kich hoat", "ghi kich hoat",
+                            "huong dan", "ghi luot huong dan", "sua", "sua lai", "tien do",
+                            "luu", "xong", "cancel", "ok"})
+
+
+def looks_like_command(text: str) -> bool:
+    """A command, a stop word or a menu word rather than what the step asked for."""
+    typed = text.strip(_PUNCTUATION)
+    return (text.strip().startswith("/") or stop_intent(typed) is Stop.YES
+            or fold(typed) in _COMMAND_WORDS)
+
+
 # -- dates ------------------------------------------------------------------------------------
 # Weekday words after "thứ" (or "t"): Monday is "thứ hai" (2) … Saturday "thứ bảy" (7).
 _THU = {"2": 0, "hai": 0, "3": 1, "ba": 1, "4": 2, "tu": 2, "bon": 2, "5": 3, "nam": 3,
