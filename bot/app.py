@@ -16,14 +16,14 @@ from bot.reports.outbox import Outbox, Sender
 from bot.scheduler import ReportScheduler
 from bot.services import Services
 from handlers.router import Router
-from storage.db import Database
+from storage.engine import open_database
 
 
 @contextlib.asynccontextmanager
 async def open_services(settings: Settings, *, clock: Clock = system_clock,
                         database_path: str | None = None) -> AsyncIterator[Services]:
     """Open the database (migrated), mirror the configured places, and close it afterwards."""
-    db = await Database(database_path or settings.database_path).open()
+    db = await open_database(database_path or settings.database_path).open()
     reader = db
     try:
         reader = await db.open_reader()

@@ -87,12 +87,12 @@ def main(argv: list[str] | None = None) -> int:
 def _ask(settings: Settings, question: str, language: str | None) -> int:
     from bot.helpdesk.service import HelpdeskService
     from handlers.citizen import render_answer
-    from storage.db import Database
+    from storage.engine import open_database
     from storage.repositories import Repositories
 
     # Answering needs the knowledge base only; the database is never opened. Without --lang the
     # answer is in the question's language, as a citizen who never chose one gets in the chat.
-    service = HelpdeskService(Repositories(Database(":memory:")), settings, system_clock)
+    service = HelpdeskService(Repositories(open_database(":memory:")), settings, system_clock)
     print(render_answer(service, question, language))
     return 0
 

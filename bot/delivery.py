@@ -20,7 +20,7 @@ from bot.clock import Clock
 from bot.messages import Option, Reply
 from bot.reports.outbox import BACKOFF, DeliveryError, DeliveryInDoubt, Undelivered
 from storage.channels import ChannelRepository, QueuedMessage
-from storage.db import Database
+from storage.engine import Database
 
 log = logging.getLogger(__name__)
 

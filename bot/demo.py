@@ -14,7 +14,7 @@ from bot.i18n import _, fmt_int, fmt_percent, use_language
 from bot.messages import Reply
 from bot.models import Role
 from bot.services import Services
-from storage.db import Database
+from storage.engine import open_database
 from storage.repositories import Repositories
 
 _FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Phan", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ"]
@@ -100,7 +100,7 @@ async def _reset_demo_database(path: Path) -> None:
     """Delete a previous demo database; refuse to touch one that holds real records."""
     if not path.exists():
         return
-    async with Database(path) as db:
+    async with open_database(str(path)) as db:
         real = await Repositories(db).real_record_count()
     if real:
         raise RealDataError(str(path))

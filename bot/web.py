@@ -9,7 +9,7 @@ from aiohttp import web
 
 from bot.channels.downloads import PATH as FILES_PATH
 from bot.channels.downloads import Downloads
-from storage.db import Database
+from storage.engine import Database
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

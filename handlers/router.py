@@ -107,6 +107,9 @@ class Router:
         now = self.services.clock()
         try:
             async with self.services.db.transaction():
+                # Several workers may serve one chat: its updates take turns, one whole
+                # transaction each (PostgreSQL: an advisory lock released at commit).
+                await self.services.db.lock_chat(msg.channel, msg.chat_id)
                 if not await repos.claim_update(msg.channel, msg.update_id, now):
                     log.info("duplicate update %s/%s ignored", msg.channel, msg.update_id)
                     return []

@@ -1,5 +1,5 @@
-"""Storage: the SQLite database, its migrations and the repositories that hold every query."""
+"""Storage: the database (SQLite embedded, or PostgreSQL), its migrations and the repositories that hold every query."""
 
-from storage.db import Database
+from storage.engine import Database
 
 __all__ = ["Database"]

@@ -6,9 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
-from storage.db import Database
+from storage.engine import Database, Row
+from storage.values import as_datetime, maybe_datetime
 
 
 @dataclass(frozen=True)
@@ -40,13 +39,13 @@ class Announcement:
         return f"announcement:{self.id}"
 
 
-def _announcement(row: aiosqlite.Row) -> Announcement:
+def _announcement(row: Row) -> Announcement:
     return Announcement(
         id=row["id"], commune_code=row["commune_code"], audience=row["audience"],
         hamlet_code=row["hamlet_code"], text=row["text"], photo_file_id=row["photo_file_id"],
         photo_channel=row["photo_channel"], created_by=row["created_by"],
-        created_at=datetime.fromisoformat(row["created_at"]), recipients=row["recipients"],
-        reported_at=datetime.fromisoformat(row["reported_at"]) if row["reported_at"] else None)
+        created_at=as_datetime(row["created_at"]), recipients=row["recipients"],
+        reported_at=maybe_datetime(row["reported_at"]))
 
 
 class AnnouncementRepository:
@@ -70,18 +69,19 @@ class AnnouncementRepository:
             " AND NOT EXISTS (SELECT 1 FROM member_accounts a WHERE a.channel = c.channel"
             " AND a.external_id = c.external_id) ORDER BY c.channel, c.external_id",
             [*hamlet_codes, int(include_unplaced)])
-        return [Contact(r[0], r[1], datetime.fromisoformat(r[2])) for r in rows]
+        return [Contact(r[0], r[1], as_datetime(r[2])) for r in rows]
 
     async def add(self, *, commune_code: str, audience: str, hamlet_code: str | None,
                   text: str, photo_file_id: str | None, photo_channel: str | None,
                   created_by: int, at: datetime, recipients: int) -> Announcement:
-        cursor = await self.db.execute(
+        row = await self.db.fetchone(
             "INSERT INTO announcements (commune_code, audience, hamlet_code, text, photo_file_id,"
             " photo_channel, created_by, created_at, recipients)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (commune_code, audience, hamlet_code, text, photo_file_id, photo_channel,
              created_by, at.isoformat(), recipients))
-        found = await self.get(int(cursor.lastrowid or 0))
+        assert row is not None
+        found = await self.get(int(row[0]))
         assert found is not None
         return found
 

@@ -9,7 +9,8 @@ from datetime import datetime
 from typing import Any
 
 from bot.messages import Option
-from storage.db import Database
+from storage.engine import Database
+from storage.values import as_datetime
 
 
 def _ts(value: datetime) -> str:
@@ -72,21 +73,22 @@ class ChannelRepository:
         await self.db.execute(
             "INSERT INTO contacts (channel, external_id, last_inbound_at) VALUES (?, ?, ?)"
             " ON CONFLICT(channel, external_id) DO UPDATE SET"
-            " last_inbound_at = MAX(last_inbound_at, excluded.last_inbound_at)",
+            " last_inbound_at = CASE WHEN excluded.last_inbound_at > contacts.last_inbound_at"
+            " THEN excluded.last_inbound_at ELSE contacts.last_inbound_at END",
             (channel, external_id, _ts(at)))
 
     async def last_inbound(self, channel: str, external_id: str) -> datetime | None:
         row = await self.db.fetchone(
             "SELECT last_inbound_at FROM contacts WHERE channel = ? AND external_id = ?",
             (channel, external_id))
-        return datetime.fromisoformat(row[0]) if row else None
+        return as_datetime(row[0]) if row else None
 
     # -- OA tokens ------------------------------------------------------------------------
     async def oa_tokens(self, key: str) -> OaTokens | None:
         row = await self.db.fetchone(
             "SELECT access_token, refresh_token, expires_at FROM oa_tokens WHERE oa_key = ?",
             (key,))
-        return OaTokens(row[0], row[1], datetime.fromisoformat(row[2])) if row else None
+        return OaTokens(row[0], row[1], as_datetime(row[2])) if row else None
 
     async def save_oa_tokens(self, key: str, tokens: OaTokens, at: datetime) -> None:
         await self.db.execute(
@@ -161,12 +163,13 @@ class ChannelRepository:
                             not_sent: str | None = None) -> int:
         """Queue a message; `topic` groups messages to count their outcome, and `not_sent`
         records one that is not attempted at all, with the reason."""
-        cursor = await self.db.execute(
+        row = await self.db.fetchone(
             "INSERT INTO message_outbox (channel, chat_id, payload, next_attempt, created_at,"
-            " topic, status, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " topic, status, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (channel, chat_id, json.dumps(payload, ensure_ascii=False), _ts(at), _ts(at), topic,
              "failed" if not_sent else "pending", not_sent))
-        return int(cursor.lastrowid or 0)
+        assert row is not None
+        return int(row[0])
 
     async def due_messages(self, now: datetime, limit: int = 200) -> list[QueuedMessage]:
         rows = await self.db.fetchall(

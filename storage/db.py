@@ -29,6 +29,8 @@ def _migrations() -> list[tuple[int, str, str]]:
 class Database:
     """One connection shared by the process; writes are serialised by a lock around transactions."""
 
+    engine = "sqlite"
+
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000,
                  read_only: bool = False) -> None:
         self.path = str(path)
@@ -124,6 +126,14 @@ class Database:
                 await self.conn.execute("COMMIT")
             finally:
                 _in_transaction.reset(token)
+
+    @property
+    def target(self) -> str:
+        """The database file."""
+        return self.path
+
+    async def lock_chat(self, channel: str, chat_id: str) -> None:
+        """Nothing to do: one process, and its transactions already run one at a time."""
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Cursor:
         """Run one statement (inside a transaction when it writes)."""

@@ -2,8 +2,8 @@
 
 The workbook lists every record of the period; for a province that is tens of thousands of rows,
 so they are read row by row while the workbook is written, never gathered in a list. Rendering
-runs in a worker thread: it reads through its own read-only connection, a snapshot under WAL
-that neither waits for nor blocks the bot's writes.
+runs in a worker thread: it reads through its own connection (SQLite: read-only, a snapshot
+under WAL; PostgreSQL: a server-side cursor), which neither waits for nor blocks the bot's writes.
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
+from storage.engine import is_postgres
 from storage.repositories import FollowUp, VisitRow
+from storage.values import as_date, as_datetime, maybe_date, maybe_datetime
 
 
 @dataclass(frozen=True)
@@ -53,23 +54,32 @@ def _marks(values: tuple[str, ...]) -> str:
     return ",".join("?" * len(values))
 
 
-def _day(text: str | None) -> date | None:
-    return date.fromisoformat(text) if text else None
+class StoredDetailRows:
+    """Detail rows of a digest, read from the database (a SQLite file or a PostgreSQL URL) when
+    they are iterated."""
 
-
-class SqliteDetailRows:
-    """Detail rows of a digest, read from the database file when they are iterated."""
-
-    def __init__(self, path: str | Path, windows: list[CommuneWindow]) -> None:
-        self.path = str(path)
+    def __init__(self, target: str, windows: list[CommuneWindow]) -> None:
+        self.target = target
         self.windows = windows
 
     def _rows(self, sql: str, params: list[object]) -> Iterator[Any]:
-        conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+        if is_postgres(self.target):
+            yield from self._postgres_rows(sql, params)
+            return
+        conn = sqlite3.connect(f"file:{self.target}?mode=ro", uri=True, check_same_thread=False)
         try:
             yield from conn.execute(sql, params)
         finally:
             conn.close()
+
+    def _postgres_rows(self, sql: str, params: list[object]) -> Iterator[Any]:
+        import psycopg
+
+        from storage.postgres import translate
+
+        with psycopg.connect(self.target) as conn, conn.cursor(name="detail_rows") as cursor:
+            cursor.execute(*translate(sql, params))
+            yield from cursor
 
     def visits(self, commune_code: str) -> Iterator[VisitRow]:
         """The period's visits in a commune, oldest first."""
@@ -81,8 +91,8 @@ class SqliteDetailRows:
                 " WHERE v.voided_at IS NULL AND v.recorded_at >= ? AND v.recorded_at < ?"
                 f" AND v.hamlet_code IN ({_marks(w.hamlet_codes)}) ORDER BY v.recorded_at",
                 [w.since.isoformat(), w.cut.isoformat(), *w.hamlet_codes]):
-            yield VisitRow(datetime.fromisoformat(r[0]), r[1], r[2], r[3],
-                           tuple(r[4].split(",")), r[5], _day(r[6]), r[7])
+            yield VisitRow(as_datetime(r[0]), r[1], r[2], r[3],
+                           tuple(r[4].split(",")), r[5], maybe_date(r[6]), r[7])
 
     def activations(self, commune_code: str) -> Iterator[ActivationRow]:
         """The period's activation entries in a commune, oldest first."""
@@ -94,7 +104,7 @@ class SqliteDetailRows:
                 " WHERE a.voided_at IS NULL AND a.recorded_at >= ? AND a.recorded_at < ?"
                 f" AND a.hamlet_code IN ({_marks(w.hamlet_codes)}) ORDER BY a.recorded_at",
                 [w.since.isoformat(), w.cut.isoformat(), *w.hamlet_codes]):
-            yield ActivationRow(datetime.fromisoformat(r[0]), r[1], r[2], r[3], r[4], r[5],
+            yield ActivationRow(as_datetime(r[0]), r[1], r[2], r[3], r[4], r[5],
                                 bool(r[6]), r[7])
 
     def follow_ups(self, commune_code: str) -> Iterator[FollowUp]:
@@ -110,7 +120,7 @@ class SqliteDetailRows:
                 " AND later.voided_at IS NULL AND later.recorded_at > v.recorded_at)"
                 " ORDER BY v.follow_up_on, h.code",
                 [w.follow_ups_due_since.isoformat(), *w.hamlet_codes]):
-            yield FollowUp(r[0], r[1], r[2], r[3], date.fromisoformat(r[4]), r[5], r[6],
+            yield FollowUp(r[0], r[1], r[2], r[3], as_date(r[4]), r[5], r[6],
                            tuple(r[7].split(",")))
 
     def questions(self, commune_code: str) -> Iterator[QuestionRow]:
@@ -121,8 +131,8 @@ class SqliteDetailRows:
                 " WHERE commune_code = ? AND created_at < ?"
                 " AND (status = 'open' OR created_at >= ?) ORDER BY created_at",
                 [commune_code, w.cut.isoformat(), w.since.isoformat()]):
-            yield QuestionRow(datetime.fromisoformat(r[0]), r[1], r[2],
-                              datetime.fromisoformat(r[3]) if r[3] else None)
+            yield QuestionRow(as_datetime(r[0]), r[1], r[2],
+                              maybe_datetime(r[3]))
 
     def _window(self, commune_code: str) -> CommuneWindow:
         return next(w for w in self.windows if w.commune_code == commune_code)

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from bot.models import HamletCounts
-from storage.db import Database
+from storage.engine import Database
 from storage.repositories import FollowUp, HamletActivity, OfficeFigure, VolunteerActivity
+from storage.values import as_date
 
 
 def _ts(value: datetime) -> str:
@@ -159,7 +160,7 @@ class DigestFigures:
             [due_since.isoformat(), *codes, first])
         result = {code: WaitingFollowUps(0, []) for code in communes}
         for r in rows:
-            result[r[0]].first.append(FollowUp(r[1], r[2], r[3], r[4], date.fromisoformat(r[5]),
+            result[r[0]].first.append(FollowUp(r[1], r[2], r[3], r[4], as_date(r[5]),
                                                r[6], r[7], tuple(r[8].split(","))))
             result[r[0]] = WaitingFollowUps(r[10], result[r[0]].first)
         return result
@@ -193,7 +194,7 @@ class DigestFigures:
             list(communes))
         found: dict[str, dict[date, int]] = {}
         for commune, due_on, n in rows:
-            found.setdefault(commune, {})[date.fromisoformat(due_on)] = n
+            found.setdefault(commune, {})[as_date(due_on)] = n
         return found
 
     async def answer_ratings(self, communes: Sequence[str], window: Window

@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-import aiosqlite
-
-from storage.db import Database
+from storage.engine import Database, Row
+from storage.values import as_date, as_datetime
 
 OPEN_STATUSES = ("open", "assigned", "answered")
 
@@ -40,16 +39,16 @@ class Petition:
         return self.status in OPEN_STATUSES
 
 
-def _petition(row: aiosqlite.Row) -> Petition:
-    def moment(value: str | None) -> datetime | None:
-        return datetime.fromisoformat(value) if value else None
+def _petition(row: Row) -> Petition:
+    def moment(value: str | datetime | None) -> datetime | None:
+        return as_datetime(value) if value else None
 
     return Petition(
         id=row["id"], ref=row["ref"], channel=row["channel"], external_id=row["external_id"],
         chat_id=row["chat_id"], commune_code=row["commune_code"], hamlet_code=row["hamlet_code"],
         text=row["text"], photo_file_id=row["photo_file_id"], status=row["status"],
-        created_at=datetime.fromisoformat(row["created_at"]),
-        due_on=date.fromisoformat(row["due_on"]), assignee_id=row["assignee_id"],
+        created_at=as_datetime(row["created_at"]),
+        due_on=as_date(row["due_on"]), assignee_id=row["assignee_id"],
         answer=row["answer"], answered_at=moment(row["answered_at"]),
         closed_at=moment(row["closed_at"]))
 
@@ -67,13 +66,14 @@ class FeedbackRepository:
         row = await self.db.fetchone(
             "SELECT COUNT(*) AS n FROM petitions WHERE ref LIKE ?", (prefix + "%",))
         ref = f"{prefix}{int(row['n'] if row else 0) + 1:06d}"
-        cursor = await self.db.execute(
+        row = await self.db.fetchone(
             "INSERT INTO petitions (ref, channel, external_id, chat_id, commune_code,"
             " hamlet_code, text, photo_file_id, created_at, due_on)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (ref, channel, external_id, chat_id, commune_code, hamlet_code, text,
              photo_file_id, at.isoformat(), due_on.isoformat()))
-        petition = await self.get(int(cursor.lastrowid or 0))
+        assert row is not None
+        petition = await self.get(int(row[0]))
         assert petition is not None
         return petition
 
@@ -112,7 +112,7 @@ class FeedbackRepository:
         """(open, overdue) petitions of a commune; overdue means past its due day, unanswered
         or answered but not closed."""
         row = await self.db.fetchone(
-            "SELECT COUNT(*) AS n, COALESCE(SUM(due_on < ?), 0) AS late FROM petitions"
+            "SELECT COUNT(*) AS n, COALESCE(SUM(CASE WHEN due_on < ? THEN 1 ELSE 0 END), 0) AS late FROM petitions"
             f" WHERE commune_code = ? AND status IN {OPEN_STATUSES!r}",
             (today.isoformat(), commune_code))
         assert row is not None

@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-import aiosqlite
-
 from bot.models import (
     Activation,
     Conversation,
@@ -24,45 +22,53 @@ from bot.models import (
     Visit,
 )
 from storage.channels import ChannelRepository
-from storage.db import Database
+from storage.engine import Database, Row
+from storage.values import as_date, as_datetime
 
 
 def _ts(value: datetime) -> str:
     return value.isoformat()
 
 
-def _member(row: aiosqlite.Row) -> Member:
+async def insert_returning_id(db: Database, sql: str, params: Sequence[Any]) -> int:
+    """Run an INSERT and return the new row's id (`RETURNING id`: both engines have it)."""
+    row = await db.fetchone(sql + " RETURNING id", params)
+    assert row is not None
+    return int(row[0])
+
+
+def _member(row: Row) -> Member:
     return Member(
         id=row["id"], channel=row["channel"], external_id=row["external_id"],
         display_name=row["display_name"], role=Role(row["role"]),
         commune_code=row["commune_code"], hamlet_code=row["hamlet_code"],
-        language=row["language"], joined_at=datetime.fromisoformat(row["joined_at"]),
+        language=row["language"], joined_at=as_datetime(row["joined_at"]),
     )
 
 
-def _household(row: aiosqlite.Row) -> Household:
+def _household(row: Row) -> Household:
     return Household(
         id=row["id"], code=row["code"], hamlet_code=row["hamlet_code"],
         head_name=row["head_name"], members=row["members"], address=row["address"],
     )
 
 
-def _activation(row: aiosqlite.Row) -> Activation:
+def _activation(row: Row) -> Activation:
     return Activation(
         id=row["id"], household_id=row["household_id"], member_id=row["member_id"],
         hamlet_code=row["hamlet_code"], level2_registered=row["level2_registered"],
         activated=row["activated"], household_capable=bool(row["household_capable"]),
-        recorded_at=datetime.fromisoformat(row["recorded_at"]),
+        recorded_at=as_datetime(row["recorded_at"]),
     )
 
 
-def _visit(row: aiosqlite.Row) -> Visit:
+def _visit(row: Row) -> Visit:
     return Visit(
         id=row["id"], household_id=row["household_id"], member_id=row["member_id"],
         hamlet_code=row["hamlet_code"], topics=tuple(row["topics"].split(",")),
         outcome=Outcome(row["outcome"]),
-        follow_up_on=date.fromisoformat(row["follow_up_on"]) if row["follow_up_on"] else None,
-        recorded_at=datetime.fromisoformat(row["recorded_at"]),
+        follow_up_on=as_date(row["follow_up_on"]) if row["follow_up_on"] else None,
+        recorded_at=as_datetime(row["recorded_at"]),
     )
 
 
@@ -72,6 +78,9 @@ class Repositories:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.channels = ChannelRepository(db)
+
+    async def _insert(self, sql: str, params: Sequence[Any]) -> int:
+        return await insert_returning_id(self.db, sql, params)
 
     # -- communes and hamlets -------------------------------------------------------------
     async def sync_places(self, communes: Iterable[dict[str, Any]],
@@ -170,8 +179,8 @@ class Repositories:
             return None
         return Invite(code=row["code"], role=Role(row["role"]), commune_code=row["commune_code"],
                       hamlet_code=row["hamlet_code"],
-                      created_at=datetime.fromisoformat(row["created_at"]),
-                      expires_at=datetime.fromisoformat(row["expires_at"]),
+                      created_at=as_datetime(row["created_at"]),
+                      expires_at=as_datetime(row["expires_at"]),
                       used_by=row["used_by"])
 
     async def use_invite(self, code: str, member_id: int, at: datetime) -> bool:
@@ -192,7 +201,7 @@ class Repositories:
         rows = await self.db.fetchall(
             "SELECT at FROM invite_failures WHERE channel = ? AND external_id = ? AND at >= ?"
             " ORDER BY at", (channel, external_id, _ts(since)))
-        return [datetime.fromisoformat(r["at"]) for r in rows]
+        return [as_datetime(r["at"]) for r in rows]
 
     # -- households -----------------------------------------------------------------------
     async def household(self, household_id: int) -> Household | None:
@@ -201,7 +210,7 @@ class Repositories:
 
     async def household_by_code(self, code: str) -> Household | None:
         row = await self.db.fetchone(
-            "SELECT * FROM households WHERE code = ? COLLATE NOCASE", (code,))
+            "SELECT * FROM households WHERE UPPER(code) = UPPER(?)", (code,))
         return _household(row) if row else None
 
     async def households_in(self, hamlet_codes: Sequence[str]) -> list[Household]:
@@ -223,12 +232,12 @@ class Repositories:
     async def add_household(self, *, code: str, hamlet_code: str, head_name: str,
                             head_name_folded: str, members: int | None, address: str | None,
                             source: str, created_by: int | None, at: datetime) -> Household:
-        cursor = await self.db.execute(
+        new_id = await self._insert(
             "INSERT INTO households (code, hamlet_code, head_name, head_name_folded, members,"
             " address, source, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (code, hamlet_code, head_name, head_name_folded, members, address, source,
              created_by, _ts(at)))
-        household = await self.household(int(cursor.lastrowid or 0))
+        household = await self.household(new_id)
         assert household is not None
         return household
 
@@ -251,7 +260,7 @@ class Repositories:
 
     async def household_codes_like(self, prefix: str) -> list[str]:
         rows = await self.db.fetchall(
-            "SELECT code FROM households WHERE code LIKE ? ORDER BY code", (prefix + "%",))
+            "SELECT code FROM households WHERE UPPER(code) LIKE UPPER(?) ORDER BY code", (prefix + "%",))
         return [r["code"] for r in rows]
 
     async def household_totals(self, household_id: int,
@@ -260,7 +269,7 @@ class Repositories:
         row = await self.db.fetchone(
             "SELECT COALESCE(SUM(level2_registered), 0) AS l2, COALESCE(SUM(activated), 0) AS act,"
             " COALESCE(MAX(household_capable), 0) AS cap FROM activations"
-            " WHERE household_id = ? AND voided_at IS NULL AND id IS NOT ?",
+            " WHERE household_id = ? AND voided_at IS NULL AND id IS DISTINCT FROM ?",
             (household_id, exclude_activation))
         assert row is not None
         return HouseholdTotals(row["l2"], row["act"], bool(row["cap"]))
@@ -269,13 +278,13 @@ class Repositories:
     async def add_activation(self, *, household_id: int, member_id: int, hamlet_code: str,
                              level2_registered: int, activated: int, household_capable: bool,
                              at: datetime, replaces_id: int | None = None) -> Activation:
-        cursor = await self.db.execute(
+        new_id = await self._insert(
             "INSERT INTO activations (household_id, member_id, hamlet_code, level2_registered,"
             " activated, household_capable, recorded_at, replaces_id)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (household_id, member_id, hamlet_code, level2_registered, activated,
              int(household_capable), _ts(at), replaces_id))
-        activation = await self.activation(int(cursor.lastrowid or 0))
+        activation = await self.activation(new_id)
         assert activation is not None
         return activation
 
@@ -287,12 +296,12 @@ class Repositories:
     async def add_visit(self, *, household_id: int, member_id: int, hamlet_code: str,
                         topics: Sequence[str], outcome: Outcome, follow_up_on: date | None,
                         at: datetime, replaces_id: int | None = None) -> Visit:
-        cursor = await self.db.execute(
+        new_id = await self._insert(
             "INSERT INTO visits (household_id, member_id, hamlet_code, topics, outcome,"
             " follow_up_on, recorded_at, replaces_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (household_id, member_id, hamlet_code, ",".join(topics), outcome.value,
              follow_up_on.isoformat() if follow_up_on else None, _ts(at), replaces_id))
-        visit = await self.visit(int(cursor.lastrowid or 0))
+        visit = await self.visit(new_id)
         assert visit is not None
         return visit
 
@@ -326,10 +335,10 @@ class Repositories:
             " ORDER BY r.recorded_at DESC, r.id DESC LIMIT ?",
             (member_id, _ts(since), member_id, _ts(since), limit))
         return [Entry(kind=r[0], id=r[1], household_id=r[2], household_code=r[3],
-                      head_name=r[4], recorded_at=datetime.fromisoformat(r[5]),
+                      head_name=r[4], recorded_at=as_datetime(r[5]),
                       level2_registered=r[6], activated=r[7], household_capable=bool(r[8]),
                       topics=tuple(r[9].split(",")) if r[9] else (),
-                      follow_up_on=date.fromisoformat(r[10]) if r[10] else None)
+                      follow_up_on=as_date(r[10]) if r[10] else None)
                 for r in rows]
 
     async def hamlet_counts(self, hamlet_codes: Sequence[str], *,
@@ -538,7 +547,7 @@ class ReportRepository:
             sql += " AND v.member_id = ?"
             params.append(member_id)
         rows = await self.db.fetchall(sql + " ORDER BY v.follow_up_on, h.code", params)
-        return [FollowUp(r[0], r[1], r[2], r[3], date.fromisoformat(r[4]), r[5], r[6],
+        return [FollowUp(r[0], r[1], r[2], r[3], as_date(r[4]), r[5], r[6],
                          tuple(r[7].split(","))) for r in rows]
 
     async def office_figures(self, commune_code: str, period: str) -> dict[str, OfficeFigure]:
@@ -573,10 +582,10 @@ class CitizenQuestion:
     answered_by: int | None
 
 
-def _question(row: aiosqlite.Row) -> CitizenQuestion:
+def _question(row: Row) -> CitizenQuestion:
     return CitizenQuestion(row["id"], row["channel"], row["external_id"], row["chat_id"],
                            row["commune_code"], row["hamlet_code"], row["text"], row["status"],
-                           datetime.fromisoformat(row["created_at"]), row["answered_by"])
+                           as_datetime(row["created_at"]), row["answered_by"])
 
 
 class HelpdeskRepository:
@@ -600,11 +609,11 @@ class HelpdeskRepository:
     async def add_question(self, *, channel: str, external_id: str, chat_id: str,
                            commune_code: str, hamlet_code: str | None, text: str,
                            at: datetime) -> CitizenQuestion:
-        cursor = await self.db.execute(
-            "INSERT INTO citizen_questions (channel, external_id, chat_id, commune_code,"
+        new_id = await insert_returning_id(
+            self.db, "INSERT INTO citizen_questions (channel, external_id, chat_id, commune_code,"
             " hamlet_code, text, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (channel, external_id, chat_id, commune_code, hamlet_code, text, _ts(at)))
-        question = await self.question(int(cursor.lastrowid or 0))
+        question = await self.question(new_id)
         assert question is not None
         return question
 
@@ -647,7 +656,7 @@ class HelpdeskRepository:
         """(helpful, all) ratings in [since, until) for a commune (None: not yet placed too)."""
         row = await self.db.fetchone(
             "SELECT COALESCE(SUM(helpful), 0) AS good, COUNT(*) AS n FROM ratings"
-            " WHERE (commune_code = ? OR (? IS NULL AND commune_code IS NULL))"
-            " AND at >= ? AND at < ?", (commune_code, commune_code, _ts(since), _ts(until)))
+            " WHERE commune_code IS NOT DISTINCT FROM ? AND at >= ? AND at < ?",
+            (commune_code, _ts(since), _ts(until)))
         assert row is not None
         return int(row["good"]), int(row["n"])

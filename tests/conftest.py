@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,7 +13,9 @@ from bot.channels.console import ConsoleChannel
 from bot.config import Settings
 from bot.models import Role
 from bot.services import Services
+from storage.engine import Database
 from tests.botapi_stub import BotApiStub
+from tests.postgres_server import fresh_schema, postgres_server
 from tests.telegram_world import TelegramWorld
 
 # Friday 20 November 2026, 10:00 in Vietnam.
@@ -74,10 +76,63 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "bot.sqlite3"
 
 
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """The test session's PostgreSQL server (started only when a test asks for it)."""
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine_target(request: pytest.FixtureRequest, db_path: Path) -> Iterator[str]:
+    """A fresh database on each engine: a SQLite file, or an empty PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield str(db_path)
+        return
+    with fresh_schema(request.getfixturevalue("postgres_url")) as url:
+        yield url
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say how many tests ran on each database engine."""
+    counts = {engine: 0 for engine in ("sqlite", "postgresql")}
+    for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get("failed", []):
+        if report.when != "call":
+            continue
+        for engine in counts:
+            if f"[{engine}" in report.nodeid:
+                counts[engine] += 1
+    if any(counts.values()):
+        terminalreporter.write_line(
+            f"tests run on each database engine: {counts['sqlite']} on SQLite, "
+            f"{counts['postgresql']} on PostgreSQL")
+
+
+async def dump_tables(db: Database) -> str:
+    """Everything stored, table by table, as text (to prove what is not kept), on either engine."""
+    if db.engine == "sqlite":
+        tables = await db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")
+    else:
+        tables = await db.fetchall("SELECT table_name FROM information_schema.tables"
+                                   " WHERE table_schema = current_schema()")
+    lines = []
+    for (name,) in [tuple(t) for t in tables]:
+        for row in await db.fetchall(f"SELECT * FROM {name}"):
+            lines.append(f"{name}: {tuple(row)!r}")
+    return "\n".join(lines)
+
+
 @pytest.fixture
-async def services(settings: Settings, clock: FakeClock, db_path: Path
+def database_target(db_path: Path) -> str:
+    """Where the services' database lives: a SQLite file here; tests/test_storage.py runs on
+    PostgreSQL too by overriding this fixture."""
+    return str(db_path)
+
+
+@pytest.fixture
+async def services(settings: Settings, clock: FakeClock, database_target: str
                    ) -> AsyncIterator[Services]:
-    async with open_services(settings, clock=clock, database_path=str(db_path)) as opened:
+    async with open_services(settings, clock=clock, database_path=database_target) as opened:
         report = await opened.households.import_rows(HOUSEHOLDS)
         assert report.added == len(HOUSEHOLDS)
         yield opened

@@ -1,4 +1,5 @@
-"""Storage: migrations, atomic updates, duplicates and restarts against a real SQLite file."""
+"""Storage: migrations, atomic updates, duplicates and restarts, each test on a real SQLite
+file and on a real PostgreSQL schema (the `engine_target` fixture runs it on both)."""
 
 from __future__ import annotations
 
@@ -11,24 +12,52 @@ from bot.channels.console import ConsoleChannel
 from bot.config import Settings
 from bot.messages import Incoming, Kind
 from bot.services import Services
-from storage.db import Database, _migrations
-from tests.conftest import FakeClock, dump_database, join
+from storage import db as sqlite_engine
+from storage import postgres as postgres_engine
+from storage.engine import open_database
+from tests.conftest import FakeClock, dump_tables, join
+from tests.postgres_server import fresh_schema
 from tests.test_flows import texts
 
 
-async def test_migrations_apply_once_with_wal(db_path: Path) -> None:
-    async with Database(db_path) as db:
-        # Every migration file, the latest included.
-        assert await db.schema_version() == max(version for version, *_ in _migrations())
-        mode = await db.fetchone("PRAGMA journal_mode")
-        assert mode is not None and mode[0] == "wal"
-    async with Database(db_path) as db:  # reopening applies nothing twice
-        rows = await db.fetchall("SELECT version FROM schema_migrations")
-        assert [r[0] for r in rows] == [version for version, *_ in _migrations()]
+@pytest.fixture
+def database_target(engine_target: str) -> str:
+    """Every test of this module runs on SQLite and on PostgreSQL."""
+    return engine_target
+
+
+async def test_migrations_apply_once(database_target: str) -> None:
+    async with open_database(database_target) as db:
+        migrations = (sqlite_engine if db.engine == "sqlite" else postgres_engine)._migrations()
+        # Every migration file of the engine, the latest included.
+        assert await db.schema_version() == max(version for version, *_ in migrations)
+        if db.engine == "sqlite":
+            mode = await db.fetchone("PRAGMA journal_mode")
+            assert mode is not None and mode[0] == "wal"
+    async with open_database(database_target) as db:  # reopening applies nothing twice
+        rows = await db.fetchall("SELECT version FROM schema_migrations ORDER BY version")
+        assert [r[0] for r in rows] == [version for version, *_ in migrations]
+
+
+async def test_both_engines_hold_the_same_tables_and_columns(db_path: Path,
+                                                             postgres_url: str) -> None:
+    async with open_database(str(db_path)) as lite:
+        tables = [r[0] for r in await lite.fetchall(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+        sqlite_columns = {(table, r["name"]) for table in tables
+                          for r in await lite.fetchall(f"PRAGMA table_info({table})")}
+    with fresh_schema(postgres_url) as url:
+        async with open_database(url) as pg:
+            postgres_columns = {(r[0], r[1]) for r in await pg.fetchall(
+                "SELECT table_name, column_name FROM information_schema.columns"
+                " WHERE table_schema = current_schema()")}
+    # A SQLite migration without its twin in storage/migrations/postgres shows up here.
+    assert sqlite_columns - postgres_columns == set()
+    assert postgres_columns - sqlite_columns == set()
 
 
 async def test_restart_mid_flow_resumes(settings: Settings, clock: FakeClock,
-                                        db_path: Path, services: Services,
+                                        database_target: str, services: Services,
                                         console: ConsoleChannel) -> None:
     await join(services, console, "v1")
     await console.send("v1", "/activate")
@@ -36,7 +65,7 @@ async def test_restart_mid_flow_resumes(settings: Settings, clock: FakeClock,
     await console.send("v1", "1 1 c")
     await services.db.close()
     # A new process: new database connection, new router, same file.
-    async with open_services(settings, clock=clock, database_path=str(db_path)) as again:
+    async with open_services(settings, clock=clock, database_path=database_target) as again:
         fresh = ConsoleChannel(build_router(again))
         fresh._ids = iter(range(1000, 2000))  # noqa: SLF001 - update ids of the new process
         replies = await fresh.send("v1", "luu")
@@ -81,8 +110,7 @@ async def test_failure_mid_update_leaves_nothing_half_written(
     assert await services.repos.count("activations") == 1
 
 
-async def test_import_is_safe_to_repeat_and_reports_bad_rows(services: Services,
-                                                             db_path: Path) -> None:
+async def test_import_is_safe_to_repeat_and_reports_bad_rows(services: Services) -> None:
     rows = [
         {"code": "X01-001", "hamlet": "X01", "head_name": "Nguyễn Thị Lan", "members": "4"},
         {"code": "X01-009", "hamlet": "X01", "head_name": "Đỗ Văn Mạnh", "members": ""},
@@ -98,5 +126,5 @@ async def test_import_is_safe_to_repeat_and_reports_bad_rows(services: Services,
     second = await services.households.import_rows(rows)
     assert (second.added, second.unchanged) == (0, 2)
     assert await services.repos.count("households") == 6
-    dump = dump_database(db_path)
+    dump = await dump_tables(services.db)
     assert "185 000 123" not in dump

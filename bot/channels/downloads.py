@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from bot.clock import Clock
 from storage.channels import ChannelRepository, Download
-from storage.db import Database
+from storage.engine import Database
 
 PATH = "/files"
 LINK_DAYS = 7

@@ -29,7 +29,7 @@ from bot.messages import Incoming, Kind, Reply
 from bot.reports.outbox import DeliveryError, DeliveryInDoubt, Undelivered
 from handlers.router import Router
 from storage.channels import ChannelRepository, OaTokens
-from storage.db import Database
+from storage.engine import Database
 
 CHANNEL = "zalo_oa"
 TEXT_LIMIT = 2000

@@ -21,7 +21,7 @@ from bot.i18n import N_, _
 from bot.measures import Indicator, hamlet_indicators
 from bot.models import Member
 from bot.reports.periods import Period, PeriodKind, period_containing, period_from_key
-from storage.detail_rows import ActivationRow, CommuneWindow, QuestionRow, SqliteDetailRows
+from storage.detail_rows import ActivationRow, CommuneWindow, QuestionRow, StoredDetailRows
 from storage.digest_figures import DigestFigures, Window
 from storage.repositories import (
     FollowUp,
@@ -256,7 +256,7 @@ class DigestService:
             c.code, tuple(h.code for h in c.hamlets), periods[c.code].since,
             _window(periods[c.code], now).cut,
             periods[c.code].start - timedelta(days=FOLLOW_UP_WINDOW_DAYS)) for c in communes]
-        digest = Digest(first, cut_at, digests, rows=SqliteDetailRows(self.repos.db.path,
+        digest = Digest(first, cut_at, digests, rows=StoredDetailRows(self.repos.db.target,
                                                                         windows))
         if len(digests) > 1 or (commune_codes is None and self.settings.province):
             rows = [_sum_lines(d.code, d.name, d.name, d.hamlets, d.total.visits_target)

@@ -15,7 +15,7 @@ from bot.services.households import HouseholdService
 from bot.services.members import MembershipService
 from bot.services.progress import ProgressService
 from bot.services.records import RecordService
-from storage.db import Database
+from storage.engine import Database
 from storage.repositories import Repositories
 
 
