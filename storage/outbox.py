@@ -9,7 +9,7 @@ from typing import Any
 
 import aiosqlite
 
-from storage.db import Database
+from storage.engine import Database
 
 _COLUMNS = "id, report, period, channel, chat_id, member_id, next_part, unknown_parts, attempts"
 

@@ -117,6 +117,10 @@ class PostgresDatabase:
         await self._migrate()
         return self
 
+    async def open_reader(self) -> PostgresDatabase:
+        """Reports read through the same pool: each query borrows its own connection."""
+        return self
+
     async def close(self) -> None:
         """Close every pooled connection."""
         if self._pool is not None:
@@ -189,11 +193,12 @@ class PostgresDatabase:
             cursor = await conn.execute(*translate(sql, params))
             return _Done(cursor.rowcount)
 
-    async def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> None:
-        """Run one statement for many rows."""
+    async def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> int:
+        """Run one statement for many rows; how many rows it touched."""
         text, _ = translate(sql, ())
         async with self._connection() as conn, conn.cursor() as cursor:
             await cursor.executemany(text, [tuple(row) for row in rows])
+            return cursor.rowcount
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[PgRow]:
         """All rows of a query."""

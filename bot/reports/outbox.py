@@ -44,7 +44,7 @@ from bot.i18n import use_language
 from bot.messages import Reply
 from bot.models import Member
 from bot.ratelimit import ChatPacer, Monotonic, Sleep
-from storage.db import Database
+from storage.engine import Database
 from storage.outbox import OutboxItem, OutboxRepository, Recipient
 from storage.repositories import Repositories
 
