@@ -117,9 +117,11 @@ async def run_demo(settings: Settings, *, database: str | None = None, language:
     async with open_services(settings, database_path=str(path)) as services:
         with use_language(language):
             await _demo(services, language, seed)
+            command = f"{python_command()} -m bot digest --out out/"
+            if Path(settings.database_path).resolve() != path.resolve():
+                command = f"BOT_DATABASE={path} {command}"  # digest reads the configured file
             print("\n" + _("The demo data stays in {path}. Next: {command} writes this week's "
-                           "report, chart and Excel file.").format(
-                               path=path, command=f"{python_command()} -m bot digest --out out/"))
+                           "report, chart and Excel file.").format(path=path, command=command))
     return path
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from bot.demo import _MEN, _WOMEN, demo_households
+from pathlib import Path
+
+import pytest
+
+from bot.demo import _MEN, _WOMEN, demo_households, python_command, run_demo
 from bot.models import Role
 from bot.services import Services
 from tests.botapi_stub import BotApiStub
@@ -389,3 +393,11 @@ async def test_a_second_tap_on_save_keeps_the_receipt(world: TelegramWorld, stub
     assert [s.method for s in stub.sent_to(USER)[seen:]] == ["sendMessage"]
     assert stub.message(USER, confirm.message_id)["text"] == receipt
     assert await services.repos.count("activations") == 1
+
+
+async def test_demo_suggests_a_command_that_reads_its_database(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    other = tmp_path / "elsewhere.sqlite3"
+    await run_demo(small_settings(), database=str(other))
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert f"BOT_DATABASE={other} {python_command()} -m bot digest --out out/" in last
