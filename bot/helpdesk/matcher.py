@@ -268,6 +268,7 @@ _MIN_MARGIN = 0.06
 # An entry far ahead of the next (by _CLEAR_LEAD) may explain a little less of the question.
 _LOW_LEXICAL, _CLEAR_LEAD = 0.38, 0.1
 _MAX_CANDIDATES = 5
+_SHORTLIST = 8  # entries that get the (slow) spelling similarity
 _LONG_NUMBER = 9
 
 
@@ -358,8 +359,13 @@ class Matcher:
         query = self._prepare(question)
         wants_human = asks_for_person_in(query.expanded)
         bm25 = self._bm25_shares(query.words)
+        lexical = [self._lexical(item, query) if query.words else 0.0 for item in self._index]
+        # Spelling similarity is the slow part: only entries the words point to get it.
+        shortlist = set(sorted(range(len(self._index)), key=lambda i: lexical[i] + bm25[i],
+                               reverse=True)[:_SHORTLIST])
         fits = sorted(
-            ((item.entry_id, self._fit(item, query, share)) for item, share in zip(self._index, bm25, strict=True)),
+            ((item.entry_id, self._fit(item, query, lexical[i], bm25[i], spelling=i in shortlist))
+             for i, item in enumerate(self._index)),
             key=lambda pair: pair[1].score,
             reverse=True,
         )
@@ -504,15 +510,17 @@ class Matcher:
         best = max(scores) if len(scores) else 0.0
         return [float(score) / best if best > 0 else 0.0 for score in scores] or [0.0] * len(self._index)
 
-    def _fit(self, item: _EntryIndex, query: _Query, bm25: float = 0.0) -> _Fit:
+    @staticmethod
+    def _fit(item: _EntryIndex, query: _Query, lexical: float, bm25: float, *, spelling: bool) -> _Fit:
         """Blend of word coverage, BM25, character similarity and fuzzy similarity to examples."""
         if not query.words:
             return _Fit(0.0, 0.0)
-        lexical = self._lexical(item, query)
-        chars = sum(weight * item.chars.get(gram, 0.0) for gram, weight in query.chars.items())
-        # Unrelated strings of similar length already reach about 0.5, so only the part above counts.
-        best = max(fuzz.token_sort_ratio(query.text, phrase) for phrase in item.phrases) / 100
-        fuzzy = max(0.0, best - 0.5) * 2
+        chars = fuzzy = 0.0
+        if spelling:
+            chars = sum(weight * item.chars.get(gram, 0.0) for gram, weight in query.chars.items())
+            # Unrelated strings of similar length already reach about 0.5: only the part above counts.
+            best = max(fuzz.token_sort_ratio(query.text, phrase) for phrase in item.phrases) / 100
+            fuzzy = max(0.0, best - 0.5) * 2
         blend = _MIX_LEXICAL * lexical + _MIX_CHARS * chars + _MIX_FUZZY * fuzzy
         return _Fit((1 - _MIX_BM25) * blend + _MIX_BM25 * bm25 * lexical, lexical)
 

@@ -16,6 +16,7 @@ from bot.textnorm import fold
 
 VOCABULARY_FILE = Path(__file__).resolve().parent.parent.parent / "vocabulary.toml"
 _SECTIONS = ("accented", "abbreviations", "regional", "voice")
+_CACHE_SIZE = 4096
 _FOLDED_KEY = re.compile(r"^[a-z0-9]+(?: [a-z0-9]+)*$")
 
 
@@ -112,9 +113,19 @@ class Vocabulary:
         self.folded = folded
         self._accented_re = _alternation(list(accented))
         self._phrase_re = _alternation([k for k in folded if " " in k])
+        self._rewritten: dict[str, str] = {}
 
     def rewrite(self, text: str) -> str:
         """The message with every known way of writing replaced, folded (no diacritics)."""
+        # Reading one message rewrites the same text several times (intent, matching, clauses).
+        cached = self._rewritten.get(text)
+        if cached is None:
+            if len(self._rewritten) >= _CACHE_SIZE:
+                self._rewritten.clear()
+            cached = self._rewritten[text] = self._rewrite(text)
+        return cached
+
+    def _rewrite(self, text: str) -> str:
         lowered = unicodedata.normalize("NFC", text.lower())
         if self._accented_re is not None:
             lowered = self._accented_re.sub(lambda m: self.accented[m.group(0)], lowered)
