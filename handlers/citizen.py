@@ -108,19 +108,23 @@ def render_answer(service: HelpdeskService, question: str, language: str | None 
 
 
 def greeting_text() -> str:
+    """Said to a greeting or small talk: what would they like to ask."""
     return _("Hello! What would you like to ask? Type the question or choose a topic.")
 
 
 def thanks_text() -> str:
+    """Said to thanks."""
     return _("You are welcome! If you need anything else, just type it here.")
 
 
 def ask_topic_text() -> str:
+    """Said when someone asks for a person without saying what about."""
     return _("Of course. What is it about? Type it here and I will pass it to the commune's "
              "team.")
 
 
 def person_text() -> str:
+    """Said when the question goes to a person."""
     return _("I will pass your question to a person from the commune's team. They will answer "
              "here.")
 
