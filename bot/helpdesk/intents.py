@@ -72,6 +72,8 @@ _REFUSE = _any(
     r"(?:\s+\S+){0,6}\s*(?:of|for|to|from|sent to)?\s*(?:mr|mrs|ms|miss|my neighbou?r|the chairman"
     r"|user|all|every|other|another|someone|citizens|residents|officers|volunteers|him|her)\b",
     r"\b(?:give|send|tell|read|forward)\s+me\s+(?:mr|mrs|ms|miss)\s+\w+ s\b",
+    r"\b(?:password|passcode|otp|id number|phone number|number|address)\s+of\s+(?:user|mr|mrs|ms|miss|officer"
+    r"|the chairman|my neighbou?r|someone|another|other)\b",
     r"\b(?:private|personal)\s+(?:phone\s+)?(?:number|phone|address)\b",
     # attempts to make the assistant drop its rules
     r"\bbo qua\s+(?:\w+\s+){0,2}(?:quy tac|luat|huong dan|chi dan|quy dinh)",
@@ -90,7 +92,7 @@ _COMPLAINT = _any(
 )
 _MISCONDUCT = _any(
     r"\bcan bo\b(?:\s+\w+){0,8}\s+(?:thai do|hach dich|nhung nhieu|an tien|nhan tien|voi tien"
-    r"|lam an kieu gi|kho chiu|kho nghe|tham nhung|bat nat|quat|chui|te|cham qua)",
+    r"|lam an kieu gi|kho chiu|kho nghe|tham nhung|bat nat|quat|chui|te|cham qua|doi tien|doi phong bi)",
     r"\b(?:thai do|hach dich|nhung nhieu|voi tien|an hoi lo)\b",
     r"\bnang\s+(?:noi\s+)?kho nghe\b|\bnoi nang kho nghe\b",
     r"\b(?:complain\w*|report)\s+(?:about\s+)?(?:an?|the)?\s*(?:officer|official|staff)",
@@ -111,6 +113,8 @@ _DISPUTE = _any(
     r"\btranh chap\b|\blan (?:dat|chiem|sang)\b|\bxay lan\b|\bhoa giai\b|\bkien tung\b|\bdanh nhau\b",
     r"\bhang xom\b(?:\s+\w+){0,6}\s+(?:lan|do rac|on ao|xay|chan|danh|no tien|chui)",
     r"\bdispute\b|\bneighbou?r\b(?:\s+\S+){0,6}\s+(?:built|fence|land|noise)",
+    # asking the commune to step in: "nhờ xã giải quyết", "báo công an xử lý"
+    r"\b(?:nho|de nghi|yeu cau|bao)\s+(?:xa|uy ban|chinh quyen|cong an|thon)\s+(?:giai quyet|xu ly|can thiep|xuong)",
 )
 _JOB = _any(r"\btuyen dung\b|\btuyen\s+(?:nguoi|them|nhan vien|can bo|tinh nguyen vien)\b|\bviec lam\b"
             r"|\btim viec\b|\bxin viec\b|\blam viec tai xa\b",
@@ -122,7 +126,7 @@ _GREETING_WORDS = word_set(
     "vang ok oke okay em anh chi ong ba co chu bac chau toi tui minh con ban bot ad admin "
     "muon hoi chut viec cai nay voi nhe nha ne ai khong o do day cho phep can giup gi duoc "
     "hieu biet dang moi nguoi it xiu ti are you anyone is me please test cam on camon thank "
-    "thanks thx ty nhen nghen hen chiec")
+    "thanks thx ty nhen nghen hen chiec truc vay")
 # Only after thanks: "cảm ơn nhiều lắm", "thank you so much".
 _THANKS_WORDS = word_set(
     "nhieu lam so much very")

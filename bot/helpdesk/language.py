@@ -57,6 +57,8 @@ def detect_language(text: str) -> str | None:
             vietnamese += 1
         elif word in _ENGLISH_SHORT or not (SYLLABLE.fullmatch(word) or _telex_leftover(word)):
             english += 1
+        elif not SYLLABLE.fullmatch(word):
+            vietnamese += 0.5  # Telex leftovers are likelier Vietnamese, but "keeps" fits too
         else:
             vietnamese += 1
     if english == vietnamese == 0:
