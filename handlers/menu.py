@@ -102,7 +102,7 @@ def help_text(member: Member | None) -> str:
         "Find a household by typing part of the head's name or the household code; "
         "diacritics are not needed.\n"
         "/cancel stops at any step; nothing half-done is saved."
-    )
+    ) + "\n" + _("Typing “thôi”, “hủy” or “dừng lại” stops too.")
     if member.role is Role.PROVINCE:
         return _("/digest: this week's short report for every commune, with a chart and an "
                  "Excel file; /digest full: every commune in detail.\n/me: progress by "

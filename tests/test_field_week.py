@@ -146,6 +146,8 @@ async def test_names_that_are_numbers_or_commands_are_never_added(
         assert sent[0].text.startswith("Đã dừng."), stop_word
     assert await household_names(services) == before
     assert await services.repos.count("visits") == 0
+    sent = await world.say(USER, "/help")
+    assert "Gõ “thôi”, “hủy” hoặc “dừng lại” cũng dừng được." in text_of(sent)
 
 
 async def test_likely_duplicates_are_shown_before_adding(world: TelegramWorld,
