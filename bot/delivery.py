@@ -12,23 +12,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from bot.clock import Clock
 from bot.messages import Option, Reply
-from bot.reports.outbox import BACKOFF, DeliveryError, DeliveryInDoubt, Undelivered
+from bot.reports.outbox import BACKOFF, DeliveryError, DeliveryInDoubt, Sender, Undelivered
 from storage.channels import ChannelRepository, QueuedMessage
 from storage.engine import Database
 
 log = logging.getLogger(__name__)
-
-
-class MessageSender(Protocol):
-    """A channel's way to send replies to a chat that did not just write."""
-
-    async def send_queued(self, chat_id: str, replies: Sequence[Reply]) -> None: ...
 
 
 def to_payload(reply: Reply) -> dict[str, Any]:
@@ -58,7 +52,7 @@ class MessageStats:
 class MessageOutbox:
     """Delivers queued messages through each channel's sender, retrying with back-off."""
 
-    def __init__(self, db: Database, clock: Clock, senders: dict[str, MessageSender]) -> None:
+    def __init__(self, db: Database, clock: Clock, senders: dict[str, Sender]) -> None:
         self.db = db
         self.store = ChannelRepository(db)
         self.clock = clock

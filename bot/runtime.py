@@ -7,29 +7,20 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Sequence
 from datetime import timedelta
-from typing import Protocol
 
 from bot.app import Reporting, build_reporting, open_services
 from bot.channels.downloads import Downloads
 from bot.clock import Clock, system_clock
 from bot.config import Secrets, Settings
 from bot.delivery import MessageOutbox
-from bot.messages import Reply
+from bot.reports.outbox import Sender
 from bot.services import Services
 from bot.web import Handler, HttpServer, build_app
 from handlers.router import Router
 
 log = logging.getLogger(__name__)
 OA_WINDOW = timedelta(days=7)
-KNOWN_CHANNELS = ("telegram", "zalo_bot", "zalo_oa", "console")
-
-
-class ChannelSender(Protocol):
-    """What a running channel offers the outboxes."""
-
-    async def send_queued(self, chat_id: str, replies: Sequence[Reply]) -> None: ...
 
 
 class Runtime:
@@ -39,16 +30,16 @@ class Runtime:
         self.services = services
         self.router = Router(services, reply_windows={"zalo_oa": OA_WINDOW})
         self.downloads = Downloads(services.db, services.clock, public_url)
-        self.senders: dict[str, ChannelSender] = {}
-        self.messages = MessageOutbox(services.db, services.clock, self.senders)  # type: ignore[arg-type]
+        self.senders: dict[str, Sender] = {}
+        self.messages = MessageOutbox(services.db, services.clock, self.senders)
         self.router.after_commit.append(self.messages.kick)
         # Reports are addressed to each member's preferred account when queued (/kenh).
-        self.reporting: Reporting = build_reporting(services, self.senders)  # type: ignore[arg-type]
+        self.reporting: Reporting = build_reporting(services, self.senders)
         # An announcement's officer is told the outcome once every message is settled.
         self.messages.after_delivery.append(services.announcements.report_finished)
         self._tasks: list[asyncio.Task[None]] = []
 
-    def add_channel(self, name: str, sender: ChannelSender) -> None:
+    def add_channel(self, name: str, sender: Sender) -> None:
         """Make a running channel reachable by the outboxes."""
         self.senders[name] = sender
         self.messages.kick()

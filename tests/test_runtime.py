@@ -98,9 +98,9 @@ async def test_zalo_errors_are_retried_from_the_outbox_with_back_off(
     async with aiohttp.ClientSession() as http:
         await post_oa(http, world.url + "/zalo/oa",
                       world.stub.oa_event("c1", "xe rac may gio qua xom minh"))
-        await world.oa.idle()
+        await world.oa.tasks.idle()
         await post_oa(http, world.url + "/zalo/oa", world.stub.oa_event("c1", "kim tan"))
-        await world.oa.idle()
+        await world.oa.tasks.idle()
     await world.runtime.messages.deliver_due()  # the first try (if the kick did not run it)
     [row] = await services.repos.channels.messages()
     assert row["status"] == "pending" and "500" in row["last_error"]
@@ -116,7 +116,7 @@ async def test_officer_on_the_oa_gets_the_digest_as_uploads(world: ZaloWorld,
     async with aiohttp.ClientSession() as http:
         for text in (f"/start {invite.code}", "/digest"):
             await post_oa(http, world.url + "/zalo/oa", world.stub.oa_event("o9", text))
-            await world.oa.idle()
+            await world.oa.tasks.idle()
     kinds = [(kind, name.rsplit(".", 1)[-1]) for kind, name, _data in world.stub.uploads]
     assert kinds == [("image", "png"), ("file", "xlsx")]
     sent = [b["message"] for b in world.stub.oa_sent if b["recipient"]["user_id"] == "o9"]

@@ -244,7 +244,7 @@ async def test_webhook_checks_secret_and_refuses_bad_bodies(services: Services) 
                 wrapped = {"ok": True, "result": stub.text_event("w2", "/help")}
                 async with http.post(url, json=wrapped, headers=good) as response:
                     assert response.status == 200
-            await world.bot.idle()
+            await world.bot.tasks.idle()
             assert len(stub.bot_sent("w1")) == 1 and len(stub.bot_sent("w2")) == 1
         finally:
             await world.stop()

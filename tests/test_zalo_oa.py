@@ -37,7 +37,7 @@ async def citizen_says(world: ZaloWorld, text: str | None, *, user: str = CITIZE
         response = await post_oa(http, world.url + "/zalo/oa",
                                  world.stub.oa_event(user, text, event_name=event_name))
         assert response.status == 200
-    await world.oa.idle()
+    await world.oa.tasks.idle()
     if deliver:
         await world.runtime.messages.deliver_due()
     return world.stub.oa_texts(user)[seen:]
@@ -70,7 +70,7 @@ async def test_signature_and_bad_bodies_are_refused(world: ZaloWorld) -> None:
             oversized = big.status
     assert [missing.status, wrong.status, other_key.status, malformed, oversized] == [
         403, 403, 403, 400, 413]
-    await world.oa.idle()
+    await world.oa.tasks.idle()
     assert world.stub.oa_sent == []
 
 
@@ -79,7 +79,7 @@ async def test_repeated_delivery_is_answered_once(world: ZaloWorld) -> None:
     async with aiohttp.ClientSession() as http:
         for _ in range(3):  # Zalo retries a delivery it thinks failed
             assert (await post_oa(http, world.url + "/zalo/oa", body)).status == 200
-    await world.oa.idle()
+    await world.oa.tasks.idle()
     assert len(world.stub.oa_texts(CITIZEN)) == 1
 
 
@@ -92,7 +92,7 @@ async def test_webhook_answers_at_once_and_works_after(world: ZaloWorld) -> None
     answered = time.monotonic() - started
     assert response.status == 200 and answered < 2.0
     assert world.stub.oa_sent == []
-    await world.oa.idle()
+    await world.oa.tasks.idle()
     assert len(world.stub.oa_texts(CITIZEN)) == 1
 
 

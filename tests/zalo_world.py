@@ -91,9 +91,9 @@ class ZaloWorld:
 
     async def event(self, event: dict[str, Any]) -> None:
         """Deliver one Bot Platform event by polling and wait until it is handled."""
-        before = self.bot.handled_count
+        before = self.bot.tasks.handled_count
         self.stub.push(event)
-        await wait_until(lambda: self.bot.handled_count > before, "the Zalo bot to handle it")
+        await wait_until(lambda: self.bot.tasks.handled_count > before, "the Zalo bot to handle it")
         await self.runtime.messages.deliver_due()
 
     async def say(self, user: str, text: str, name: str = "Nguyen Van A") -> str:

@@ -18,6 +18,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from bot.channels.chat_tasks import ChatTasks
 from bot.channels.downloads import Downloads
 from bot.channels.plain import render_replies, split_text
 from bot.i18n import _, fmt_datetime, use_language
@@ -147,10 +148,8 @@ class ZaloBotChannel:
         self._sleep = sleep
         # Recently seen message ids: a cheap first filter; the router's claim is the real one.
         self._seen: OrderedDict[str, None] = OrderedDict()
-        self._chat_locks: dict[str, asyncio.Lock] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.tasks = ChatTasks(self._handle)
         self.stopped_reason: str | None = None
-        self.handled_count = 0
 
     # -- receiving ------------------------------------------------------------------------
     async def poll_forever(self) -> None:
@@ -185,27 +184,12 @@ class ZaloBotChannel:
         self._seen[incoming.update_id] = None
         while len(self._seen) > 5000:
             self._seen.popitem(last=False)
-        task = asyncio.create_task(self._handle(incoming))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self.tasks.submit(incoming)
         return True
 
-    async def idle(self) -> None:
-        """Wait until every event accepted so far is handled (tests, shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
-
     async def _handle(self, incoming: Incoming) -> None:
-        # One chat's messages in order; different chats concurrently.
-        lock = self._chat_locks.setdefault(incoming.chat_id, asyncio.Lock())
-        try:
-            async with lock:
-                replies = await self.router.handle(incoming)
-                await self.deliver(incoming.chat_id, replies)
-        except Exception:
-            log.exception("Zalo Bot message %s failed", incoming.update_id)
-        finally:
-            self.handled_count += 1
+        replies = await self.router.handle(incoming)
+        await self.deliver(incoming.chat_id, replies)
 
     async def webhook(self, request: web.Request) -> web.Response:
         """POST /zalo/bot: checks the secret header, then answers at once and works after."""
@@ -247,9 +231,7 @@ class ZaloBotChannel:
     async def send_queued(self, chat_id: str, replies: Sequence[Reply]) -> None:
         """Outbox delivery to a chat; DeliveryError tells the outbox whether to retry."""
         try:
-            await self._send_all(chat_id, [Reply(r.text, r.options, image=r.image, photo_id=r.photo_id,
-                                                 document=r.document)
-                                           for r in replies])
+            await self._send_all(chat_id, replies)
         except ZaloBotError as exc:
             if exc.in_doubt:
                 raise DeliveryInDoubt(str(exc)) from exc
@@ -336,6 +318,6 @@ class ZaloBotChannel:
             await self._call("deleteWebhook", {})
 
     async def close(self) -> None:
-        await self.idle()
+        await self.tasks.idle()
         await self.api.close()
 

@@ -20,6 +20,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from bot.channels.chat_tasks import ChatTasks
 from bot.channels.downloads import Downloads
 from bot.channels.plain import render_replies, split_text
 from bot.clock import Clock
@@ -259,9 +260,7 @@ class ZaloOaChannel:
         self.api = api
         self.router = router
         self.downloads = downloads
-        self._chat_locks: dict[str, asyncio.Lock] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
-        self.handled_count = 0
+        self.tasks = ChatTasks(self._handle)
 
     async def webhook(self, request: web.Request) -> web.Response:
         """POST /zalo/oa: signature over the raw body, then 200 at once; idempotent on msg_id."""
@@ -288,36 +287,21 @@ class ZaloOaChannel:
             return web.Response(status=403, text="bad signature")
         incoming = to_incoming(event)
         if incoming is not None:
-            task = asyncio.create_task(self._handle(incoming))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self.tasks.submit(incoming)
         return web.json_response({"error": 0})
 
-    async def idle(self) -> None:
-        """Wait until every accepted event is handled (tests, shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
-
     async def _handle(self, incoming: Incoming) -> None:
-        lock = self._chat_locks.setdefault(incoming.chat_id, asyncio.Lock())
+        # The router claims msg_id: a delivery Zalo repeats changes nothing.
+        replies = await self.router.handle(incoming)
         try:
-            async with lock:
-                # The router claims msg_id: a delivery Zalo repeats changes nothing.
-                replies = await self.router.handle(incoming)
-                await self._send_all(incoming.chat_id, [r for r in replies if r.to is None])
+            await self._send_all(incoming.chat_id, [r for r in replies if r.to is None])
         except ZaloOaError as exc:
             log.error("could not answer OA user %s: %s", incoming.chat_id, exc)
-        except Exception:
-            log.exception("OA event %s failed", incoming.update_id)
-        finally:
-            self.handled_count += 1
 
     async def send_queued(self, chat_id: str, replies: Sequence[Reply]) -> None:
         """Outbox delivery; outside the 7-day window the message is not retried."""
         try:
-            await self._send_all(chat_id, [Reply(r.text, r.options, image=r.image, photo_id=r.photo_id,
-                                                 document=r.document)
-                                           for r in replies])
+            await self._send_all(chat_id, replies)
         except ZaloOaError as exc:
             if exc.in_doubt:
                 raise DeliveryInDoubt(str(exc)) from exc
@@ -373,5 +357,5 @@ class ZaloOaChannel:
                                                      "payload": {"token": uploaded.get("token")}}})
 
     async def close(self) -> None:
-        await self.idle()
+        await self.tasks.idle()
         await self.api.close()
