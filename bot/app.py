@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+import sqlite3
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from bot import redaction
 from bot.clock import Clock, system_clock
 from bot.config import Settings
 from bot.reports.digest import DigestService
@@ -19,11 +21,54 @@ from handlers.router import Router
 from storage.engine import open_database
 
 
+class DatabaseProblem(Exception):
+    """The database cannot be used (damaged, locked by another program, unwritable)."""
+
+
+def describe_database_error(path: str, exc: sqlite3.Error) -> str:
+    """What went wrong with the database file, and what to do, for the person starting the bot."""
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return (f"error: the database {path} is locked by another program (another copy of "
+                "the bot?). Stop it, then start again.")
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return (f"error: the database {path} is damaged ({exc}). Nothing was changed. Restore "
+                "the latest copy made with `python -m bot backup`, or move the file away to "
+                "start empty.")
+    if "full" in text:
+        return f"error: the disk holding {path} is full. Free some space, then start again."
+    return f"error: cannot use the database {path}: {exc}"
+
+
+async def check_database(settings: Settings, database_path: str | None = None) -> str | None:
+    """Open, check and migrate the database once; a message saying what is wrong, or None."""
+    path = database_path or settings.database_path
+    try:
+        async with open_services(settings, database_path=path) as services:
+            row = await services.db.fetchone("PRAGMA quick_check")
+            if row is None or row[0] != "ok":
+                return describe_database_error(path, sqlite3.DatabaseError(
+                    f"database disk image is malformed: {row[0] if row else '?'}"))
+    except DatabaseProblem as exc:
+        return str(exc)
+    except sqlite3.Error as exc:
+        return describe_database_error(path, exc)
+    except OSError as exc:
+        return f"error: cannot open the database {path}: {exc.strerror}"
+    return None
+
+
 @contextlib.asynccontextmanager
 async def open_services(settings: Settings, *, clock: Clock = system_clock,
                         database_path: str | None = None) -> AsyncIterator[Services]:
     """Open the database (migrated), mirror the configured places, and close it afterwards."""
-    db = await open_database(database_path or settings.database_path).open()
+    path = database_path or settings.database_path
+    db = open_database(path)
+    try:
+        await db.open()
+    except sqlite3.Error as exc:
+        await db.close()
+        raise DatabaseProblem(describe_database_error(path, exc)) from exc
     reader = db
     try:
         reader = await db.open_reader()
@@ -41,8 +86,10 @@ def build_router(services: Services) -> Router:
     return Router(services)
 
 
-def setup_logging(level: int = logging.INFO) -> None:
-    """Plain logs on stderr; python-telegram-bot's HTTP chatter kept at warnings."""
+def setup_logging(level: int = logging.INFO, secrets: Iterable[str | None] = ()) -> None:
+    """Plain logs on stderr, with secrets and citizen ID numbers redacted; python-telegram-bot's
+    HTTP chatter kept at warnings."""
+    redaction.install(secrets)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
 

@@ -7,7 +7,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from bot.app import open_services, setup_logging
+from bot.app import DatabaseProblem, check_database, open_services, setup_logging
 from bot.clock import system_clock
 from bot.config import ConfigError, Secrets, Settings, load_settings
 from bot.errors import Refusal
@@ -16,6 +16,7 @@ from bot.models import Role
 from bot.reports.periods import PeriodKind
 from bot.services.households import read_csv
 
+EXIT_DATABASE = 3  # the database file is damaged, locked by another program, or unwritable
 ROLE_NAMES = {Role.VOLUNTEER: lambda: _("a hamlet volunteer"),
               Role.OFFICER: lambda: _("a commune officer"),
               Role.PROVINCE: lambda: _("a province officer")}
@@ -131,14 +132,34 @@ async def _digest(settings: Settings, args: argparse.Namespace) -> int:
 def _run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.runtime import serve
 
-    setup_logging()
     secrets = Secrets.from_env()
+    setup_logging(secrets=secrets.hidden_values())
     if not (secrets.telegram_token or secrets.zalo_bot_token or secrets.zalo_oa_ready):
         print("No channel is configured: set TELEGRAM_BOT_TOKEN, ZALO_BOT_TOKEN or the "
               "ZALO_OA_* variables. For a try without a token: python -m bot demo",
               file=sys.stderr)
         return 2
-    return asyncio.run(serve(settings, secrets))
+    # A damaged or locked database stops the bot here, with a message, before it connects.
+    problem = asyncio.run(check_database(settings))
+    if problem is not None:
+        print(problem, file=sys.stderr)
+        return EXIT_DATABASE
+    from telegram.error import InvalidToken
+
+    from bot.channels.telegram import check_token
+
+    if secrets.telegram_token is not None and not asyncio.run(check_token(secrets)):
+        print(TOKEN_REFUSED, file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(serve(settings, secrets))
+    except InvalidToken:
+        # The library's message holds the token itself: say what to do instead.
+        print(TOKEN_REFUSED, file=sys.stderr)
+        return 2
+    except DatabaseProblem as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_DATABASE
 
 
 async def _invite(settings: Settings, args: argparse.Namespace) -> int:

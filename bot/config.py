@@ -149,6 +149,8 @@ class BotSettings(_Strict):
     default_language: Language = "vi"
     invite_ttl_days: int = Field(7, ge=1, le=90)
     max_invite_failures: int = Field(5, ge=1, le=100)
+    # Wrong codes from all accounts together within the window before joining pauses.
+    max_invite_failures_global: int = Field(30, ge=1, le=10_000)
     invite_failure_window_minutes: int = Field(15, ge=1, le=24 * 60)
     correction_window_days: int = Field(7, ge=1, le=60)
     # Time to handle a citizen's phản ánh/kiến nghị, in working days (Decree 20/2008/NĐ-CP
@@ -222,6 +224,11 @@ class Secrets(BaseModel):
     zalo_oa_api_base_url: str = "https://openapi.zalo.me"
     zalo_oa_oauth_base_url: str = "https://oauth.zaloapp.com"
 
+    def hidden_values(self) -> list[str]:
+        """Every secret's value, for the log redaction (tokens, webhook secrets, app keys)."""
+        return [value.get_secret_value() for value in self.__dict__.values()
+                if isinstance(value, SecretStr)]
+
     @classmethod
     def from_env(cls) -> Secrets:
         """Read the secrets from the environment."""
@@ -294,6 +301,13 @@ def load_settings(path: str | Path) -> Settings:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise ConfigError(f"{path}: configuration file not found") from exc
+    except IsADirectoryError as exc:
+        raise ConfigError(f"{path}: is a folder, not a configuration file") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") \
+            from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc.strerror}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
     try:

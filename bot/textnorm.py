@@ -10,8 +10,18 @@ import unicodedata
 _D_MAP = str.maketrans({"đ": "d", "Đ": "D"})
 _SPACES = re.compile(r"\s+")
 
-# Twelve digits (a citizen ID / CCCD number), possibly typed with spaces, dots or dashes.
-_CCCD = re.compile(r"(?<!\d)(?:\d[\s.\-]?){11}\d(?!\d)")
+# A chain of digit groups joined by what people type between them: spaces (double too), dots,
+# dashes, slashes, commas, underscores, " - ". Groups touching a letter belong to a code
+# (dossier codes such as 000.00.21.H40-250918-0012), unless one group alone has 12 digits
+# ("cccd001203004567").
+_SEPARATOR = r"[\s.\-/,_\u2010-\u2015\u00b7]{1,3}"
+_CHAIN = re.compile(rf"(?<!\d)\d+(?:{_SEPARATOR}\d+)*(?!\d)")
+_GROUP = re.compile(r"\d+")
+# Whole dates (12/05/2024, 2024-05-12) are read as dates, so a date range is not an ID.
+_DATES = re.compile(r"(?<![^\W_])(?:\d{1,2}[/.\-]\d{1,2}[/.\-]\d{4}|\d{4}-\d{1,2}-\d{1,2})"
+                    r"(?![^\W_])")
+CITIZEN_ID_DIGITS = 12
+REDACTED = "[***]"
 
 _NUMBER_WORDS = {
     "khong": 0, "ko": 0, "k": 0, "zero": 0, "none": 0,
@@ -35,16 +45,90 @@ def fold(text: str) -> str:
     return _SPACES.sub(" ", stripped.lower()).strip()
 
 
+def _digit_view(text: str) -> tuple[str, list[int]]:
+    """The text as a detector should read it, with the index in `text` of every character.
+
+    Compatibility forms become plain ones (fullwidth ３, superscript ², circled ①) and
+    invisible format characters (zero-width spaces, direction marks) are dropped, so
+    "0​01 203…" reads as the digits it shows.
+    """
+    chars: list[str] = []
+    origin: list[int] = []
+    for index, ch in enumerate(text):
+        if unicodedata.category(ch) == "Cf":
+            continue
+        for plain in unicodedata.normalize("NFKC", ch):
+            chars.append(plain)
+            origin.append(index)
+    return "".join(chars), origin
+
+
+def _citizen_id_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) in `text` of every run of digit groups that adds up to 12 digits."""
+    view, origin = _digit_view(text)
+    view = _DATES.sub(lambda m: "#" * len(m.group()), view)
+    spans: list[tuple[int, int]] = []
+    for chain in _CHAIN.finditer(view):
+        groups = list(_GROUP.finditer(view, chain.start(), chain.end()))
+        left_code = chain.start() > 0 and view[chain.start() - 1].isalpha()
+        right_code = chain.end() < len(view) and view[chain.end()].isalpha()
+        # Consecutive groups whose digits add up to exactly twelve (two pointers: all positive).
+        first, total = 0, 0
+        for last, group in enumerate(groups):
+            total += len(group.group())
+            while total > CITIZEN_ID_DIGITS:
+                total -= len(groups[first].group())
+                first += 1
+            in_code = (first == 0 and left_code) or (last == len(groups) - 1 and right_code)
+            if total == CITIZEN_ID_DIGITS and (first == last or not in_code):
+                spans.append((origin[groups[first].start()], origin[group.end() - 1] + 1))
+    return spans
+
+
 def contains_citizen_id(text: str) -> bool:
-    """True when the text holds something shaped like a 12-digit citizen ID number."""
-    return bool(_CCCD.search(text))
+    """True when the text holds a 12-digit citizen ID number, however it was typed."""
+    return bool(_citizen_id_spans(text))
+
+
+def redact_citizen_ids(text: str) -> tuple[str, bool]:
+    """The text with every citizen ID number replaced by [***], and whether one was found."""
+    spans = _citizen_id_spans(text)
+    if not spans:
+        return text, False
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    parts, cursor = [], 0
+    for start, end in merged:
+        parts += [text[cursor:start], REDACTED]
+        cursor = end
+    parts.append(text[cursor:])
+    return "".join(parts), True
+
+
+def parse_int(text: str, max_digits: int = 9) -> int | None:
+    """A whole number typed with any digits (ASCII, fullwidth, ², ①), or None.
+
+    `str.isdigit()` is true for "²" and "①" where `int()` fails; every place that reads a
+    number from people or from button data goes through here instead.
+    """
+    plain = unicodedata.normalize("NFKC", text).strip()
+    sign = -1 if plain[:1] == "-" else 1
+    digits = plain[1:] if plain[:1] in "+-" else plain
+    if not digits or len(digits) > max_digits or not digits.isdecimal():
+        return None
+    return sign * int(digits)
 
 
 def parse_count(text: str) -> int | None:
     """Read a whole number typed as digits or as a word ("hai", "ba", "two"); None if unreadable."""
     folded = fold(text).strip(" .!")
-    if re.fullmatch(r"[+-]?\d{1,9}", folded):
-        return int(folded)
+    number = parse_int(folded)
+    if number is not None:
+        return number
     return _NUMBER_WORDS.get(folded)
 
 

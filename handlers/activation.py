@@ -9,7 +9,7 @@ from bot.i18n import _
 from bot.messages import Reply
 from bot.models import Conversation, Household
 from bot.services.parsers import parse_activation, parse_capable
-from bot.textnorm import fold, parse_count, split_words
+from bot.textnorm import fold, parse_count, parse_int, split_words
 from handlers import household_step
 from handlers.base import Ctx, Turn, opt, stay, with_reason
 from handlers.menu import cancel_row, next_actions
@@ -120,10 +120,11 @@ class ActivationFlow(household_step.HouseholdFlow):
             _clear_counts(state)
             state.step = "level2"
             return stay(await self.prompt(ctx, state), state)
-        if value:
-            preset = [int(x) for x in value.split("-")]
-            return await self._checked(ctx, state, household, preset[0], preset[1],
-                                       bool(preset[2]))
+        preset = [parse_int(x) for x in value.split("-")] if value else []
+        if len(preset) == 3 and None not in preset:
+            chosen = [int(x or 0) for x in preset]
+            return await self._checked(ctx, state, household, chosen[0], chosen[1],
+                                       bool(chosen[2]))
         words = split_words(ctx.text)
         if len(words) >= 3:  # "2 1 có", "2 1 dung dc roi"
             level2, activated = parse_count(words[0]), parse_count(words[1])
@@ -141,7 +142,7 @@ class ActivationFlow(household_step.HouseholdFlow):
 
     async def _count(self, ctx: Ctx, state: Conversation, household: Household,
                      value: str) -> Turn:
-        number = int(value) if value.lstrip("-").isdigit() else parse_count(ctx.text)
+        number = parse_int(value) if value else parse_count(ctx.text)
         if number is None:
             return await self.reprompt(ctx, state, _("Please type a number, for example 2."))
         try:

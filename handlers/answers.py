@@ -8,6 +8,7 @@ from bot.errors import Refusal
 from bot.i18n import _, fmt_datetime, use_language
 from bot.messages import Reply
 from bot.models import Conversation
+from bot.textnorm import parse_int
 from handlers.base import Ctx, Turn, opt, parse_option, stay, with_reason
 from handlers.citizen import rating_row
 from handlers.menu import cancel_row
@@ -22,8 +23,14 @@ class AnswerFlow:
 
     async def begin(self, ctx: Ctx, data: dict[str, Any]) -> Turn:
         if "question" in data:
-            question = await ctx.services.helpdesk.store.question(int(data["question"]))
-            if question is None or question.status != "open":
+            assert ctx.member is not None
+            number = parse_int(str(data["question"]))
+            # Checked before anything of the question is shown: only one's own area's.
+            question = (await ctx.services.helpdesk.question_for(ctx.member, number)
+                        if number is not None else None)
+            if question is None:
+                return Turn([Reply(_("That question is not for your hamlet or commune."))], None)
+            if question.status != "open":
                 return Turn([Reply(_("Someone has already answered this question."))], None)
             state = Conversation(NAME, "reply", {"question": question.id})
         else:
@@ -43,7 +50,7 @@ class AnswerFlow:
                          f"{q.text[:40]}", NAME, "pick", q.id)] for q in questions]
             return [Reply(_("Citizens waiting for an answer (oldest first):"),
                           rows + [cancel_row()])]
-        question = await helpdesk.store.question(int(state.data["question"]))
+        question = await helpdesk.question_for(ctx.member, int(state.data["question"]))
         text = question.text if question else ""
         return [Reply(_("Type your answer to question no. {id}:\n“{text}”").format(
             id=state.data["question"], text=text), [cancel_row()])]
@@ -51,9 +58,9 @@ class AnswerFlow:
     async def handle(self, ctx: Ctx, state: Conversation) -> Turn:
         assert ctx.member is not None
         _flow, step, value = parse_option(ctx.option)
-        if step == "pick" and value.isdigit():
-            state = Conversation(NAME, "reply", {"question": int(value)})
-            return stay(await self.prompt(ctx, state), state)
+        number = parse_int(value) if step == "pick" else None
+        if number is not None:
+            return await self.begin(ctx, {"question": number})
         if state.step == "pick" or not ctx.text:
             reason = (_("Please choose one of the options.") if state.step == "pick"
                       else _("Please type the answer as text."))

@@ -7,7 +7,7 @@ from typing import Any
 from bot.helpdesk.knowledge import Entry
 from bot.helpdesk.language import OTHER
 from bot.helpdesk.reader import Outcome, Reading
-from bot.helpdesk.service import HelpdeskService
+from bot.helpdesk.service import HelpdeskService, RatingResult
 from bot.i18n import _, current_language, use_language
 from bot.messages import Option, Reply
 from bot.models import Conversation, Member
@@ -251,8 +251,13 @@ class CitizenDesk:
             return Turn([answer_reply(entry, service)], state)
         if step == "rate" and value.count(":") >= 2 and value[-1] in "01":
             subject, helpful = value[:-2], value.endswith("1")
-            await service.rate(channel=ctx.msg.channel, external_id=ctx.msg.user_id,
-                               subject=subject, helpful=helpful)
+            rated = await service.rate(channel=ctx.msg.channel, external_id=ctx.msg.user_id,
+                                       subject=subject, helpful=helpful)
+            if rated is RatingResult.INVALID:
+                return Turn([welcome(service)], None)
+            if rated is RatingResult.ALREADY:
+                return Turn([Reply(_("Anh/Chị has already rated this answer. Thank you!"),
+                                   replace=False)], state)
             text = _("Thank you for your feedback!") if helpful else _(
                 "Thank you. If Anh/Chị still needs help, choose “Talk to a person” or type the "
                 "question in other words.")

@@ -9,7 +9,7 @@ from bot.i18n import _, fmt_date, fmt_datetime, fmt_int
 from bot.messages import Reply
 from bot.models import Conversation, Entry
 from bot.services.records import TOPICS
-from bot.textnorm import parse_yes_no
+from bot.textnorm import parse_int, parse_yes_no
 from handlers.base import Ctx, Turn, opt, parse_option, stay, with_reason
 from handlers.menu import cancel_row
 
@@ -78,14 +78,16 @@ class CorrectionFlow:
         assert ctx.member is not None
         _flow, step, value = parse_option(ctx.option)
         if state.step == "pick":
-            if ctx.text.isdigit():  # the entry's number, typed
+            typed = parse_int(ctx.text) if ctx.text else None
+            if typed is not None:  # the entry's number, typed
                 entries = await ctx.services.records.recent(ctx.member)
-                if 1 <= int(ctx.text) <= len(entries):
-                    chosen = entries[int(ctx.text) - 1]
+                if 1 <= typed <= len(entries):
+                    chosen = entries[typed - 1]
                     step, value = "pick", f"{chosen.kind[0]}{chosen.id}"
-            if step == "pick" and value[:1] in ("a", "v") and value[1:].isdigit():
+            number = parse_int(value[1:]) if step == "pick" else None
+            if value[:1] in ("a", "v") and number is not None:
                 state.data = {"kind": "activation" if value[0] == "a" else "visit",
-                              "id": int(value[1:])}
+                              "id": number}
                 if await self._entry(ctx, state) is not None:
                     state.step = "act"
                     return stay(await self.prompt(ctx, state), state)

@@ -11,7 +11,7 @@ from bot.models import Conversation, Household
 from bot.services.households import check_head_name
 from bot.services.names import has_diacritics
 from bot.services.parsers import Stop, stop_intent
-from bot.textnorm import parse_yes_no
+from bot.textnorm import parse_int, parse_yes_no
 from handlers.base import Ctx, Turn, opt, parse_option, with_reason
 from handlers.menu import cancel_row
 
@@ -46,8 +46,9 @@ async def handle(ctx: Ctx, state: Conversation, intro: str) -> Household | Turn:
     """Resolve the input at the household step: a chosen household, or a turn that stays."""
     assert ctx.member is not None
     _flow, step, value = parse_option(ctx.option)
-    if ctx.option and step == STEP and value.isdigit():
-        household = await ctx.services.households.get_visible(ctx.member, int(value))
+    number = parse_int(value) if ctx.option and step == STEP else None
+    if number is not None:
+        household = await ctx.services.households.get_visible(ctx.member, number)
         if household is not None:
             return household
         return Turn([Reply(_("That household is not in your hamlet.")),

@@ -10,6 +10,7 @@ from bot.i18n import _, fmt_date, use_language
 from bot.messages import Option, Reply
 from bot.models import Conversation, Member
 from bot.services.feedback import FeedbackService, parse_ref
+from bot.textnorm import parse_int
 from handlers.base import Ctx, Turn, opt, parse_option, stay, with_reason
 from handlers.feedback import status_label
 from handlers.menu import cancel_row
@@ -68,9 +69,9 @@ class PetitionDesk:
         try:
             if step == "list":
                 state = Conversation(NAME, "list", {})
-            elif step == "pick" and value.isdigit() or ref is not None:
+            elif step == "pick" and parse_int(value) is not None or ref is not None:
                 petition = (await service.find_for(member, ref) if ref is not None
-                            else await service.get_for(member, int(value)))
+                            else await service.get_for(member, int(parse_int(value) or 0)))
                 state = Conversation(NAME, "show", {"id": petition.id})
             elif state.step == "answer" and ctx.text:
                 return await self._answer(ctx, member, state)
@@ -93,8 +94,8 @@ class PetitionDesk:
             return stay(with_reason(await self.prompt(ctx, state), saved), state)
         if step == "give":
             state.step = "give"
-        elif step == "to" and value.isdigit() and state.step == "give":
-            petition, assignee = await service.assign(member, petition_id, int(value))
+        elif step == "to" and (to := parse_int(value)) is not None and state.step == "give":
+            petition, assignee = await service.assign(member, petition_id, to)
             state.step = "show"
             saved = _("✅ Petition {ref} is now with {name}.").format(
                 ref=petition.ref, name=assignee.display_name)

@@ -41,6 +41,8 @@ from handlers.progress_text import my_week_text
 from handlers.visit import VisitFlow
 
 log = logging.getLogger(__name__)
+# How long a button stays usable: long enough for "Answer" under last week's question.
+OFFER_LIFETIME = timedelta(days=30)
 
 # Typed words (folded) that open a menu item when no flow is in progress; whole words only,
 # so "huyện" does not read as "hủy".
@@ -117,9 +119,14 @@ class Router:
                 language = await self.services.members.language_of(msg.channel, msg.user_id)
                 with use_language(language):
                     msg = await self._typed_choice(msg)
-                    replies, queued = await self._queue_others(await self._dispatch(msg))
+                    if msg.kind is Kind.OPTION and not await self._offered(msg):
+                        dispatched = await self._unknown_button(msg)
+                    else:
+                        dispatched = await self._dispatch(msg)
+                    replies, queued = await self._queue_others(dispatched)
                     await repos.channels.set_offered_options(msg.channel, msg.user_id,
                                                              offered(replies), now)
+                    await self._remember_options(msg.channel, msg.user_id, replies)
             if queued:
                 for callback in self.after_commit:
                     callback()
@@ -189,8 +196,46 @@ class Router:
                 # Their next typed number picks from this message's options.
                 await store.set_offered_options(channel, chat_id,
                                                 offered([replace(reply, to=None)]), now)
+                await self._remember_options(channel, chat_id, [reply])
             queued = True
         return own, queued
+
+    async def _offered(self, msg: Incoming) -> bool:
+        """Button data is acted on only when the bot offered that value to this person.
+
+        Navigation values (nav:…) do exactly what the typed commands do, which anyone may
+        type, so they need no offer; everything else (question ids, households, ratings,
+        entries) must have been on a button sent to this very person.
+        """
+        if msg.option.startswith("nav:"):
+            return True
+        return await self.services.repos.was_offered(msg.channel, msg.user_id, msg.option)
+
+    async def _unknown_button(self, msg: Incoming) -> list[Reply]:
+        """A button never offered to this person (forged or long expired): ask again."""
+        log.warning("button data not offered to %s/%s refused", msg.channel, msg.user_id)
+        member = await self.services.repos.member(msg.channel, msg.user_id)
+        state = await self.services.repos.conversation(msg.channel, msg.user_id)
+        ctx = Ctx(self.services, msg, member)
+        reason = _("That button is no longer valid. Please answer this one:")
+        if member is not None and state is not None and state.flow in self.flows:
+            return with_reason(await self.flows[state.flow].prompt(ctx, state), reason)
+        if member is not None:
+            return [main_menu(member, _("That button is no longer valid. "
+                                        "What would you like to do?"))]
+        if state is not None and state.step == "hamlet":
+            return with_reason(await self.desk.prompt(ctx, state), reason)
+        return [welcome(self.services.helpdesk, _(
+            "That button is no longer valid. Type your question or choose a topic:"))]
+
+    async def _remember_options(self, channel: str, person: str, replies: list[Reply]) -> None:
+        """Note every button value sent to this person (on the channel it goes out on)."""
+        now = self.services.clock()
+        values = [v for reply in replies for v in reply.option_values()
+                  if not v.startswith("nav:")]
+        if values:
+            await self.services.repos.remember_options(channel, person, values, now,
+                                                       now - OFFER_LIFETIME)
 
     async def _dispatch(self, msg: Incoming) -> list[Reply]:
         member = await self.services.repos.member(msg.channel, msg.user_id)

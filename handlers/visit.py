@@ -11,7 +11,7 @@ from bot.messages import Reply
 from bot.models import Conversation, Household
 from bot.services.parsers import parse_day
 from bot.services.records import MAX_FOLLOW_UP_DAYS, TOPICS
-from bot.textnorm import fold, split_words
+from bot.textnorm import fold, parse_int, split_words
 from handlers import household_step
 from handlers.base import Ctx, Turn, opt, stay
 from handlers.menu import cancel_row, next_actions
@@ -75,10 +75,11 @@ class VisitFlow(household_step.HouseholdFlow):
                 chosen.append(value)
             return stay(await self.prompt(ctx, state), state)
         word = fold(ctx.text)
-        numbers = split_words(word)
-        if numbers and all(n.isdigit() and 1 <= int(n) <= len(_TOPIC_CODES) for n in numbers):
+        numbers = [parse_int(w) for w in split_words(word)]
+        if numbers and all(n is not None and 1 <= n <= len(_TOPIC_CODES) for n in numbers):
             for n in numbers:
-                code = _TOPIC_CODES[int(n) - 1]
+                assert n is not None
+                code = _TOPIC_CODES[n - 1]
                 if code not in chosen:
                     chosen.append(code)
             return stay(await self.prompt(ctx, state), state)

@@ -195,6 +195,12 @@ class Repositories:
             "INSERT INTO invite_failures (channel, external_id, at) VALUES (?, ?, ?)",
             (channel, external_id, _ts(at)))
 
+    async def all_invite_failures_since(self, since: datetime) -> list[datetime]:
+        """Times of every wrong invite code since a moment (all accounts), oldest first."""
+        rows = await self.db.fetchall(
+            "SELECT at FROM invite_failures WHERE at >= ? ORDER BY at", (_ts(since),))
+        return [datetime.fromisoformat(r["at"]) for r in rows]
+
     async def invite_failures_since(self, channel: str, external_id: str,
                                     since: datetime) -> list[datetime]:
         """Times of this user's wrong invite codes since a moment, oldest first."""
@@ -429,6 +435,23 @@ class Repositories:
             (channel, external_id, state.flow, state.step,
              json.dumps(state.data, ensure_ascii=False), _ts(at)))
 
+    async def remember_options(self, channel: str, external_id: str, values: Iterable[str],
+                               at: datetime, keep_since: datetime) -> None:
+        """Note the button values offered to someone; forget offers older than `keep_since`."""
+        await self.db.executemany(
+            "INSERT INTO offered_options (channel, external_id, value, offered_at)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET offered_at=excluded.offered_at",
+            [(channel, external_id, value, _ts(at)) for value in values])
+        await self.db.execute("DELETE FROM offered_options WHERE offered_at < ?",
+                              (_ts(keep_since),))
+
+    async def was_offered(self, channel: str, external_id: str, value: str) -> bool:
+        """Whether this button value was offered to this person (and not yet forgotten)."""
+        row = await self.db.fetchone(
+            "SELECT 1 FROM offered_options WHERE channel = ? AND external_id = ? AND value = ?",
+            (channel, external_id, value))
+        return row is not None
+
     async def claim_update(self, channel: str, update_id: str, at: datetime) -> bool:
         """Record an update as processed; False if it was processed before (a duplicate)."""
         cursor = await self.db.execute(
@@ -643,13 +666,13 @@ class HelpdeskRepository:
         return [_question(r) for r in rows]
 
     async def rate(self, *, channel: str, external_id: str, subject: str, helpful: bool,
-                   commune_code: str | None, at: datetime) -> None:
-        """Store a rating; rating the same help again replaces the earlier rating."""
-        await self.db.execute(
+                   commune_code: str | None, at: datetime) -> bool:
+        """Store a rating; False when this help was rated before (the first rating stands)."""
+        cursor = await self.db.execute(
             "INSERT INTO ratings (channel, external_id, subject, helpful, commune_code, at)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(channel, external_id, subject) DO UPDATE"
-            " SET helpful=excluded.helpful, at=excluded.at",
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(channel, external_id, subject) DO NOTHING",
             (channel, external_id, subject, int(helpful), commune_code, _ts(at)))
+        return cursor.rowcount == 1
 
     async def satisfaction(self, commune_code: str | None, since: datetime,
                            until: datetime) -> tuple[int, int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import cache
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from bot.helpdesk.reader import MAX_QUESTION_CHARS, Reader, Reading
 from bot.helpdesk.vocabulary import VOCABULARY_FILE, load_vocabulary
 from bot.i18n import _
 from bot.models import Member, Role
+from bot.textnorm import parse_int
 from storage.repositories import CitizenQuestion, HelpdeskRepository, Repositories
 
 KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent.parent / "knowledge"
@@ -29,6 +31,12 @@ def knowledge(path: Path = KNOWLEDGE_DIR, vocabulary_file: Path = VOCABULARY_FIL
     kb = load_knowledge(path)
     vocabulary = load_vocabulary(vocabulary_file)
     return Reader(kb, Matcher(kb, vocabulary=vocabulary), vocabulary)
+
+
+class RatingResult(StrEnum):
+    SAVED = "saved"
+    ALREADY = "already"  # rated before: the first rating stands
+    INVALID = "invalid"  # not help this citizen was given (forged or unknown button)
 
 
 @dataclass(frozen=True)
@@ -118,11 +126,24 @@ class HelpdeskService:
                                                   role=Role.VOLUNTEER) + recipients
         return Handover(question, recipients)
 
-    async def answer(self, member: Member, question_id: int, text: str) -> CitizenQuestion:
-        """Record a member's answer to an open question of their commune."""
+    async def question_for(self, member: Member, question_id: int) -> CitizenQuestion | None:
+        """A question only if this member may read it: an officer's commune, a volunteer's
+        hamlet (or a question whose hamlet is unknown, in their commune); never otherwise."""
+        if member.role is Role.PROVINCE or member.commune_code is None:
+            return None
         question = await self.store.question(question_id)
         if question is None or question.commune_code != member.commune_code:
-            raise Refusal(_("That question is not in your commune."))
+            return None
+        if member.role is Role.VOLUNTEER and question.hamlet_code not in (None,
+                                                                          member.hamlet_code):
+            return None
+        return question
+
+    async def answer(self, member: Member, question_id: int, text: str) -> CitizenQuestion:
+        """Record a member's answer to an open question they may see."""
+        question = await self.question_for(member, question_id)
+        if question is None:
+            raise Refusal(_("That question is not for your hamlet or commune."))
         if question.status != "open":
             raise Refusal(_("Someone has already answered this question."))
         text = text.strip()
@@ -144,13 +165,28 @@ class HelpdeskService:
         return await self.store.open_questions(member.commune_code, hamlet)
 
     async def rate(self, *, channel: str, external_id: str, subject: str,
-                   helpful: bool) -> None:
-        """Store whether the help was useful, for the satisfaction rate of the reports."""
-        hamlet = await self.store.citizen_hamlet(channel, external_id)
-        if subject.startswith("q:") and subject[2:].isdigit():
-            question = await self.store.question(int(subject[2:]))
-            commune = question.commune_code if question else None
-        else:
+                   helpful: bool) -> RatingResult:
+        """Store whether the help was useful, for the satisfaction rate of the reports.
+
+        Only help this citizen was given counts, and only once: an answer of the knowledge
+        base, or a person's answer to their own question.
+        """
+        kind, _sep, key = subject.partition(":")
+        if kind == "q":
+            number = parse_int(key)
+            question = await self.store.question(number) if number is not None else None
+            if question is None or question.status != "answered" or \
+                    (question.channel, question.external_id) != (channel, external_id):
+                return RatingResult.INVALID
+            commune: str | None = question.commune_code
+            subject = f"q:{question.id}"
+        elif kind == "kb" and self.entry(key) is not None:
+            hamlet = await self.store.citizen_hamlet(channel, external_id)
             commune = self.place_of(hamlet)[0] if hamlet else None
-        await self.store.rate(channel=channel, external_id=external_id, subject=subject,
-                              helpful=helpful, commune_code=commune, at=self.clock())
+        else:
+            return RatingResult.INVALID
+        async with self.repos.db.transaction():
+            saved = await self.store.rate(channel=channel, external_id=external_id,
+                                          subject=subject, helpful=helpful,
+                                          commune_code=commune, at=self.clock())
+        return RatingResult.SAVED if saved else RatingResult.ALREADY

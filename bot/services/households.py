@@ -16,7 +16,7 @@ from bot.i18n import _
 from bot.models import Household, Member
 from bot.services.names import has_diacritics, matches
 from bot.services.parsers import looks_like_command
-from bot.textnorm import contains_citizen_id, fold
+from bot.textnorm import contains_citizen_id, fold, parse_int
 from storage.repositories import Repositories
 
 MAX_HOUSEHOLD_MEMBERS = 30
@@ -106,8 +106,8 @@ class HouseholdService:
         if hamlet_code not in self.visible_hamlets(member):
             raise Refusal(_("You can only add households in your own hamlet."))
         existing = await self.repos.household_codes_like(f"{hamlet_code}-M")
-        number = 1 + max((int(c.rsplit("M", 1)[1]) for c in existing
-                          if c.rsplit("M", 1)[1].isdigit()), default=0)
+        number = 1 + max((n for c in existing if (n := parse_int(c.rsplit("M", 1)[1]))),
+                          default=0)
         now = self.clock()
         async with self.repos.db.transaction():
             household = await self.repos.add_household(
@@ -200,11 +200,10 @@ class HouseholdService:
         name = check_head_name(values.get("head_name", ""))
         members = None
         if values.get("members"):
-            if not values["members"].isdigit() or not (
-                    0 < int(values["members"]) <= MAX_HOUSEHOLD_MEMBERS):
+            members = parse_int(values["members"])
+            if members is None or not 0 < members <= MAX_HOUSEHOLD_MEMBERS:
                 raise Refusal(_("number of members must be a whole number from 1 to {max}")
                               .format(max=MAX_HOUSEHOLD_MEMBERS))
-            members = int(values["members"])
         return code, found[1].code, name, members, values.get("address") or None
 
 

@@ -14,17 +14,30 @@ from bot.config import Settings
 from bot.errors import Refusal
 from bot.i18n import _, normalize_language
 from bot.models import Invite, Member, Role
+from bot.textnorm import redact_citizen_ids
 from storage.repositories import Repositories
 
 # No 0/O, 1/I/L: codes are read aloud and typed on small keyboards.
 _ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 10
+MAX_DISPLAY_NAME = 40
 _CODE_SHAPE = re.compile(r"^[A-Za-z0-9]{6,32}$")
 
 
 def clean_code(text: str) -> str:
     """Normalise a typed code: drop spaces and dashes, upper-case."""
     return re.sub(r"[\s\-_.]", "", text).upper()
+
+
+def clean_display_name(name: str) -> str:
+    """The part of a chat name worth keeping: no ID number, no control characters, short.
+
+    Only members' names are kept (reports name the most active volunteers); citizens'
+    names are never stored.
+    """
+    name, _found = redact_citizen_ids(name)
+    printable = "".join(ch for ch in name if ch.isprintable())
+    return " ".join(printable.split())[:MAX_DISPLAY_NAME]
 
 
 class JoinStatus(StrEnum):
@@ -97,12 +110,17 @@ class MembershipService:
         now = self.clock()
         cfg = self.settings.bot
         window_start = now - timedelta(minutes=cfg.invite_failure_window_minutes)
-        failures = await self.repos.invite_failures_since(channel, external_id, window_start)
-        if len(failures) >= cfg.max_invite_failures:
-            unlock = failures[-cfg.max_invite_failures] + timedelta(
-                minutes=cfg.invite_failure_window_minutes)
-            minutes = max(1, math.ceil((unlock - now).total_seconds() / 60))
-            return JoinResult(JoinStatus.PAUSED, wait_minutes=minutes)
+        # Per account, and across all accounts: many accounts guessing together are slowed
+        # down as much as one.
+        for failures, limit in (
+                (await self.repos.invite_failures_since(channel, external_id, window_start),
+                 cfg.max_invite_failures),
+                (await self.repos.all_invite_failures_since(window_start),
+                 cfg.max_invite_failures_global)):
+            if len(failures) >= limit:
+                unlock = failures[-limit] + timedelta(minutes=cfg.invite_failure_window_minutes)
+                minutes = max(1, math.ceil((unlock - now).total_seconds() / 60))
+                return JoinResult(JoinStatus.PAUSED, wait_minutes=minutes)
 
         code = clean_code(typed_code)
         invite = await self.repos.invite(code) if _CODE_SHAPE.match(code) else None
@@ -124,7 +142,8 @@ class MembershipService:
 
         language = await self.language_of(channel, external_id)
         member = await self.repos.upsert_member(
-            channel=channel, external_id=external_id, display_name=display_name[:64],
+            channel=channel, external_id=external_id,
+            display_name=clean_display_name(display_name),
             role=invite.role, commune_code=invite.commune_code, hamlet_code=invite.hamlet_code,
             language=language, at=now)
         if not await self.repos.use_invite(code, member.id, now):
