@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from bot.models import Role
 from bot.reports.periods import PeriodKind
 from bot.services.households import read_csv
 
+TOKEN_REFUSED = ("error: Telegram refused the bot token (TELEGRAM_BOT_TOKEN). Check it with "
+                 "@BotFather and start again.")
 EXIT_DATABASE = 3  # the database file is damaged, locked by another program, or unwritable
 ROLE_NAMES = {Role.VOLUNTEER: lambda: _("a hamlet volunteer"),
               Role.OFFICER: lambda: _("a commune officer"),
@@ -39,6 +42,12 @@ def _parser() -> argparse.ArgumentParser:
     invite.add_argument("--commune", help="commune code (officers, when there are several)")
     households = sub.add_parser("import-households", help="import a household CSV")
     households.add_argument("file", type=Path)
+    backup = sub.add_parser("backup", help="copy the database to a file while the bot runs")
+    backup.add_argument("destination", type=Path)
+    export = sub.add_parser("export-person", help="print (JSON) everything held about one "
+                            "chat account, for a request under Decree 13/2023")
+    export.add_argument("--channel", default="telegram")
+    export.add_argument("--user", required=True, help="the account's id on that channel")
     ask = sub.add_parser("ask", help="print the answer a citizen would get")
     ask.add_argument("question")
     ask.add_argument("--lang", choices=("vi", "en"),
@@ -80,6 +89,10 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_import(settings, args.file))
     if args.command == "digest":
         return asyncio.run(_digest(settings, args))
+    if args.command == "backup":
+        return asyncio.run(_backup(settings, args.destination))
+    if args.command == "export-person":
+        return asyncio.run(_export_person(settings, args.channel, args.user))
     if args.command == "ask":
         return _ask(settings, args.question, args.lang)
     return 2
@@ -160,6 +173,30 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     except DatabaseProblem as exc:
         print(exc, file=sys.stderr)
         return EXIT_DATABASE
+
+
+async def _backup(settings: Settings, destination: Path) -> int:
+    if destination.exists():
+        print(f"error: {destination} exists; choose a new file name", file=sys.stderr)
+        return 2
+    try:
+        async with open_services(settings) as services:
+            await services.db.backup(destination)
+            households = await services.repos.count("households")
+            members = await services.repos.count("members")
+    except DatabaseProblem as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_DATABASE
+    print(f"wrote {destination} ({destination.stat().st_size:,} bytes: {households} households, "
+          f"{members} members). Restore: stop the bot, put this file at the database path.")
+    return 0
+
+
+async def _export_person(settings: Settings, channel: str, user: str) -> int:
+    async with open_services(settings) as services:
+        held = await services.privacy.export(channel, user)
+    print(json.dumps(held, ensure_ascii=False, indent=2, default=str))
+    return 0
 
 
 async def _invite(settings: Settings, args: argparse.Namespace) -> int:

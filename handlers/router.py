@@ -31,6 +31,7 @@ from handlers.answers import AnswerFlow
 from handlers.base import Ctx, Flow, Stoppable, Turn, parse_option, with_reason
 from handlers.citizen import CitizenDesk, welcome
 from handlers.corrections import CorrectionFlow
+from handlers.erase import EraseFlow
 from handlers.feedback import FeedbackFlow, wants_feedback
 from handlers.household_step import STEP as HOUSEHOLD_STEP
 from handlers.invite import InviteFlow
@@ -60,13 +61,17 @@ _COMMAND_ALIASES = {"activate": "act", "visit": "vis", "fix": "fix", "undo": "fi
                     "office": "off", "questions": "ans", "phananh": "pa", "tracuu": "pa",
                     "huy": "cancel", "thoi": "cancel", "dung": "cancel", "dunglai": "cancel",
                     "thoat": "cancel", "link": "link", "lienket": "link", "kenh": "kenh",
-                    "channel": "kenh", "announce": "ann", "thongbao": "ann"}
-_PROVINCE_TARGETS = {"me", "menu", "digest", "digest-full", "pa"}
+                    "channel": "kenh", "announce": "ann", "thongbao": "ann",
+                    "xoadulieu": "del", "erase": "del"}
+_PROVINCE_TARGETS = {"me", "menu", "digest", "digest-full", "pa", "del"}
 # "/digest full" (or "chi tiết") asks for the digest's full detail rather than the short one.
 _DETAIL_WORDS = {"full", "chi tiet", "day du", "detail", "details"}
 # How each channel is called when a member chooses where reminders and reports reach them.
 _CHANNEL_NAMES = {"telegram": "Telegram", "zalo_bot": "Zalo", "zalo_oa": "Zalo OA",
                   "console": "Console"}
+# Typed (folded) requests to erase one's data, for members and citizens alike.
+_ERASE_WORDS = {"xoa du lieu", "xoa du lieu cua toi", "xoa thong tin cua toi", "erase my data",
+                "delete my data"}
 
 
 @dataclass
@@ -99,7 +104,8 @@ class Router:
         self.after_commit: list[Callable[[], None]] = []
         self.flows: dict[str, Flow] = {
             f.name: f for f in (ActivationFlow(), VisitFlow(), CorrectionFlow(), InviteFlow(),
-                                OfficeFlow(), AnswerFlow(), PetitionDesk(), AnnounceFlow())}
+                                OfficeFlow(), AnswerFlow(), PetitionDesk(), AnnounceFlow(),
+                                EraseFlow())}
         self.desk = CitizenDesk()
         self.feedback = FeedbackFlow()
 
@@ -262,6 +268,12 @@ class Router:
         if msg.kind is Kind.OPTION and flow_name == "nav":
             return await self._nav(ctx, state, step, value)
 
+        if msg.kind is Kind.TEXT and fold(msg.text).strip(" .!?") in _ERASE_WORDS:
+            return await self._begin(ctx, "del")
+        if state is not None and state.flow == "del":
+            # The only flow citizens share with members.
+            return await self._finish(ctx, await self.flows["del"].handle(ctx, state))
+
         if member is None:
             if self._is_feedback(msg, state, flow_name):
                 own = state if state is not None and state.flow == self.feedback.name else None
@@ -363,6 +375,8 @@ class Router:
             return [Reply(help_text(member))]
         if target == "lang":
             return [_language_choice()]
+        if target == "del":
+            return await self._begin(ctx, "del")
         if member is None:
             if target == "pa":
                 return await self._finish(ctx, await self.feedback.begin(ctx, {}))

@@ -2,24 +2,47 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from bot import redaction
 from bot.app import build_router, open_services
 from bot.channels.console import ConsoleChannel
 from bot.config import Settings
 from bot.models import Role
 from bot.services import Services
+from bot.textnorm import contains_citizen_id
 from storage.engine import Database
-from tests.botapi_stub import BotApiStub
+from tests.botapi_stub import DEFAULT_TOKEN, BotApiStub
 from tests.postgres_server import fresh_schema, postgres_server
 from tests.telegram_world import TelegramWorld
 
 # Friday 20 November 2026, 10:00 in Vietnam.
 FRIDAY_MORNING = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
+
+
+WEBHOOK_SECRET = "webhook-secret-for-tests-9f2c"
+# Telegram tokens look like "<digits>:<35 letters, digits, - or _>"; none belongs in a log.
+_TOKEN_SHAPE = re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{30,}\b")
+
+
+@pytest.fixture(autouse=True)
+def logs_hold_no_secret_or_id(caplog: pytest.LogCaptureFixture):  # type: ignore[no-untyped-def]
+    """Every test's logs (INFO and up) are checked: no token, no webhook secret, no ID number."""
+    redaction.install([DEFAULT_TOKEN, WEBHOOK_SECRET])
+    caplog.set_level(logging.INFO)
+    yield
+    for record in caplog.get_records("setup") + caplog.get_records("call"):
+        line = record.getMessage() + "\n" + (record.exc_text or "")
+        assert DEFAULT_TOKEN.split(":", 1)[1] not in line, f"token in a log: {line[:300]}"
+        assert WEBHOOK_SECRET not in line, f"webhook secret in a log: {line[:300]}"
+        assert not _TOKEN_SHAPE.search(line), f"token-shaped text in a log: {line[:300]}"
+        assert not contains_citizen_id(line), f"ID-like number in a log: {line[:300]}"
 
 
 class FakeClock:

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import httpx
 from aiohttp import web
 from telegram import (
+    Bot,
     BotCommand,
     BotCommandScopeChat,
     BotCommandScopeDefault,
@@ -24,7 +25,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import MessageLimit
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from bot.channels.telegram_limiter import TelegramLimiter, retry_seconds
@@ -77,6 +78,22 @@ def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str
     if current or not parts:
         parts.append(current)
     return parts
+
+
+async def check_token(secrets: Secrets) -> bool:
+    """Whether Telegram accepts the token (False only when it refuses it; network trouble is
+    left to the running bot's retries)."""
+    assert secrets.telegram_token is not None
+    bot = Bot(secrets.telegram_token.get_secret_value(),
+              base_url=secrets.telegram_base_url or "https://api.telegram.org/bot",
+              base_file_url=secrets.telegram_base_file_url or "https://api.telegram.org/file/bot")
+    try:
+        async with bot:
+            return True
+    except InvalidToken:
+        return False
+    except TelegramError:
+        return True
 
 
 @dataclass(frozen=True)

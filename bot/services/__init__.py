@@ -13,6 +13,7 @@ from bot.services.announcements import AnnouncementService
 from bot.services.feedback import FeedbackService
 from bot.services.households import HouseholdService
 from bot.services.members import MembershipService
+from bot.services.privacy import PrivacyService
 from bot.services.progress import ProgressService
 from bot.services.records import RecordService
 from storage.engine import Database
@@ -39,6 +40,7 @@ class Services:
     feedback: FeedbackService
     accounts: AccountService
     announcements: AnnouncementService
+    privacy: PrivacyService
 
     @classmethod
     def build(cls, settings: Settings, db: Database, clock: Clock, *,
@@ -59,6 +61,7 @@ class Services:
             feedback=FeedbackService(repos, settings, clock),
             accounts=accounts,
             announcements=AnnouncementService(repos, settings, clock, accounts),
+            privacy=PrivacyService(repos, clock),
         )
 
     async def sync_places(self) -> None:
