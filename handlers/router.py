@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -148,8 +149,9 @@ class Router:
             async with self.services.db.transaction():
                 await repos.channels.set_offered_options(msg.channel, msg.user_id,
                                                          offered(done), now)
+                await self._remember_options(msg.channel, msg.user_id, done)
             return done
-        except Exception:
+        except Exception as exc:
             # The transaction rolled back: nothing of this update was kept, so a retry is safe.
             log.exception("update %s/%s failed", msg.channel, msg.update_id)
             try:
@@ -157,6 +159,12 @@ class Router:
             except Exception:  # the database itself may be what failed
                 language = self.services.settings.bot.default_language
             with use_language(language):
+                if isinstance(exc, sqlite3.OperationalError) and "full" in str(exc):
+                    return [Reply(_("The server has no space left, so nothing was saved. "
+                                    "Please tell your commune officer and try again later."))]
+                if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+                    return [Reply(_("The system is busy, so nothing was saved. Please try "
+                                    "again in a minute."))]
                 return [Reply(_("Sorry, something went wrong and nothing was saved. "
                                 "Please try again, or send /cancel to start over."))]
 

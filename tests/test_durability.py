@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from bot.channels.console import ConsoleChannel
 from bot.services import Services
 from storage.db import Database
+from tests.conftest import join
 
 
 def _lock_for_writing(path: Path) -> sqlite3.Connection:
@@ -40,3 +43,49 @@ async def test_a_failed_begin_does_not_leave_later_updates_outside_a_transaction
 async def test_records_are_written_with_full_sync(services: Services) -> None:
     row = await services.db.fetchone("PRAGMA synchronous")
     assert row is not None and row[0] == 2  # FULL
+
+
+async def _fill(services: Services, sql: str, make: Callable[[int], tuple]) -> None:
+    """Insert rows until SQLite reports the file cannot grow."""
+    for n in range(1_000_000):
+        try:
+            await services.db.execute(sql, make(n))
+        except sqlite3.OperationalError as exc:
+            assert "full" in str(exc)
+            return
+    raise AssertionError("never filled")
+
+
+async def test_a_full_disk_saves_nothing_says_so_and_the_next_try_works(
+        services: Services, console: ConsoleChannel) -> None:
+    await join(services, console, "v1")
+    await console.send("v1", "/activate")
+    await console.send("v1", "X01-001")
+    await console.send("v1", "1 1 c")
+    member = await services.repos.member("console", "v1")
+    household = await services.repos.household_by_code("X01-002")
+    assert member is not None and household is not None
+    pages = await services.db.fetchone("PRAGMA page_count")
+    assert pages is not None
+    # max_page_count stops the file from growing (SQLITE_FULL, as on a full disk); the rows
+    # below use up the room left in the pages the save writes to.
+    await services.db.execute(f"PRAGMA max_page_count = {pages[0]}")
+    await _fill(services, "INSERT INTO processed_updates VALUES ('filler', ?, '')",
+                lambda n: (f"f{n}",))
+    await _fill(services, "INSERT INTO audit_log (at, action, entity) VALUES ('', 'fill', ?)",
+                lambda n: (f"f{n}",))
+    await _fill(services, "INSERT INTO activations (household_id, member_id, hamlet_code,"
+                " level2_registered, activated, household_capable, recorded_at)"
+                " VALUES (?, ?, 'X01', 0, 0, 0, '2000-01-01')",
+                lambda n: (household.id, member.id))
+    before = (await services.repos.count("activations"), await services.repos.count("audit_log"))
+    replies = await console.tap("v1", "Lưu")
+    assert "hết dung lượng" in replies[0].text and "chưa được lưu" in replies[0].text
+    assert (await services.repos.count("activations"),
+            await services.repos.count("audit_log")) == before
+    state = await services.repos.conversation("console", "v1")
+    assert state is not None and state.step == "confirm"  # the volunteer can try again
+    await services.db.execute("PRAGMA max_page_count = 1073741823")  # space freed
+    replies = await console.tap("v1", "Lưu")
+    assert "✅" in replies[0].text
+    assert await services.repos.count("activations") == before[0] + 1
