@@ -8,9 +8,10 @@ from typing import Any
 from storage.db import Database
 
 # Tables keyed by the chat account, removed whole on erasure: they say nothing the commune
-# must keep (where a conversation stands, a language choice, buttons offered, wrong codes).
-_ACCOUNT_TABLES = ("conversations", "user_languages", "offered_options", "invite_failures",
-                   "citizen_profiles")
+# must keep (where a conversation stands, a language choice, buttons offered, wrong codes,
+# when the person last wrote).
+_ACCOUNT_TABLES = ("conversations", "user_languages", "offered_options", "button_offers",
+                   "invite_failures", "citizen_profiles", "contacts")
 
 
 @dataclass
@@ -35,7 +36,14 @@ class PersonalDataRepository:
             rows = await self.db.fetchall(
                 f"SELECT * FROM {table} WHERE channel = ? AND external_id = ?", account)
             held[table] = [dict(r) for r in rows]
-        member_ids = [m["id"] for m in held["members"]]
+        member_ids = [m["id"] for m in held["members"]] or [
+            r["member_id"] for r in await self.db.fetchall(
+                "SELECT member_id FROM member_accounts WHERE channel = ? AND external_id = ?",
+                account)]
+        held["linked_accounts"] = [dict(r) for member_id in member_ids for r in
+                                   await self.db.fetchall(
+                                       "SELECT * FROM member_accounts WHERE member_id = ?",
+                                       (member_id,))]
         for table, column in (("activations", "member_id"), ("visits", "member_id"),
                               ("audit_log", "member_id"), ("outbox", "member_id"),
                               ("office_figures", "entered_by"),
@@ -58,6 +66,12 @@ class PersonalDataRepository:
         """
         account = (channel, external_id)
         counts = ErasureCounts()
+        # Questions passed on to the team were copied into the messages that carried them.
+        for question in await self.db.fetchall(
+                "SELECT id FROM citizen_questions WHERE channel = ? AND external_id = ?", account):
+            await self.db.execute(
+                "DELETE FROM message_outbox WHERE payload LIKE ?",
+                (f'%"ans:pick:{question["id"]}"%',))
         for table in (*_ACCOUNT_TABLES, "citizen_questions"):
             cursor = await self.db.execute(
                 f"DELETE FROM {table} WHERE channel = ? AND external_id = ?", account)
@@ -73,18 +87,28 @@ class PersonalDataRepository:
             "UPDATE petitions SET external_id = 'erased-' || id, chat_id = 'erased-' || id,"
             " photo_file_id = NULL WHERE channel = ? AND external_id = ?", account)
         counts.kept_without_name["petitions"] = cursor.rowcount
+        cursor = await self.db.execute(
+            "DELETE FROM message_outbox WHERE channel = ? AND chat_id = ?", account)
+        counts.removed["message_outbox"] = cursor.rowcount
         member = await self.db.fetchone(
-            "SELECT id FROM members WHERE channel = ? AND external_id = ?", account)
+            "SELECT id FROM members WHERE channel = ? AND external_id = ? UNION"
+            " SELECT member_id FROM member_accounts WHERE channel = ? AND external_id = ?",
+            (*account, *account))
         if member is not None:
-            member_id = member["id"]
+            member_id = member[0]
             cursor = await self.db.execute(
                 "DELETE FROM outbox WHERE member_id = ? AND status <> 'sent'", (member_id,))
             counts.removed["outbox"] = cursor.rowcount
+            for table in ("member_accounts", "link_codes"):
+                cursor = await self.db.execute(f"DELETE FROM {table} WHERE member_id = ?",
+                                               (member_id,))
+                counts.removed[table] = cursor.rowcount
             # Records a volunteer logged are the commune's statistics: they stay, no longer
             # linked to a name or a chat account.
             await self.db.execute(
                 "UPDATE members SET display_name = '', channel = 'erased',"
-                " external_id = 'erased-' || id WHERE id = ?", (member_id,))
+                " external_id = 'erased-' || id, preferred_channel = NULL WHERE id = ?",
+                (member_id,))
             for table in ("activations", "visits"):
                 row = await self.db.fetchone(
                     f"SELECT COUNT(*) AS n FROM {table} WHERE member_id = ?", (member_id,))

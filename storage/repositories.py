@@ -439,16 +439,16 @@ class Repositories:
                                at: datetime, keep_since: datetime) -> None:
         """Note the button values offered to someone; forget offers older than `keep_since`."""
         await self.db.executemany(
-            "INSERT INTO offered_options (channel, external_id, value, offered_at)"
+            "INSERT INTO button_offers (channel, external_id, value, offered_at)"
             " VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET offered_at=excluded.offered_at",
             [(channel, external_id, value, _ts(at)) for value in values])
-        await self.db.execute("DELETE FROM offered_options WHERE offered_at < ?",
+        await self.db.execute("DELETE FROM button_offers WHERE offered_at < ?",
                               (_ts(keep_since),))
 
     async def was_offered(self, channel: str, external_id: str, value: str) -> bool:
         """Whether this button value was offered to this person (and not yet forgotten)."""
         row = await self.db.fetchone(
-            "SELECT 1 FROM offered_options WHERE channel = ? AND external_id = ? AND value = ?",
+            "SELECT 1 FROM button_offers WHERE channel = ? AND external_id = ? AND value = ?",
             (channel, external_id, value))
         return row is not None
 

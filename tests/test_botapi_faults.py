@@ -12,6 +12,7 @@ import pytest
 from bot.channels.telegram import TelegramChannel
 from bot.config import Secrets, Settings
 from bot.models import Role
+from bot.runtime import Runtime
 from bot.services import Services
 from tests.botapi_stub import BotApiStub
 from tests.telegram_world import TelegramWorld
@@ -137,11 +138,13 @@ async def test_dropped_connections_are_retried(stub: BotApiStub, settings: Setti
     secrets = Secrets(telegram_token=stub.token,
                       telegram_base_url=f"http://127.0.0.1:{port}/bot",
                       telegram_base_file_url=f"http://127.0.0.1:{port}/file/bot")
-    channel = TelegramChannel(settings, secrets, clock=services.clock, services=services,
-                              request_timeout=2.0, retry_delays=(0.05, 0.1, 0.2),
-                              chat_interval=0.0, with_scheduler=False)
+    runtime = Runtime(services)
+    channel = TelegramChannel(settings, secrets, runtime=runtime, request_timeout=2.0,
+                              retry_delays=(0.05, 0.1, 0.2), chat_interval=0.0)
     await channel.start(poll_timeout=1)
-    world = TelegramWorld(stub, channel)
+    runtime.add_channel("telegram", channel)
+    await runtime.start(scheduler=False)
+    world = TelegramWorld(stub, channel, runtime)
     try:
         await _joined(world, services, USER, Role.VOLUNTEER)
         for method in ("sendMessage", "getUpdates", "setMyCommands"):
@@ -157,5 +160,5 @@ async def test_dropped_connections_are_retried(stub: BotApiStub, settings: Setti
         assert await services.repos.count("activations") == 1
         assert proxy.dropped == 5
     finally:
-        await channel.stop()
+        await world.stop()
         await proxy.stop()

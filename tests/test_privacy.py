@@ -32,7 +32,7 @@ async def test_a_volunteer_erases_their_data_and_the_figures_stay(
     await _log_one_activation(console, "v1")
     replies = await console.send("v1", "/xoadulieu")
     assert "vẫn được giữ" in texts(replies) or "không còn" in texts(replies)
-    await console.send("v1", "ok")  # not a yes: nothing happens
+    await console.send("v1", "để tôi nghĩ đã")  # not a yes: nothing happens
     assert await services.repos.member("console", "v1") is not None
     replies = await console.tap("v1", "Đồng ý xóa")
     assert "✅" in texts(replies)
