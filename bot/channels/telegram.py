@@ -184,7 +184,8 @@ class TelegramChannel:
                 commands = [BotCommand(c.name, c.description) for c in commands_for(None)]
             code = None if language == self.settings.bot.default_language else language
             await self._retrying(partial(app.bot.set_my_commands, commands,
-                                         scope=BotCommandScopeDefault(), language_code=code))
+                                         scope=BotCommandScopeDefault(), language_code=code),
+                                 idempotent=True)
 
     async def start(self, *, poll_timeout: int = 10, webhook: Webhook | None = None,
                     shared_webhook: str | None = None) -> None:
@@ -326,7 +327,7 @@ class TelegramChannel:
     async def _edit(self, message: Message, text: str,
                     markup: InlineKeyboardMarkup | None) -> bool:
         try:
-            await self._retrying(lambda: self.app.bot.edit_message_text(
+            await self._retrying(idempotent=True, call=lambda: self.app.bot.edit_message_text(
                 text, chat_id=message.chat_id, message_id=message.message_id,
                 reply_markup=markup))
         except BadRequest as exc:
@@ -335,21 +336,23 @@ class TelegramChannel:
         return True
 
     async def _set_commands(self, chat_id: int, commands: Sequence[Command]) -> None:
-        await self._retrying(lambda: self.app.bot.set_my_commands(
+        await self._retrying(idempotent=True, call=lambda: self.app.bot.set_my_commands(
             [BotCommand(c.name, c.description) for c in commands],
             scope=BotCommandScopeChat(chat_id)))
 
-    async def _retrying(self, call: Callable[[], Awaitable[T]]) -> T:
+    async def _retrying(self, call: Callable[[], Awaitable[T]], idempotent: bool = False) -> T:
         """Retry what surely did not reach Telegram (5xx answers, connections that never
         opened) with back-off; a timeout or a dropped answer raises InDoubt instead, because
-        the message may be on the user's screen already."""
+        the message may be on the user's screen already. Idempotent calls (setting the command
+        menu, editing a message to a given text) are retried in doubt too: doing them twice
+        shows nothing twice, and skipping them would leave a stale screen or drop the reply."""
         for delay in (*self.retry_delays, None):
             try:
                 return await call()
             except BadRequest:
                 raise
             except NetworkError as exc:
-                if not surely_not_sent(exc):
+                if not idempotent and not surely_not_sent(exc):
                     raise InDoubt(str(exc)) from exc
                 if delay is None:
                     raise
