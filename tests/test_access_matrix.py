@@ -37,7 +37,8 @@ BUSINESS_TABLES = ("households", "activations", "visits", "citizen_questions", "
                    "office_figures", "members", "invites", "petitions", "outbox")
 COMMANDS = ["/start", "/menu", "/help", "/activate", "/visit", "/fix", "/undo", "/me",
             "/questions", "/digest", "/office", "/invite", "/lang", "/cancel", "/phananh",
-            "/tracuu", "/xoadulieu", "/erase", "/nosuchcommand", "/start WRONGCODE1"]
+            "/tracuu", "/xoadulieu", "/erase", "/announce", "/thongbao", "/link", "/kenh",
+            "/nosuchcommand", "/start WRONGCODE1"]
 
 
 def two_communes() -> Settings:
