@@ -116,8 +116,10 @@ async def test_sigkill_mid_flow_loses_and_doubles_nothing(tmp_path: Path) -> Non
     async with BotApiStub() as stub:
         env = bot_env(stub, database)
         csv_file = tmp_path / "ho.csv"
+        names = ["Nguyễn Văn An", "Trần Thị Bình", "Lê Văn Cường", "Phạm Thị Dung",
+                 "Hoàng Văn Em", "Đỗ Thị Giang"]
         csv_file.write_text("code,hamlet,head_name,members\n" + "".join(
-            f"{code},X01,Nguyễn Văn Hộ {n},4\n" for n, code in enumerate(households, 1)),
+            f"{code},X01,{name},4\n" for code, name in zip(households, names, strict=True)),
             encoding="utf-8")
         assert _run(env, "import-households", str(csv_file)).returncode == 0
         code = _run(env, "invite", "--role", "volunteer", "--hamlet", "X01").stdout.split()[-1]
