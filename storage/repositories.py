@@ -440,7 +440,8 @@ class Repositories:
         """Note the button values offered to someone; forget offers older than `keep_since`."""
         await self.db.executemany(
             "INSERT INTO button_offers (channel, external_id, value, offered_at)"
-            " VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET offered_at=excluded.offered_at",
+            " VALUES (?, ?, ?, ?) ON CONFLICT (channel, external_id, value)"
+            " DO UPDATE SET offered_at=excluded.offered_at",
             [(channel, external_id, value, _ts(at)) for value in values])
         await self.db.execute("DELETE FROM button_offers WHERE offered_at < ?",
                               (_ts(keep_since),))
