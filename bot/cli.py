@@ -176,11 +176,17 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _backup(settings: Settings, destination: Path) -> int:
+    from storage.db import Database as SqliteDatabase
+
     if destination.exists():
         print(f"error: {destination} exists; choose a new file name", file=sys.stderr)
         return 2
     try:
         async with open_services(settings) as services:
+            if not isinstance(services.db, SqliteDatabase):
+                print("error: backup copies a SQLite file; for PostgreSQL use pg_dump",
+                      file=sys.stderr)
+                return 2
             await services.db.backup(destination)
             households = await services.repos.count("households")
             members = await services.repos.count("members")

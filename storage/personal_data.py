@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from storage.db import Database
+from storage.engine import Database
 
 # Tables keyed by the chat account, removed whole on erasure: they say nothing the commune
 # must keep (where a conversation stands, a language choice, buttons offered, wrong codes,
