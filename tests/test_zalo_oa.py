@@ -178,3 +178,21 @@ async def test_crash_after_commit_still_delivers_once(services: Services) -> Non
 
 async def test_window_is_seven_days(world: ZaloWorld) -> None:
     assert world.runtime.router.reply_windows == {"zalo_oa": timedelta(days=7)}
+
+
+async def test_zalo_volunteer_answers_by_typing_the_number(services: Services) -> None:
+    async with ZaloStub() as zalo:
+        world = await ZaloWorld.start(zalo, services)
+        try:
+            invite = await services.members.create_invite(Role.VOLUNTEER, hamlet_code="X01")
+            await world.say("v1", f"/start {invite.code}")
+            await citizen_says(world, "xe rac may gio qua xom minh")
+            await citizen_says(world, "kim tan")
+            forwarded = str(zalo.bot_sent("v1")[-1].params["text"])
+            assert "xe rac" in forwarded and "1. Trả lời" in forwarded
+            await world.say("v1", "1")                       # "Trả lời", by its number
+            await world.say("v1", "Sáng thứ 3 và thứ 6 ạ.")
+            await world.runtime.messages.deliver_due()
+            assert "Sáng thứ 3 và thứ 6" in zalo.oa_texts(CITIZEN)[-1]
+        finally:
+            await world.stop()
