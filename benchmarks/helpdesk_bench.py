@@ -39,8 +39,9 @@ DEV = ROOT / "benchmarks" / "helpdesk_dev.tsv"
 # for development like DEV; a fresh held-out set was written before each new round of tuning.
 ROUND1 = ROOT / "benchmarks" / "helpdesk_round1.tsv"
 ROUND2 = ROOT / "benchmarks" / "helpdesk_round2.tsv"
+ROUND3 = ROOT / "benchmarks" / "helpdesk_round3.tsv"
 HELDOUT = ROOT / "benchmarks" / "helpdesk_heldout.tsv"
-SPLITS = {"dev": DEV, "round1": ROUND1, "round2": ROUND2, "heldout": HELDOUT}
+SPLITS = {"dev": DEV, "round1": ROUND1, "round2": ROUND2, "round3": ROUND3, "heldout": HELDOUT}
 SYSTEMS = ("helpdesk", "bm25_reading", "bm25", "previous")
 # The last commit before this work: the previous matcher and greeting list are read from it.
 PREVIOUS_COMMIT = "7d22843"
@@ -274,7 +275,7 @@ _SHOWN = ("right", "top1", "correct_handovers", "confident_wrong", "wrong_langua
 
 def print_report(data: dict[str, object], systems: tuple[str, ...]) -> None:
     """Side-by-side tables: all figures per split, then 'right' and 'confident_wrong' per style."""
-    for split in ("heldout", "round2", "round1", "dev"):
+    for split in ("heldout", "round3", "round2", "round1", "dev"):
         if split not in data["questions"]:  # type: ignore[operator]
             continue
         print(f"\n== {split} ({data['questions'][split]} questions) ==")  # type: ignore[index]

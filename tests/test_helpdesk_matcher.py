@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"
 DEV = ROOT / "benchmarks" / "helpdesk_dev.tsv"
 # Earlier held-out sets, each measured once, then used for development.
-ROUNDS = [ROOT / "benchmarks" / f"helpdesk_round{n}.tsv" for n in (1, 2)]
+ROUNDS = [ROOT / "benchmarks" / f"helpdesk_round{n}.tsv" for n in (1, 2, 3)]
 # Written before the last round of tuning and never looked at question by question: the benchmark
 # reports it.
 HELDOUT = ROOT / "benchmarks" / "helpdesk_heldout.tsv"
@@ -275,7 +275,7 @@ STYLES = {"plain", "regional", "voice", "long", "short", "english", "out_of_scop
 def test_evaluation_sets_are_large_labelled_and_apart(kb: KnowledgeBase) -> None:
     dev, heldout = _rows(DEV) + [r for p in ROUNDS for r in _rows(p)], _rows(HELDOUT)
     ids = {entry.id for entry in kb} | LABELS
-    assert len(dev) + len(heldout) >= 400 and len(heldout) >= 100
+    assert len(dev) + len(heldout) >= 400 and len(heldout) >= 50
     for rows in (dev, heldout):
         assert all(r["expected"] in ids and r["style"] in STYLES and r["lang"] in ("vi", "en")
                    for r in rows)
@@ -295,12 +295,13 @@ def test_development_set_figures(reader: Reader) -> None:
     readings = [(r, reader.read(r["question"])) for r in rows]
     right = sum(_right(r, x) for r, x in readings) / len(rows)
     wrong = sum(x.entry_id is not None and x.entry_id != r["expected"] for r, x in readings) / len(rows)
-    # Measured 0.917 right and 0.015 confident-wrong; the bounds leave a few questions of slack.
-    assert right >= 0.9, f"right {right:.3f}"
-    assert wrong <= 0.022, f"confident-wrong {wrong:.3f}"
+    # Measured 0.894 right and 0.026 confident-wrong (over 831 questions; the earlier rounds are
+    # harder than the first development set); the bounds leave a few questions of slack.
+    assert right >= 0.885, f"right {right:.3f}"
+    assert wrong <= 0.031, f"confident-wrong {wrong:.3f}"
 
 
-@pytest.mark.parametrize("path", [DEV, *ROUNDS, HELDOUT], ids=["dev", "round1", "round2", "heldout"])
+@pytest.mark.parametrize("path", [DEV, *ROUNDS, HELDOUT], ids=["dev", "round1", "round2", "round3", "heldout"])
 def test_safety_holds_on_every_question(reader: Reader, path: Path) -> None:
     # Not accuracy (the held-out split is only measured by the benchmark): the promises that
     # must hold for every question whatever the matcher's skill. Failures are counted, not

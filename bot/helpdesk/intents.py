@@ -126,7 +126,7 @@ _GREETING_WORDS = word_set(
     "vang ok oke okay em anh chi ong ba co chu bac chau toi tui minh con ban bot ad admin "
     "muon hoi chut viec cai nay voi nhe nha ne ai khong o do day cho phep can giup gi duoc "
     "hieu biet dang moi nguoi it xiu ti are you anyone is me please test cam on camon thank "
-    "thanks thx ty nhen nghen hen chiec truc vay")
+    "thanks thx ty nhen nghen hen chiec truc vay bo tra loi")
 # Only after thanks: "cảm ơn nhiều lắm", "thank you so much".
 _THANKS_WORDS = word_set(
     "nhieu lam so much very")
