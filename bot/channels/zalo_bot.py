@@ -95,13 +95,14 @@ def _raise(code: int, description: str) -> Any:
     raise ZaloBotError(code, description)
 
 
-def unwrap(body: Any) -> dict[str, Any] | None:
-    """The event of a webhook body or a getUpdates result: flat, or wrapped in ok/result."""
+def unwrap(body: Any) -> list[dict[str, Any]]:
+    """The events of a webhook body or a getUpdates result: flat, or wrapped in ok/result."""
     if isinstance(body, dict) and "result" in body and "event_name" not in body:
         body = body["result"]
-    if isinstance(body, list):  # tolerate a list, though one event per call is documented
-        body = body[0] if body else None
-    return body if isinstance(body, dict) and isinstance(body.get("message"), dict) else None
+    # One event per call is documented; a list is tolerated all the same.
+    items = body if isinstance(body, list) else [body]
+    return [item for item in items
+            if isinstance(item, dict) and isinstance(item.get("message"), dict)]
 
 
 def to_incoming(event: dict[str, Any]) -> Incoming | None:
@@ -172,8 +173,7 @@ class ZaloBotChannel:
                 await self._sleep(delay)
                 continue
             failures = 0
-            found = unwrap(event)
-            if found is not None:
+            for found in unwrap(event):
                 self.accept(found)
 
     def accept(self, event: dict[str, Any]) -> bool:
@@ -213,10 +213,10 @@ class ZaloBotChannel:
             body = json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError):
             return web.Response(status=400, text="malformed JSON")
-        event = unwrap(body)
-        if event is None and not isinstance(body, dict):
+        events = unwrap(body)
+        if not events and not isinstance(body, dict):
             return web.Response(status=400, text="not an event")
-        if event is not None:
+        for event in events:
             self.accept(event)
         return web.json_response({"ok": True})
 
