@@ -285,9 +285,9 @@ async def test_short_digest_fits_a_screen_and_says_what_to_do(
     text = short.text
     assert len(text) <= 900
     # One activation of X01-001 on top of the baselines: 101 of 450 level 2, 81 of 101 active.
-    assert "• Hộ dùng được VNeID: 0,6% (1/180), chỉ tiêu 100%, còn thiếu 179" in text
-    assert "• ĐDĐT mức 2: 22,4% (101/450), chỉ tiêu 85%, còn thiếu 282" in text
-    assert "• Đã kích hoạt: 80,2% (81/101), chỉ tiêu 90%, còn thiếu 10" in text
+    assert "• Hộ dùng được VNeID: 1/180 (0,6%) — chỉ tiêu 100%, còn thiếu 179" in text
+    assert "• ĐDĐT mức 2: 101/450 (22,4%) — chỉ tiêu 85%, còn thiếu 282" in text
+    assert "• Đã kích hoạt: 81/101 (80,2%) — chỉ tiêu 90%, còn thiếu 10" in text
     assert "• Lượt hướng dẫn: 1, mục tiêu 10 (tuần trước 0)" in text
     # Furthest behind first, with what each hamlet still lacks.
     behind = text.split("Thôn/xóm chậm nhất (còn thiếu):\n")[1].splitlines()

@@ -44,17 +44,6 @@ def _signed(n: int) -> str:
     return ("+" if n > 0 else "") + fmt_int(n)
 
 
-def _share_against_target(ind: Indicator) -> str:
-    """"69% (815/1,175), target 100%: 360 to go" — the short digest's form of a figure."""
-    text = f"{fmt_percent(ind.share)} ({fmt_int(ind.done)}/{fmt_int(ind.whole)})"
-    if ind.target is None:
-        return text
-    if ind.reached:
-        return text + ", " + _("target {target} reached").format(target=fmt_percent(ind.target))
-    return text + ", " + _("target {target}: {n} to go").format(
-        target=fmt_percent(ind.target), n=fmt_int(ind.gap))
-
-
 def _visits_line(line: HamletLine, kind: PeriodKind) -> str:
     if line.visits_target:
         text = _("Guidance visits: {n} of the aim of {aim}").format(
@@ -71,9 +60,9 @@ def _standing(line: HamletLine, kind: PeriodKind) -> list[str]:
     return [
         _("Against the targets:"),
         "• " + _("Households able to use VNeID: {figure}").format(
-            figure=_share_against_target(line.capable)),
-        "• " + _("Level-2 e-ID: {figure}").format(figure=_share_against_target(line.level2)),
-        "• " + _("Activated: {figure}").format(figure=_share_against_target(line.activation)),
+            figure=figure_text(line.capable)),
+        "• " + _("Level-2 e-ID: {figure}").format(figure=figure_text(line.level2)),
+        "• " + _("Activated: {figure}").format(figure=figure_text(line.activation)),
         "• " + _visits_line(line, kind),
     ]
 

@@ -81,6 +81,15 @@ HAMLET_COLUMNS: tuple[Column, ...] = (
 )
 
 
+# Where a record of the period belongs, for rows of (commune digest, record).
+HOUSEHOLD_COLUMNS: tuple[Column, ...] = (
+    Column(N_("Commune"), lambda r: r[0].name, width=20),
+    Column(N_("Hamlet"), lambda r: _hamlet_name(r[0], r[1].hamlet_code), width=20),
+    Column(N_("Household code"), lambda r: r[1].household_code),
+    Column(N_("Head of household"), lambda r: r[1].head_name, width=22),
+)
+
+
 @dataclass(frozen=True)
 class SummaryRow:
     """One measure of one area against its target."""
@@ -224,10 +233,7 @@ def _record_sheets(book: Workbook, styles: _Styles, digest: Digest) -> None:
     local = lambda moment: _local_naive(moment, digest)  # noqa: E731
     _table(book, styles, _("Activations"), (
         Column(N_("Date and time"), lambda r: local(r[1].recorded_at), DATETIME),
-        Column(N_("Commune"), lambda r: r[0].name, width=20),
-        Column(N_("Hamlet"), lambda r: _hamlet_name(r[0], r[1].hamlet_code), width=20),
-        Column(N_("Household code"), lambda r: r[1].household_code),
-        Column(N_("Head of household"), lambda r: r[1].head_name, width=22),
+        *HOUSEHOLD_COLUMNS,
         Column(N_("Level-2 registered"), lambda r: r[1].level2_registered, INT),
         Column(N_("Activated"), lambda r: r[1].activated, INT),
         Column(N_("Someone can use VNeID"), lambda r: _yes_no(r[1].household_capable)),
@@ -235,10 +241,7 @@ def _record_sheets(book: Workbook, styles: _Styles, digest: Digest) -> None:
     ), each(rows.activations))
     _table(book, styles, _("Visits"), (
         Column(N_("Date and time"), lambda r: local(r[1].recorded_at), DATETIME),
-        Column(N_("Commune"), lambda r: r[0].name, width=20),
-        Column(N_("Hamlet"), lambda r: _hamlet_name(r[0], r[1].hamlet_code), width=20),
-        Column(N_("Household code"), lambda r: r[1].household_code),
-        Column(N_("Head of household"), lambda r: r[1].head_name, width=22),
+        *HOUSEHOLD_COLUMNS,
         Column(N_("Topics"), lambda r: _topics(r[1].topics), width=36),
         Column(N_("Outcome"), lambda r: _outcome(r[1].outcome)),
         Column(N_("Follow-up on"), lambda r: r[1].follow_up_on, DATE),
@@ -246,17 +249,13 @@ def _record_sheets(book: Workbook, styles: _Styles, digest: Digest) -> None:
     ), each(rows.visits))
     _table(book, styles, _("Follow-ups"), (
         Column(N_("Follow-up on"), lambda r: r[1].follow_up_on, DATE),
-        Column(N_("Commune"), lambda r: r[0].name, width=20),
-        Column(N_("Hamlet"), lambda r: _hamlet_name(r[0], r[1].hamlet_code), width=20),
-        Column(N_("Household code"), lambda r: r[1].household_code),
-        Column(N_("Head of household"), lambda r: r[1].head_name, width=22),
+        *HOUSEHOLD_COLUMNS,
         Column(N_("Topics"), lambda r: _topics(r[1].topics), width=36),
         Column(N_("Volunteer"), lambda r: r[1].member_name, width=20),
     ), each(rows.follow_ups))
     _table(book, styles, _("Citizens' questions"), (
         Column(N_("Asked on"), lambda r: local(r[1].created_at), DATETIME),
-        Column(N_("Commune"), lambda r: r[0].name, width=20),
-        Column(N_("Hamlet"), lambda r: _hamlet_name(r[0], r[1].hamlet_code), width=20),
+        *HOUSEHOLD_COLUMNS[:2],
         Column(N_("Question"), lambda r: r[1].text, width=60),
         Column(N_("Answered on"), lambda r: r[1].answered_at and local(r[1].answered_at),
                DATETIME),
