@@ -71,6 +71,15 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
+    try:
+        return _command(settings, args)
+    except DatabaseProblem as exc:
+        # Every command meets a damaged, locked or full database the same way: one line, no trace.
+        print(exc, file=sys.stderr)
+        return EXIT_DATABASE
+
+
+def _command(settings: Settings, args: argparse.Namespace) -> int:
     if args.command == "run":
         return _run(settings, args)
     if args.command == "demo":

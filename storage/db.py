@@ -48,6 +48,18 @@ class Database:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: we issue BEGIN/COMMIT ourselves so a unit of work is explicit.
         self._conn = await aiosqlite.connect(self.path, isolation_level=None)
+        try:
+            await self._configure()
+        except BaseException:
+            # aiosqlite's worker thread keeps the process alive until the connection closes:
+            # a damaged file or a failed migration must end in an error, not a hang.
+            await self.close()
+            raise
+        return self
+
+    async def _configure(self) -> None:
+        """Pragmas, then migrations (or query-only for a reader)."""
+        assert self._conn is not None
         self._conn.row_factory = aiosqlite.Row
         await self._conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
         await self._conn.execute("PRAGMA journal_mode = WAL")
@@ -61,7 +73,6 @@ class Database:
             await self._conn.execute("PRAGMA query_only = ON")
         else:
             await self._migrate()
-        return self
 
     async def open_reader(self) -> Database:
         """A second, read-only connection to the same file (the same one for `:memory:`)."""

@@ -90,6 +90,20 @@ def test_bad_config_names_the_field(env: dict[str, str], tmp_path: Path) -> None
     assert done.returncode == 2 and "timezone" in done.stderr and "Nowhere/City" in done.stderr
 
 
+def test_every_command_meets_a_damaged_database_with_one_line(env: dict[str, str],
+                                                             tmp_path: Path) -> None:
+    damaged = tmp_path / "damaged.sqlite3"
+    damaged.write_bytes(b"SQLite format 3\x00" + bytes(range(256)) * 64)
+    env["BOT_DATABASE"] = str(damaged)
+    out = tmp_path / "out"
+    for command in (["invite", "--role", "officer"], ["digest", "--out", str(out)],
+                    ["export-person", "--channel", "telegram", "--user", "1"]):
+        done = bot(*command, env=env, timeout=30)
+        assert done.returncode == 3, (command, done.stderr)
+        assert "damaged" in done.stderr and "Traceback" not in done.stderr, command
+    assert damaged.read_bytes().startswith(b"SQLite format 3")  # left as it was found
+
+
 def test_run_without_token_explains(env: dict[str, str]) -> None:
     done = bot("run", env=env)
     assert done.returncode == 2 and "TELEGRAM_BOT_TOKEN" in done.stderr

@@ -81,7 +81,8 @@ async def test_visit_follow_up_and_undo_by_typing(world: ZaloWorld) -> None:
     assert "✅" in saved and "27/11/2026" in saved
     assert await rows(world.services, "SELECT topics, follow_up_on FROM visits") == [
         ("install,level2", "2026-11-27")]
-    await world.say("z1", "/fix")
+    listed = await world.say("z1", "/fix")
+    assert "1. 1." not in listed  # an entry's own number is not numbered again
     await world.say("z1", "1")
     await world.say("z1", "huy muc nay")
     await world.say("z1", "1")          # "Đúng, hủy bản ghi"

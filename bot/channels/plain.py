@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from bot.choices import is_value, numbered_by_value, offered
@@ -21,6 +22,16 @@ def split_text(text: str, limit: int) -> list[str]:
     return [text[:limit], *split_text(text[limit:], limit)]
 
 
+# A label may carry its own number already ("1. Hộ Lan …", "☐ 2. Cài VNeID"): shown as is,
+# so a list never reads "1. 1. …".
+_OWN_NUMBER = re.compile(r"^\W*(\d+)\.\s")
+
+
+def _numbered(number: int, label: str) -> str:
+    own = _OWN_NUMBER.match(label)
+    return label if own and int(own.group(1)) == number else f"{number}. {label}"
+
+
 def options_text(options: Sequence[Option], first: int = 1, *, by_value: bool = False) -> str:
     """Options as lines a person answers by typing; numbered unless options are numbers."""
     if not options:
@@ -31,7 +42,7 @@ def options_text(options: Sequence[Option], first: int = 1, *, by_value: bool = 
                  ] if values else []
         lines += [_("or type “{words}”").format(words=o.label) for o in options if not is_value(o)]
         return "\n".join(lines)
-    lines = [f"{first + i}. {o.label}" for i, o in enumerate(options)]
+    lines = [_numbered(first + i, o.label) for i, o in enumerate(options)]
     last = first + len(options) - 1
     hint = (_("Reply 1 to choose it.") if last == 1 else
             _("Reply with a number from {first} to {last}, or type the words.").format(
