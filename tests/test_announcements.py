@@ -12,9 +12,10 @@ from bot.config import Settings
 from bot.models import Role
 from bot.runtime import Runtime
 from bot.services import Services
-from tests.botapi_stub import BotApiStub
+from tests.botapi_stub import BotApiStub, FloodLimits
 from tests.conftest import FakeClock
 from tests.telegram_world import TelegramWorld, labels, texts
+from tests.test_outbox import most_in_any_window
 from tests.zalo_stub import ZaloStub
 from tests.zalo_world import ZaloWorld
 
@@ -169,3 +170,29 @@ async def test_zalo_oa_citizens_outside_the_window_are_counted_not_sent(
         finally:
             await oa.stop()
             await telegram.stop()
+
+
+async def test_a_large_announcement_keeps_to_telegrams_flood_limits(
+        settings: Settings, services: Services) -> None:
+    """45 citizens: each gets it once, never more than 30 messages in any second, no 429.
+    (The stand-in checks the overall limit only: the test's bot answers its officer without
+    the one-second pause per chat, which each recipient here needs no more than once.)"""
+    crowd = list(range(9300, 9345))
+    async with BotApiStub(flood_limits=FloodLimits(chat_interval=None),
+                          latency=0.005) as stub:
+        world = await TelegramWorld.start(stub, settings, services)
+        try:
+            await people(world, services)
+            for citizen in crowd:
+                await world.say(citizen, "chào")
+            await announce(world, "Người dân đã nhắn tin với bot", MEETING)
+            stub.message_times.clear()
+            await world.tap(OFFICER, "Gửi cho 48 người")
+            for citizen in crowd:
+                assert [m.text for m in stub.sent_to(citizen)
+                        if HEADER in (m.text or "")] == [f"{HEADER}\n{MEETING}"]
+            assert stub.flood_rejections == 0
+            assert most_in_any_window(stub.message_times, 1.0) <= 30
+            assert stub.sent_to(OFFICER)[-1].text == "Thông báo số 1 đã tới 48 trên 48 người."
+        finally:
+            await world.stop()
