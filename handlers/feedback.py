@@ -9,7 +9,7 @@ from bot.errors import Refusal
 from bot.i18n import _, fmt_date, use_language
 from bot.messages import Kind, Option, Reply
 from bot.models import Conversation, Member
-from bot.services.feedback import FeedbackService, parse_ref
+from bot.services.feedback import STATUS_LABELS, FeedbackService, parse_ref
 from bot.textnorm import fold, parse_yes_no
 from handlers.base import Ctx, Turn, opt, parse_option, stay, with_reason
 from handlers.menu import cancel_row
@@ -32,8 +32,7 @@ def wants_feedback(text: str) -> bool:
 
 def status_label(petition: Petition, overdue: bool) -> str:
     """Where a petition stands, in words a citizen understands."""
-    label = {"open": _("received, waiting to be handled"), "assigned": _("being handled"),
-             "answered": _("answered"), "closed": _("handled and closed")}[petition.status]
+    label = _(STATUS_LABELS[petition.status])
     return label + (" " + _("(past its time limit)") if overdue else "")
 
 

@@ -1,4 +1,4 @@
-"""The digest's detail rows (every visit, activation, follow-up, question), streamed.
+"""The digest's detail rows (every visit, activation, follow-up, question, petition), streamed.
 
 The workbook lists every record of the period; for a province that is tens of thousands of rows,
 so they are read row by row while the workbook is written, never gathered in a list. Rendering
@@ -37,6 +37,18 @@ class QuestionRow:
     hamlet_code: str | None
     text: str
     answered_at: datetime | None
+
+
+@dataclass(frozen=True)
+class PetitionRow:
+    ref: str
+    created_at: datetime
+    hamlet_code: str | None
+    text: str
+    status: str
+    due_on: date
+    answered_at: datetime | None
+    closed_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -133,6 +145,18 @@ class StoredDetailRows:
                 [commune_code, w.cut.isoformat(), w.since.isoformat()]):
             yield QuestionRow(as_datetime(r[0]), r[1], r[2],
                               maybe_datetime(r[3]))
+
+    def petitions(self, commune_code: str) -> Iterator[PetitionRow]:
+        """Citizens' petitions: received in the period, or not closed at its end."""
+        w = self._window(commune_code)
+        for r in self._rows(
+                "SELECT ref, created_at, hamlet_code, text, status, due_on, answered_at, closed_at"
+                " FROM petitions WHERE commune_code = ? AND created_at < ?"
+                " AND (created_at >= ? OR closed_at IS NULL OR closed_at >= ?)"
+                " ORDER BY created_at",
+                [commune_code, w.cut.isoformat(), w.since.isoformat(), w.cut.isoformat()]):
+            yield PetitionRow(r[0], as_datetime(r[1]), r[2], r[3], r[4], as_date(r[5]),
+                              maybe_datetime(r[6]), maybe_datetime(r[7]))
 
     def _window(self, commune_code: str) -> CommuneWindow:
         return next(w for w in self.windows if w.commune_code == commune_code)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
 
 from bot.config import Settings
 from bot.models import Role
@@ -216,6 +218,14 @@ async def test_overdue_petitions_are_marked(world: TelegramWorld, services: Serv
         in texts(sent)
     sent = await world.say(OTHER_OFFICER, "/digest")
     assert "phản ánh" not in texts(sent)
+    # The workbook the officer can forward lists it with its number, limit and overdue mark.
+    sent = await world.say(OFFICER, "/digest")
+    workbook = next(m for m in sent if m.method == "sendDocument").files["document"].data
+    sheet = load_workbook(io.BytesIO(workbook))["Phản ánh, kiến nghị"]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:2] == ("Số phiếu", "Ngày nhận") and len(rows) == 2
+    assert rows[1][0] == "PA-2026-000001" and rows[1][3] == "Xóm Kim Tân"
+    assert rows[1][5:8] == ("đã tiếp nhận, đang chờ xử lý", datetime(2026, 12, 7), "Có")
 
 
 async def test_digest_counts_open_petitions_in_time(world: TelegramWorld) -> None:

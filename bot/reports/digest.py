@@ -21,7 +21,13 @@ from bot.i18n import N_, _
 from bot.measures import Indicator, hamlet_indicators
 from bot.models import Member
 from bot.reports.periods import Period, PeriodKind, period_containing, period_from_key
-from storage.detail_rows import ActivationRow, CommuneWindow, QuestionRow, StoredDetailRows
+from storage.detail_rows import (
+    ActivationRow,
+    CommuneWindow,
+    PetitionRow,
+    QuestionRow,
+    StoredDetailRows,
+)
 from storage.digest_figures import DigestFigures, Window
 from storage.repositories import (
     FollowUp,
@@ -138,6 +144,8 @@ class DetailRows(Protocol):
 
     def questions(self, commune_code: str) -> Iterable[QuestionRow]: ...
 
+    def petitions(self, commune_code: str) -> Iterable[PetitionRow]: ...
+
 
 class NoDetailRows:
     """A digest without stored records behind it (built by hand)."""
@@ -152,6 +160,9 @@ class NoDetailRows:
         return []
 
     def questions(self, commune_code: str) -> list[QuestionRow]:
+        return []
+
+    def petitions(self, commune_code: str) -> list[PetitionRow]:
         return []
 
 

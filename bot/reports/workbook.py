@@ -22,6 +22,7 @@ from bot.models import Outcome
 from bot.reports.digest import CampaignPace, CommuneDigest, Digest, HamletLine, OfficeLine
 from bot.reports.periods import key_label
 from bot.reports.text import period_title
+from bot.services.feedback import STATUS_LABELS
 from bot.services.records import TOPICS
 
 if TYPE_CHECKING:
@@ -260,6 +261,21 @@ def _record_sheets(book: Workbook, styles: _Styles, digest: Digest) -> None:
         Column(N_("Answered on"), lambda r: r[1].answered_at and local(r[1].answered_at),
                DATETIME),
     ), each(rows.questions))
+    today = local(digest.cut_at).date()
+    _table(book, styles, _("Petitions"), (
+        Column(N_("Number"), lambda r: r[1].ref, width=16),
+        Column(N_("Received on"), lambda r: local(r[1].created_at), DATETIME),
+        Column(N_("Commune"), lambda r: r[0].name, width=20),
+        Column(N_("Hamlet"), lambda r: _hamlet_name(r[0], r[1].hamlet_code), width=20),
+        Column(N_("Petition"), lambda r: r[1].text, width=60),
+        Column(N_("Status"), lambda r: _(STATUS_LABELS[r[1].status]), width=24),
+        Column(N_("Time limit"), lambda r: r[1].due_on, DATE),
+        Column(N_("Past the time limit"), lambda r: _yes_no(
+            r[1].closed_at is None and r[1].due_on < today)),
+        Column(N_("Answered on"), lambda r: r[1].answered_at and local(r[1].answered_at),
+               DATETIME),
+        Column(N_("Closed on"), lambda r: r[1].closed_at and local(r[1].closed_at), DATETIME),
+    ), each(rows.petitions))
 
 
 # -- cells ------------------------------------------------------------------------------------

@@ -13,12 +13,15 @@ import holidays
 from bot.clock import Clock, local_date
 from bot.config import Settings
 from bot.errors import Refusal
-from bot.i18n import _
+from bot.i18n import N_, _
 from bot.models import Member, Role
 from storage.feedback import FeedbackRepository, Petition
 from storage.repositories import HelpdeskRepository, Repositories
 
 MAX_TEXT_CHARS = 2000
+# Where a petition stands, in words a citizen understands (msgids: translate when shown).
+STATUS_LABELS = {"open": N_("received, waiting to be handled"), "assigned": N_("being handled"),
+                 "answered": N_("answered"), "closed": N_("handled and closed")}
 REF_PREFIX = "PA"
 # "PA-2026-000123", also typed as "pa 2026 123" or "PA2026000123".
 REF_PATTERN = re.compile(r"\bPA[-\s]?(\d{4})[-\s]?(\d{1,6})\b", re.IGNORECASE)
