@@ -29,7 +29,7 @@ from bot.reports.digest import (
 )
 from bot.reports.periods import Period, PeriodKind
 from bot.reports.workbook import render_workbook
-from storage.detail_rows import ActivationRow, QuestionRow
+from storage.detail_rows import ActivationRow, PetitionRow, QuestionRow
 from storage.repositories import (
     FollowUp,
     HamletActivity,
@@ -58,6 +58,8 @@ ACTIVATIONS = [ActivationRow(datetime(2026, 11, 18, 1, 0, tzinfo=UTC), "KT", "KT
                              "Hoàng Văn Bình", 2, 1, True, "Trần Thị Lan")]
 QUESTIONS = [QuestionRow(datetime(2026, 11, 18, 7, 15, tzinfo=UTC), "DH",
                          "Làm sao nộp hồ sơ khai sinh trực tuyến?", None)]
+PETITIONS = [PetitionRow("PA-2026-000007", datetime(2026, 11, 2, 2, 0, tzinfo=UTC), "KT",
+                         "Đèn đường đầu xóm hỏng", "assigned", date(2026, 11, 16), None, None)]
 
 
 class ListedRows:
@@ -74,6 +76,9 @@ class ListedRows:
 
     def questions(self, commune_code: str) -> list[QuestionRow]:
         return QUESTIONS if commune_code == "HD" else []
+
+    def petitions(self, commune_code: str) -> list[PetitionRow]:
+        return PETITIONS if commune_code == "HD" else []
 
 
 def hamlet(code: str, name: str, commune: str, *, households: int, capable: int,
@@ -299,7 +304,7 @@ def header_cells(sheet: Worksheet) -> dict[object, int]:
 def test_workbook_sheets_each_with_a_frozen_bold_header() -> None:
     sheets = open_book(commune_digest())
     assert list(sheets) == ["Summary", "Hamlets", "Activations", "Visits", "Follow-ups",
-                            "Citizens' questions"]
+                            "Citizens' questions", "Petitions"]
     # The summary keeps its title, period and table header in view; tables their header.
     assert sheets["Summary"].freeze_panes == "A4"
     assert all(sheet.freeze_panes == "A2" for title, sheet in sheets.items()
@@ -307,7 +312,7 @@ def test_workbook_sheets_each_with_a_frozen_bold_header() -> None:
     assert all(cell.font.bold for cell in sheets["Summary"][3] if cell.value)
     titles = list(open_book(commune_digest(), "vi"))
     assert titles == ["Tổng hợp", "Thôn xóm", "Kích hoạt", "Lượt hướng dẫn", "Hẹn quay lại",
-                      "Câu hỏi của người dân"]
+                      "Câu hỏi của người dân", "Phản ánh, kiến nghị"]
     assert all(0 < len(t) <= 31 for t in titles)
 
 
@@ -330,6 +335,12 @@ def test_activations_and_questions_sheets_list_the_period_records() -> None:
     assert question["Hamlet"] == "Xóm Đông Hưng"
     assert question["Question"] == "Làm sao nộp hồ sơ khai sinh trực tuyến?"
     assert question["Answered on"] is None
+    # A petition still open past its time limit at the cut-off is marked so.
+    [petition] = table(sheets["Petitions"])
+    assert (petition["Number"], petition["Hamlet"], petition["Status"]) == (
+        "PA-2026-000007", "Xóm Kim Tân", "being handled")
+    assert petition["Time limit"] == datetime(2026, 11, 16)
+    assert petition["Past the time limit"] == "Yes"
 
 
 def test_hamlet_rows_hold_the_digest_figures_as_numbers() -> None:
