@@ -31,6 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="serve every channel whose credentials are in the environment "
                    "(Telegram, Zalo Bot Platform, Zalo OA)")
+    sub.add_parser("migrate", help="apply the database's pending migrations (SQLite or "
+                   "PostgreSQL, from BOT_DATABASE) and print its schema version")
     demo = sub.add_parser("demo", help="offline demo: no token; (re)builds a demo database")
     demo.add_argument("--lang", choices=("vi", "en"), default="vi")
     demo.add_argument("--database", help="demo database file (default: the configured one, "
@@ -42,7 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     invite.add_argument("--commune", help="commune code (officers, when there are several)")
     households = sub.add_parser("import-households", help="import a household CSV")
     households.add_argument("file", type=Path)
-    backup = sub.add_parser("backup", help="copy the database to a file while the bot runs")
+    backup = sub.add_parser("backup", help="copy the database to a file while the bot runs "
+                            "(SQLite: a database file; PostgreSQL: a pg_dump custom-format file)")
     backup.add_argument("destination", type=Path)
     export = sub.add_parser("export-person", help="print (JSON) everything held about one "
                             "chat account, for a request under Decree 13/2023")
@@ -82,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
 def _command(settings: Settings, args: argparse.Namespace) -> int:
     if args.command == "run":
         return _run(settings, args)
+    if args.command == "migrate":
+        return asyncio.run(_migrate(settings))
     if args.command == "demo":
         from bot.demo import RealDataError, run_demo
 
@@ -105,6 +110,15 @@ def _command(settings: Settings, args: argparse.Namespace) -> int:
     if args.command == "ask":
         return _ask(settings, args.question, args.lang)
     return 2
+
+
+async def _migrate(settings: Settings) -> int:
+    from storage.engine import open_database
+
+    # Opening migrates (under a lock on PostgreSQL, so workers starting together wait).
+    async with open_database(settings.database_path) as db:
+        print(f"{db.engine}: schema version {await db.schema_version()}")
+    return 0
 
 
 def _ask(settings: Settings, question: str, language: str | None) -> int:
@@ -185,6 +199,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _backup(settings: Settings, destination: Path) -> int:
+    from storage.backup import dump_postgres
     from storage.db import Database as SqliteDatabase
 
     if destination.exists():
@@ -192,11 +207,10 @@ async def _backup(settings: Settings, destination: Path) -> int:
         return 2
     try:
         async with open_services(settings) as services:
-            if not isinstance(services.db, SqliteDatabase):
-                print("error: backup copies a SQLite file; for PostgreSQL use pg_dump",
-                      file=sys.stderr)
-                return 2
-            await services.db.backup(destination)
+            if isinstance(services.db, SqliteDatabase):
+                await services.db.backup(destination)
+            else:
+                dump_postgres(services.db.target, destination)
             households = await services.repos.count("households")
             members = await services.repos.count("members")
     except DatabaseProblem as exc:

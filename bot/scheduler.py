@@ -96,7 +96,10 @@ class ReportScheduler:
         return queued
 
     async def run(self, report: str, commune_code: str) -> None:
-        """A trigger fired: queue the report and deliver it."""
+        """A trigger fired: queue the report and deliver it. Every worker runs the triggers;
+        only the leader fires them (a second fire would find the outbox rows queued already)."""
+        if not await self.jobs.services.db.try_lead("scheduler"):
+            return
         await self.jobs.fire(report, self.settings.commune(commune_code), self.clock())
         await self.deliver()
 

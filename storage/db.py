@@ -31,6 +31,8 @@ class Database:
     """One connection shared by the process; writes are serialised by a lock around transactions."""
 
     engine = "sqlite"
+    # One writer at a time (BEGIN IMMEDIATE): a claim never meets a row locked by another.
+    skip_locked = ""
 
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000,
                  read_only: bool = False) -> None:
@@ -157,6 +159,10 @@ class Database:
     def target(self) -> str:
         """The database file."""
         return self.path
+
+    async def try_lead(self, role: str) -> bool:
+        """Always: one process owns a SQLite file, so it leads every role."""
+        return True
 
     async def lock_chat(self, channel: str, chat_id: str) -> None:
         """Nothing to do: one process, and its transactions already run one at a time."""

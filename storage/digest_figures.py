@@ -58,6 +58,9 @@ class DigestFigures:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        # SQLite's way to keep an index out of a plan (a unary +) is an error on PostgreSQL,
+        # whose planner weighs the indexes with statistics instead.
+        self._no_index = "+" if db.engine == "sqlite" else ""
 
     async def hamlets(self, codes: Sequence[str], window: Window) -> dict[str, HamletFigures]:
         """Per hamlet: capable households, level-2 and activated totals up to the cut-off,
@@ -66,8 +69,9 @@ class DigestFigures:
         cut = _ts(window.cut)
         acts = await self.db.fetchall(
             "SELECT hamlet_code, SUM(level2_registered), SUM(activated),"
-            " SUM(recorded_at >= ?1), SUM(IIF(recorded_at >= ?1, level2_registered, 0)),"
-            " SUM(IIF(recorded_at >= ?1, activated, 0))"
+            " SUM(CASE WHEN recorded_at >= ?1 THEN 1 ELSE 0 END),"
+            " SUM(CASE WHEN recorded_at >= ?1 THEN level2_registered ELSE 0 END),"
+            " SUM(CASE WHEN recorded_at >= ?1 THEN activated ELSE 0 END)"
             " FROM activations WHERE voided_at IS NULL AND recorded_at < ?4"
             f" AND hamlet_code IN ({_marks(codes)}) GROUP BY hamlet_code",
             [*w, cut, *codes])
@@ -75,14 +79,15 @@ class DigestFigures:
         # period. Its partial index hands the records over grouped by hamlet and household;
         # the unary + keeps the planner from trading it for the by-date index.
         capable = await self.db.fetchall(
-            "SELECT hamlet_code, COUNT(*), SUM(first_at >= ?1) FROM ("
+            "SELECT hamlet_code, COUNT(*), SUM(CASE WHEN first_at >= ?1 THEN 1 ELSE 0 END) FROM ("
             " SELECT hamlet_code, MIN(recorded_at) AS first_at FROM activations"
-            " WHERE voided_at IS NULL AND household_capable = 1 AND +recorded_at < ?4"
-            f" AND hamlet_code IN ({_marks(codes)}) GROUP BY hamlet_code, household_id)"
+            f" WHERE voided_at IS NULL AND household_capable = 1 AND {self._no_index}recorded_at < ?4"
+            f" AND hamlet_code IN ({_marks(codes)}) GROUP BY hamlet_code, household_id) AS firsts"
             " GROUP BY hamlet_code",
             [*w, cut, *codes])
         visits = await self.db.fetchall(
-            "SELECT hamlet_code, SUM(recorded_at >= ?1), SUM(recorded_at < ?3) FROM visits"
+            "SELECT hamlet_code, SUM(CASE WHEN recorded_at >= ?1 THEN 1 ELSE 0 END),"
+            " SUM(CASE WHEN recorded_at < ?3 THEN 1 ELSE 0 END) FROM visits"
             " WHERE voided_at IS NULL AND recorded_at >= ?2 AND recorded_at < ?4"
             f" AND hamlet_code IN ({_marks(codes)}) GROUP BY hamlet_code",
             [*w, cut, *codes])
@@ -124,7 +129,7 @@ class DigestFigures:
             f"   AND recorded_at >= ? AND recorded_at < ? AND hamlet_code IN ({_marks(codes)})"
             "  UNION ALL SELECT member_id, 0, 1 FROM visits WHERE voided_at IS NULL"
             f"   AND recorded_at >= ? AND recorded_at < ? AND hamlet_code IN ({_marks(codes)})"
-            " ) GROUP BY member_id)"
+            " ) AS logged_rows GROUP BY member_id)"
             " SELECT m.commune_code, m.id, m.display_name, m.hamlet_code,"
             " COALESCE(l.acts, 0) AS acts, COALESCE(l.visits, 0) AS visits"
             " FROM members m LEFT JOIN logged l ON l.member_id = m.id"
@@ -156,7 +161,7 @@ class DigestFigures:
             " WHERE v.voided_at IS NULL AND v.outcome = 'follow_up' AND v.follow_up_on >= ?"
             f" AND v.hamlet_code IN ({_marks(codes)}) AND NOT EXISTS (SELECT 1 FROM visits"
             " later WHERE later.household_id = v.household_id AND later.voided_at IS NULL"
-            " AND later.recorded_at > v.recorded_at)) WHERE rank <= ?",
+            " AND later.recorded_at > v.recorded_at)) AS ranked WHERE rank <= ?",
             [due_since.isoformat(), *codes, first])
         result = {code: WaitingFollowUps(0, []) for code in communes}
         for r in rows:

@@ -32,6 +32,8 @@ class Database(Protocol):
     """The unit-of-work interface every repository is written against."""
 
     engine: str  # "sqlite" or "postgresql"
+    # Appended to a SELECT that picks rows to claim: other claimers pass over them.
+    skip_locked: str
 
     @property
     def target(self) -> str:
@@ -51,6 +53,8 @@ class Database(Protocol):
     def transaction(self) -> contextlib.AbstractAsyncContextManager[None]: ...
 
     async def lock_chat(self, channel: str, chat_id: str) -> None: ...
+
+    async def try_lead(self, role: str) -> bool: ...
 
     async def schema_version(self) -> int: ...
 

@@ -7,9 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
-from storage.engine import Database
+from storage.engine import Database, Row
 
 _COLUMNS = "id, report, period, channel, chat_id, member_id, next_part, unknown_parts, attempts"
 
@@ -33,7 +31,7 @@ class OutboxItem:
     attempts: int
 
 
-def _item(row: aiosqlite.Row) -> OutboxItem:
+def _item(row: Row) -> OutboxItem:
     return OutboxItem(row["id"], row["report"], row["period"], row["channel"], row["chat_id"],
                       row["member_id"], row["next_part"], row["unknown_parts"], row["attempts"])
 
@@ -77,10 +75,11 @@ class OutboxRepository:
             " unknown_parts = CASE status WHEN 'sending' THEN"
             "   (CASE unknown_parts WHEN '' THEN '' ELSE unknown_parts || ',' END) || next_part"
             "   ELSE unknown_parts END,"
-            " next_part = next_part + (status = 'sending'), status = 'pending'"
+            " next_part = next_part + CASE status WHEN 'sending' THEN 1 ELSE 0 END,"
+            " status = 'pending'"
             " WHERE id = (SELECT id FROM outbox WHERE status IN ('pending', 'sending')"
             "   AND next_attempt <= ? AND (lease_until IS NULL OR lease_until < ?)"
-            "   ORDER BY next_attempt, id LIMIT 1)"
+            f"   ORDER BY next_attempt, id LIMIT 1{self.db.skip_locked})"
             f" RETURNING {_COLUMNS}", (owner, _ts(lease_until), _ts(now), _ts(now)))
         return _item(row) if row else None
 

@@ -17,6 +17,7 @@ from contextvars import ContextVar
 from importlib import resources
 from typing import Any
 
+import psycopg
 from psycopg import AsyncConnection, AsyncCursor
 from psycopg.rows import RowMaker
 from psycopg_pool import AsyncConnectionPool
@@ -58,24 +59,25 @@ def _pg_row(cursor: AsyncCursor[Any]) -> RowMaker[PgRow]:
 def translate(sql: str, params: Iterable[Any]) -> tuple[str, Any]:
     """Our `?` / `?N` placeholders in psycopg's style (`%s` / `%(pN)s`), literals left alone."""
     values = tuple(params)
-    numbered = False
+    if not re.search(r"\?\d", sql):
+        return _TOKENS.sub(lambda m: m.group(0) if m.group(0).startswith("'") else
+                           "%%" if m.group(0) == "%" else "%s", sql), values
+    highest = 0
 
-    def swap(match: re.Match[str]) -> str:
-        nonlocal numbered
+    def named(match: re.Match[str]) -> str:
+        # As in SQLite: `?N` is parameter N, a bare `?` the one after the highest so far.
+        nonlocal highest
         token = match.group(0)
         if token.startswith("'"):
             return token
         if token == "%":
             return "%%"
-        if match.group(1):
-            numbered = True
-            return f"%(p{match.group(1)})s"
-        return "%s"
+        index = int(match.group(1)) if match.group(1) else highest + 1
+        highest = max(highest, index)
+        return f"%(p{index})s"
 
-    text = _TOKENS.sub(swap, sql)
-    if numbered:
-        return text, {f"p{i}": value for i, value in enumerate(values, start=1)}
-    return text, values
+    text = _TOKENS.sub(named, sql)
+    return text, {f"p{i}": value for i, value in enumerate(values, start=1)}
 
 
 def _migrations() -> list[tuple[int, str, str]]:
@@ -96,11 +98,13 @@ class PostgresDatabase:
     """A connection pool; a transaction holds one connection, other statements borrow one."""
 
     engine = "postgresql"
+    skip_locked = " FOR UPDATE SKIP LOCKED"
 
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = self.target = url
         self._pool_size = pool_size
         self._pool: AsyncConnectionPool[Any] | None = None
+        self._leaders: dict[str, AsyncConnection[Any]] = {}
 
     @staticmethod
     async def _configure(conn: AsyncConnection[Any]) -> None:
@@ -122,7 +126,11 @@ class PostgresDatabase:
         return self
 
     async def close(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection (and give up any leadership)."""
+        for conn in self._leaders.values():
+            with contextlib.suppress(psycopg.Error):
+                await conn.close()
+        self._leaders.clear()
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
@@ -177,6 +185,28 @@ class PostgresDatabase:
             raise RuntimeError("lock_chat needs a transaction")
         await self.execute("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))",
                            (f"{channel}:{chat_id}",))
+
+    async def try_lead(self, role: str) -> bool:
+        """True while this process holds `role`'s leader lock: a session lock on a connection
+        of its own, which PostgreSQL lets go when the process or that connection dies."""
+        held = self._leaders.get(role)
+        if held is not None:
+            try:
+                await held.execute("SELECT 1")
+                return True
+            except psycopg.Error:
+                del self._leaders[role]
+                with contextlib.suppress(psycopg.Error):
+                    await held.close()
+        conn = await AsyncConnection.connect(self.url, autocommit=True)
+        cursor = await conn.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 1))",
+                                    (role,))
+        row = await cursor.fetchone()
+        if row is not None and row[0]:
+            self._leaders[role] = conn
+            return True
+        await conn.close()
+        return False
 
     @contextlib.asynccontextmanager
     async def _connection(self) -> AsyncIterator[AsyncConnection[Any]]:

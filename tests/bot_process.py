@@ -41,7 +41,7 @@ eligible_citizens = 250
     return path
 
 
-async def add_officers(config: Path, database: Path, count: int, first: int = 8000
+async def add_officers(config: Path, database: Path | str, count: int, first: int = 8000
                        ) -> list[int]:
     """Officers of the commune, straight into the database the bot will open."""
     settings = load_settings(config)
@@ -55,13 +55,13 @@ async def add_officers(config: Path, database: Path, count: int, first: int = 80
 
 
 class BotProcess:
-    """A bot process; its log goes to a file next to the database."""
+    """A bot process on a SQLite file or a PostgreSQL URL; its log goes next to the config."""
 
-    def __init__(self, stub: BotApiStub, config: Path, database: Path, name: str) -> None:
+    def __init__(self, stub: BotApiStub, config: Path, database: Path | str, name: str) -> None:
         env = {**os.environ, "TELEGRAM_BOT_TOKEN": stub.token,
                "TELEGRAM_BASE_URL": stub.base_url, "TELEGRAM_BASE_FILE_URL": stub.base_file_url,
                "BOT_DATABASE": str(database)}
-        self.log_path = database.parent / f"{name}.log"
+        self.log_path = config.parent / f"{name}.log"
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bot", "--config", str(config), "run"], cwd=ROOT, env=env,

@@ -106,14 +106,10 @@ def postgres_url() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine_target(request: pytest.FixtureRequest, db_path: Path) -> Iterator[str]:
-    """A fresh database on each engine: a SQLite file, or an empty PostgreSQL schema."""
-    if request.param == "sqlite":
-        yield str(db_path)
-        return
-    with fresh_schema(request.getfixturevalue("postgres_url")) as url:
-        yield url
+# Runs a test once on a SQLite file and once on an empty PostgreSQL schema (through the
+# `database_target` fixture, which the `services` fixture opens).
+ON_BOTH_ENGINES = pytest.mark.parametrize("database_target", ["sqlite", "postgresql"],
+                                          indirect=True)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -146,10 +142,14 @@ async def dump_tables(db: Database) -> str:
 
 
 @pytest.fixture
-def database_target(db_path: Path) -> str:
-    """Where the services' database lives: a SQLite file here; tests/test_storage.py runs on
-    PostgreSQL too by overriding this fixture."""
-    return str(db_path)
+def database_target(request: pytest.FixtureRequest, db_path: Path) -> Iterator[str]:
+    """Where the services' database lives: a SQLite file, unless a test asks for PostgreSQL
+    (ON_BOTH_ENGINES): then a fresh schema on the test session's server."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        yield str(db_path)
+        return
+    with fresh_schema(request.getfixturevalue("postgres_url")) as url:
+        yield url
 
 
 @pytest.fixture

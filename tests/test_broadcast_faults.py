@@ -12,19 +12,30 @@ import sqlite3
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
+import psycopg
+from psycopg.rows import dict_row
+
+from storage.engine import is_postgres
 from tests.bot_process import BotProcess, add_officers, write_config
 from tests.botapi_stub import BotApiStub, FloodLimits
+from tests.conftest import ON_BOTH_ENGINES
 from tests.test_outbox import most_in_any_window
 
 PARTS = {"sendMessage": 0, "sendPhoto": 1, "sendDocument": 2}
 WEEKLY = ("Báo cáo tuần",)
 
 
-def outbox(database: Path) -> list[sqlite3.Row]:
+def outbox(database: str) -> list[dict[str, Any]]:
+    """The weekly digest's outbox rows, read beside the bot (SQLite file or PostgreSQL URL)."""
+    sql = "SELECT * FROM outbox WHERE report = 'digest-week'"
+    if is_postgres(database):
+        with psycopg.connect(database, row_factory=dict_row) as pg:
+            return pg.execute(sql).fetchall()
     with sqlite3.connect(database) as conn:
         conn.row_factory = sqlite3.Row
-        return conn.execute("SELECT * FROM outbox WHERE report = 'digest-week'").fetchall()
+        return [dict(r) for r in conn.execute(sql)]
 
 
 def weekly_messages(stub: BotApiStub, officers: list[int]) -> Counter[tuple[int, int]]:
@@ -37,19 +48,20 @@ def weekly_messages(stub: BotApiStub, officers: list[int]) -> Counter[tuple[int,
     return counts
 
 
-async def settled(database: Path, rows: int, timeout: float) -> None:
+async def settled(database: str, rows: int, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = outbox(database)
         if len(found) == rows and all(r["status"] in ("sent", "unknown") for r in found):
             return
         await asyncio.sleep(0.2)
-    raise AssertionError(f"outbox not settled: {[dict(r) for r in outbox(database)]}")
+    raise AssertionError(f"outbox not settled: {outbox(database)}")
 
 
+@ON_BOTH_ENGINES
 async def test_sigkill_mid_broadcast_then_restart_delivers_each_message_at_most_once(
-        tmp_path: Path) -> None:
-    config, database = write_config(tmp_path), tmp_path / "bot.sqlite3"
+        tmp_path: Path, database_target: str) -> None:
+    config, database = write_config(tmp_path), database_target
     officers = await add_officers(config, database, 40)
     async with BotApiStub(flood_limits=FloodLimits(), latency=0.02) as stub:
         # Three charts hang in the network when the process dies: they reach the chats,
@@ -94,8 +106,10 @@ async def test_sigkill_mid_broadcast_then_restart_delivers_each_message_at_most_
     assert stub.flood_rejections == 0 and most_in_any_window(stub.message_times, 1.0) <= 30
 
 
-async def test_two_bot_processes_on_one_database_send_the_digest_once(tmp_path: Path) -> None:
-    config, database = write_config(tmp_path), tmp_path / "bot.sqlite3"
+@ON_BOTH_ENGINES
+async def test_two_bot_processes_on_one_database_send_the_digest_once(
+        tmp_path: Path, database_target: str) -> None:
+    config, database = write_config(tmp_path), database_target
     officers = await add_officers(config, database, 24)
     async with BotApiStub(flood_limits=FloodLimits(), latency=0.02) as stub:
         bots = [BotProcess(stub, config, database, name) for name in ("one", "two")]

@@ -14,10 +14,10 @@ from bot.messages import Reply
 from bot.models import Role
 from bot.ratelimit import ChatPacer, SlidingWindow
 from bot.services import Services
-from storage.db import Database
+from storage.engine import open_database
 from storage.outbox import OutboxRepository
 from tests.botapi_stub import BotApiStub, FloodLimits
-from tests.conftest import FakeClock
+from tests.conftest import ON_BOTH_ENGINES, FakeClock
 from tests.telegram_world import TelegramWorld
 
 FRIDAY_1500 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)  # 15:00 in Vietnam: digest time
@@ -196,6 +196,7 @@ class SlowRecorder:
         self.log.extend((self.name, chat_id, reply.text) for reply in replies)
 
 
+@ON_BOTH_ENGINES
 async def test_two_processes_on_one_database_never_both_send_a_row(
         services: Services, clock: FakeClock) -> None:
     officers = await add_officers(services, 30)
@@ -205,8 +206,8 @@ async def test_two_processes_on_one_database_never_both_send_a_row(
     async def content(item: object, member: object) -> list[Reply]:
         return [Reply("one"), Reply("two")]
 
-    # A second connection stands for a second bot process on the same file.
-    other_db = await Database(services.db.path).open()
+    # A second connection (SQLite) or pool (PostgreSQL) stands for a second bot process.
+    other_db = await open_database(services.db.target).open()
     try:
         first = build_reporting(services, {"telegram": SlowRecorder(sent, "first")},
                                 chat_interval=0.0)
@@ -227,6 +228,7 @@ async def test_two_processes_on_one_database_never_both_send_a_row(
     assert {chat for chat, _t in per_message} == {str(o) for o in officers}
 
 
+@ON_BOTH_ENGINES
 async def test_a_row_left_on_its_way_by_a_crash_resumes_after_the_message_in_doubt(
         services: Services, clock: FakeClock) -> None:
     [officer] = await add_officers(services, 1)

@@ -9,10 +9,11 @@ from bot.channels.console import ConsoleChannel
 from bot.maintenance import IDLE_CONVERSATIONS, PROCESSED_UPDATES, prune
 from bot.models import Role
 from bot.services import Services
-from tests.conftest import FakeClock, join
+from tests.conftest import ON_BOTH_ENGINES, FakeClock, join
 from tests.test_reports import RecordingSender
 
 
+@ON_BOTH_ENGINES
 async def test_retention_job_prunes_old_update_ids_and_abandoned_conversations(
         services: Services, console: ConsoleChannel, clock: FakeClock) -> None:
     await join(services, console, "old")
@@ -44,6 +45,7 @@ async def test_retention_job_prunes_old_update_ids_and_abandoned_conversations(
     assert replies and replies[0].options
 
 
+@ON_BOTH_ENGINES
 async def test_settled_outbox_rows_are_kept_ninety_days(services: Services,
                                                        console: ConsoleChannel,
                                                        clock: FakeClock) -> None:

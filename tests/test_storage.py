@@ -3,6 +3,10 @@ file and on a real PostgreSQL schema (the `engine_target` fixture runs it on bot
 
 from __future__ import annotations
 
+import os
+import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,18 +18,14 @@ from bot.messages import Incoming, Kind
 from bot.services import Services
 from storage import db as sqlite_engine
 from storage import postgres as postgres_engine
+from storage.backup import pg_dump_program
 from storage.engine import open_database
-from tests.conftest import FakeClock, dump_tables, join
+from tests.conftest import HOUSEHOLDS, ON_BOTH_ENGINES, FakeClock, dump_tables, join
 from tests.postgres_server import fresh_schema
 from tests.test_flows import texts
 
 
-@pytest.fixture
-def database_target(engine_target: str) -> str:
-    """Every test of this module runs on SQLite and on PostgreSQL."""
-    return engine_target
-
-
+@ON_BOTH_ENGINES
 async def test_migrations_apply_once(database_target: str) -> None:
     async with open_database(database_target) as db:
         migrations = (sqlite_engine if db.engine == "sqlite" else postgres_engine)._migrations()
@@ -56,6 +56,7 @@ async def test_both_engines_hold_the_same_tables_and_columns(db_path: Path,
     assert postgres_columns - sqlite_columns == set()
 
 
+@ON_BOTH_ENGINES
 async def test_restart_mid_flow_resumes(settings: Settings, clock: FakeClock,
                                         database_target: str, services: Services,
                                         console: ConsoleChannel) -> None:
@@ -74,6 +75,7 @@ async def test_restart_mid_flow_resumes(settings: Settings, clock: FakeClock,
     await services.db.open()
 
 
+@ON_BOTH_ENGINES
 async def test_duplicate_update_is_applied_once(services: Services,
                                                 console: ConsoleChannel) -> None:
     await join(services, console, "v1")
@@ -89,6 +91,7 @@ async def test_duplicate_update_is_applied_once(services: Services,
     assert await services.repos.count("activations") == 1
 
 
+@ON_BOTH_ENGINES
 async def test_failure_mid_update_leaves_nothing_half_written(
         services: Services, console: ConsoleChannel, monkeypatch: pytest.MonkeyPatch) -> None:
     await join(services, console, "v1")
@@ -110,6 +113,7 @@ async def test_failure_mid_update_leaves_nothing_half_written(
     assert await services.repos.count("activations") == 1
 
 
+@ON_BOTH_ENGINES
 async def test_import_is_safe_to_repeat_and_reports_bad_rows(services: Services) -> None:
     rows = [
         {"code": "X01-001", "hamlet": "X01", "head_name": "Nguyễn Thị Lan", "members": "4"},
@@ -128,3 +132,30 @@ async def test_import_is_safe_to_repeat_and_reports_bad_rows(services: Services)
     assert await services.repos.count("households") == 6
     dump = await dump_tables(services.db)
     assert "185 000 123" not in dump
+
+
+def _bot(database: str, *args: str) -> str:
+    done = subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True,
+                          env={**os.environ, "BOT_DATABASE": database}, check=False,
+                          cwd=Path(__file__).resolve().parent.parent)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@ON_BOTH_ENGINES
+async def test_migrate_and_backup_commands(services: Services, database_target: str,
+                                           tmp_path: Path) -> None:
+    engine = services.db.engine
+    version = await services.db.schema_version()
+    assert _bot(database_target, "migrate").strip() == f"{engine}: schema version {version}"
+    dest = tmp_path / "backup" / "bot.backup"
+    _bot(database_target, "backup", str(dest))  # while the services hold the database open
+    if engine == "sqlite":
+        with sqlite3.connect(dest) as copy:
+            names = [r[0] for r in copy.execute("SELECT head_name FROM households ORDER BY code")]
+    else:
+        pg_restore = Path(pg_dump_program()).with_name("pg_restore")
+        data = subprocess.run([str(pg_restore), "--data-only", "--table=households", "--file=-",
+                               str(dest)], capture_output=True, text=True, check=True).stdout
+        names = [h["head_name"] for h in HOUSEHOLDS if h["head_name"] in data]
+    assert names == [h["head_name"] for h in HOUSEHOLDS]

@@ -215,7 +215,9 @@ class TelegramChannel:
         await self.app.shutdown()
 
     async def webhook(self, request: web.Request) -> web.Response:
-        """POST /telegram on the shared server: the secret header, then the update is queued."""
+        """POST /telegram on the shared server: the secret header, then the update is handled;
+        the answer comes after its transaction committed, so an update that failed halfway (a
+        worker killed, a 5xx) is delivered again by Telegram and never half-applied."""
         given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
         if not self.webhook_secret or not hmac.compare_digest(given.encode(),
                                                               self.webhook_secret.encode()):
@@ -225,7 +227,8 @@ class TelegramChannel:
             update = Update.de_json(data, self.app.bot)
         except Exception:  # malformed JSON or not an update: refuse, never crash
             return web.Response(status=400)
-        await self.app.update_queue.put(update)
+        # Through the per-chat processor, as polled updates go; awaited, so the answer waits.
+        await self.app.update_processor.process_update(update, self.app.process_update(update))
         return web.Response(status=200)
 
     # -- updates -------------------------------------------------------------------------

@@ -1,0 +1,61 @@
+"""Several bot processes on one PostgreSQL database: the scheduler's leader and the outbox's
+claims. Each "process" is its own connection pool on the same schema, as a worker is."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.app import build_reporting, build_router, open_services
+from bot.channels.console import ConsoleChannel
+from bot.config import Settings
+from bot.services import Services
+from tests.conftest import FakeClock, join
+from tests.postgres_server import fresh_schema
+from tests.test_reports import RecordingSender
+
+FRIDAY_0800 = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)  # the volunteers' reminder
+
+
+@pytest.fixture
+async def three_workers(postgres_url: str, settings: Settings,
+                        clock: FakeClock) -> AsyncIterator[list[Services]]:
+    with fresh_schema(postgres_url) as url:
+        async with contextlib.AsyncExitStack() as stack:
+            yield [await stack.enter_async_context(open_services(settings, clock=clock,
+                                                                  database_path=url))
+                   for _ in range(3)]
+
+
+async def test_three_schedulers_firing_the_same_minute_send_once(
+        three_workers: list[Services], clock: FakeClock) -> None:
+    first = three_workers[0]
+    console = ConsoleChannel(build_router(first))
+    for user in ("v1", "v2", "v3", "v4"):
+        await join(first, console, user)
+    senders = [RecordingSender() for _ in three_workers]
+    reportings = [build_reporting(services, {"console": sender}, chat_interval=0.0)
+                  for services, sender in zip(three_workers, senders, strict=True)]
+    clock.now = FRIDAY_0800
+    await asyncio.gather(*(r.scheduler.run("reminder", "HD") for r in reportings))
+    await asyncio.gather(*(r.outbox.deliver_due() for r in reportings))
+    chats = Counter(chat for sender in senders for chat, _reply in sender.pushed)
+    assert chats == {"v1": 1, "v2": 1, "v3": 1, "v4": 1}
+    # One worker led: the others fired nothing and sent nothing.
+    assert sum(1 for sender in senders if sender.pushed) == 1
+    leaders = [await services.db.try_lead("scheduler") for services in three_workers]
+    assert leaders.count(True) == 1
+
+
+async def test_leadership_passes_on_when_the_leader_stops(three_workers: list[Services]) -> None:
+    first, second, _third = three_workers
+    assert await first.db.try_lead("scheduler")
+    assert not await second.db.try_lead("scheduler")
+    await first.db.close()  # the leader's process ends (its session, and lock, with it)
+    assert await second.db.try_lead("scheduler")
+    await first.db.open()

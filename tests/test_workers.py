@@ -1,0 +1,136 @@
+"""Several bot processes on one PostgreSQL database behind one webhook, driven over HTTP on
+127.0.0.1 as Telegram drives them: each worker is `python -m bot run` with its own port."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import psycopg
+import pytest
+
+from tests.botapi_stub import BotApiStub
+from tests.postgres_server import fresh_schema
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "webhook-secret-for-tests"
+USER = 5001
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Workers:
+    """N worker processes and the database they share."""
+
+    url: str
+    ports: list[int]
+    stub: BotApiStub
+    http: aiohttp.ClientSession
+
+    async def post(self, worker: int, update: dict[str, Any]) -> int:
+        """Deliver an update to one worker's webhook; returns the HTTP status (after commit)."""
+        async with self.http.post(
+                f"http://127.0.0.1:{self.ports[worker]}/telegram", json=update,
+                headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}) as response:
+            return response.status
+
+    def text_update(self, text: str) -> dict[str, Any]:
+        """A message from the test volunteer, as Telegram would POST it."""
+        update_id = self.stub.push_text(USER, text)
+        return next(u for u in self.stub.pending_updates if u["update_id"] == update_id)
+
+    def count(self, sql: str) -> int:
+        with psycopg.connect(self.url) as conn:
+            row = conn.execute(sql).fetchone()
+            assert row is not None
+            return int(row[0])
+
+
+async def _cli(env: dict[str, str], *args: str) -> str:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", *args, env=env, cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    return out.decode()
+
+
+@pytest.fixture
+async def workers(stub: BotApiStub, postgres_url: str, tmp_path: Path) -> AsyncIterator[Workers]:
+    with fresh_schema(postgres_url) as url:
+        base = {**os.environ, "BOT_DATABASE": url, "TELEGRAM_BOT_TOKEN": stub.token,
+                "TELEGRAM_BASE_URL": stub.base_url, "TELEGRAM_BASE_FILE_URL": stub.base_file_url,
+                "TELEGRAM_WEBHOOK_SECRET": SECRET}
+        households = tmp_path / "households.csv"
+        households.write_text("code,hamlet,head_name,members\nX01-001,X01,Nguyễn Thị Lan,4\n",
+                              encoding="utf-8")
+        await _cli(base, "import-households", str(households))
+        ports = [_free_port() for _ in range(3)]
+        processes = [await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", cwd=ROOT, stdout=asyncio.subprocess.DEVNULL,
+            stderr=(tmp_path / f"worker{i}.log").open("w"),
+            env={**base, "BOT_HTTP_LISTEN": f"127.0.0.1:{port}",
+                 "BOT_PUBLIC_URL": f"http://127.0.0.1:{port}"}) for i, port in enumerate(ports)]
+        try:
+            async with aiohttp.ClientSession() as http:
+                for port in ports:
+                    await _until_healthy(http, port)
+                yield Workers(url, ports, stub, http)
+        finally:
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                await process.wait()
+
+
+async def _until_healthy(http: aiohttp.ClientSession, port: int) -> None:
+    for _ in range(600):  # a worker starts in a few seconds; 60 s on a loaded machine
+        try:
+            async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
+                if response.status == 200:
+                    return
+        except aiohttp.ClientConnectionError:
+            pass
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"worker on port {port} never became healthy")
+
+
+async def _join(workers: Workers) -> None:
+    env = {**os.environ, "BOT_DATABASE": workers.url}
+    code = (await _cli(env, "invite", "--role", "volunteer", "--hamlet", "X01")).split()[-1]
+    assert await workers.post(0, workers.text_update(f"/start {code}")) == 200
+    assert workers.count("SELECT COUNT(*) FROM members") == 1
+
+
+async def test_one_chat_spread_over_workers_stays_in_order(workers: Workers) -> None:
+    await _join(workers)
+    steps = ["/activate", "X01-001", "1 1 c", "luu"]
+    for i, text in enumerate(steps):  # each step to another worker, as a load balancer would
+        assert await workers.post(i % 3, workers.text_update(text)) == 200
+    assert workers.count("SELECT COUNT(*) FROM activations") == 1
+    assert "✅" in workers.stub.last_message(USER).text
+
+
+async def test_same_update_to_every_worker_at_once_takes_effect_once(workers: Workers) -> None:
+    await _join(workers)
+    for text in ["/activate", "X01-001", "1 1 c"]:
+        assert await workers.post(0, workers.text_update(text)) == 200
+    save = workers.text_update("luu")
+    seen = len(workers.stub.sent_to(USER))
+    statuses = await asyncio.gather(*(workers.post(i, save) for i in range(3)))
+    assert statuses == [200, 200, 200]
+    assert workers.count("SELECT COUNT(*) FROM activations") == 1
+    receipts = [m.text for m in workers.stub.sent_to(USER)[seen:]]
+    assert len(receipts) == 1 and "✅" in receipts[0], receipts
