@@ -81,22 +81,26 @@ async def workers(stub: BotApiStub, postgres_url: str, tmp_path: Path) -> AsyncI
         processes = [await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", "run", cwd=ROOT, stdout=asyncio.subprocess.DEVNULL,
             stderr=(tmp_path / f"worker{i}.log").open("w"),
+            # The public URL is only registered with the stand-in (Telegram wants https).
             env={**base, "BOT_HTTP_LISTEN": f"127.0.0.1:{port}",
-                 "BOT_PUBLIC_URL": f"http://127.0.0.1:{port}"}) for i, port in enumerate(ports)]
+                 "BOT_PUBLIC_URL": "https://bot.example.vn"}) for i, port in enumerate(ports)]
         try:
             async with aiohttp.ClientSession() as http:
-                for port in ports:
-                    await _until_healthy(http, port)
+                for port, process in zip(ports, processes, strict=True):
+                    await _until_healthy(http, port, process)
                 yield Workers(url, ports, stub, http)
         finally:
             for process in processes:
-                process.terminate()
+                if process.returncode is None:
+                    process.terminate()
             for process in processes:
                 await process.wait()
 
 
-async def _until_healthy(http: aiohttp.ClientSession, port: int) -> None:
+async def _until_healthy(http: aiohttp.ClientSession, port: int,
+                         process: asyncio.subprocess.Process) -> None:
     for _ in range(600):  # a worker starts in a few seconds; 60 s on a loaded machine
+        assert process.returncode is None, f"worker on port {port} exited"
         try:
             async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
                 if response.status == 200:
