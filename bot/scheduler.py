@@ -46,17 +46,28 @@ def cron_fields(report: str, schedule: Schedule) -> dict[str, object]:
 
 @dataclass(frozen=True)
 class Planned:
+    """One trigger: a report for every commune of one time zone."""
+
     report: str
-    commune: Commune
+    zone: str
+    communes: tuple[Commune, ...]
     trigger: CronTrigger
+
+    @property
+    def job_id(self) -> str:
+        return f"{self.report}:{self.zone}"
 
 
 def plan(settings: Settings) -> list[Planned]:
-    """Every report of every commune with its trigger in the commune's time zone."""
+    """Every report with its trigger, once per time zone: the schedule is the deployment's, so
+    a country of thousands of communes (one zone) has five report triggers, not five each."""
     reports = ("digest-week", REMINDER, FOLLOW_UP, "digest-month", "digest-quarter")
-    return [Planned(report, commune, CronTrigger(timezone=commune.tz,
-                                                 **cron_fields(report, settings.schedule)))
-            for commune in settings.communes for report in reports]
+    zones: dict[str, list[Commune]] = {}
+    for commune in settings.communes:
+        zones.setdefault(commune.timezone, []).append(commune)
+    return [Planned(report, zone, tuple(communes),
+                    CronTrigger(timezone=communes[0].tz, **cron_fields(report, settings.schedule)))
+            for zone, communes in zones.items() for report in reports]
 
 
 def last_fire_time(trigger: CronTrigger, now: datetime, window: timedelta) -> datetime | None:
@@ -89,18 +100,21 @@ class ReportScheduler:
         for planned in plan(self.settings):
             fired = last_fire_time(planned.trigger, now, window)
             if fired is not None:
-                queued += await self.jobs.fire(planned.report, planned.commune, fired)
+                for commune in planned.communes:
+                    queued += await self.jobs.fire(planned.report, commune, fired)
         if queued:
             log.info("catch-up: %d report messages queued", queued)
         await self.deliver()
         return queued
 
-    async def run(self, report: str, commune_code: str) -> None:
+    async def run(self, report: str, *commune_codes: str) -> None:
         """A trigger fired: queue the report and deliver it. Every worker runs the triggers;
         only the leader fires them (a second fire would find the outbox rows queued already)."""
         if not await self.jobs.services.db.try_lead("scheduler"):
             return
-        await self.jobs.fire(report, self.settings.commune(commune_code), self.clock())
+        now = self.clock()
+        for code in commune_codes:
+            await self.jobs.fire(report, self.settings.commune(code), now)
         await self.deliver()
 
     async def deliver(self) -> None:
@@ -117,8 +131,8 @@ class ReportScheduler:
         scheduler = AsyncIOScheduler(timezone=UTC)
         for planned in plan(self.settings):
             scheduler.add_job(self.run, planned.trigger,
-                              args=[planned.report, planned.commune.code],
-                              id=f"{planned.report}:{planned.commune.code}",
+                              args=[planned.report, *(c.code for c in planned.communes)],
+                              id=planned.job_id,
                               misfire_grace_time=grace, coalesce=True, max_instances=1)
         scheduler.add_job(self.deliver, IntervalTrigger(seconds=self.deliver_every.seconds),
                           id="outbox", coalesce=True, max_instances=1)

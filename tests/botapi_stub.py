@@ -1343,6 +1343,14 @@ class BotApiStub:
         self._signal.notify()
         return int(raw["update_id"])
 
+    def take_update(self, update_id: int) -> JSONDict:
+        """Remove a pushed update from the getUpdates queue and return it, to POST it to a
+        webhook instead (the newest first: it is usually the one just pushed)."""
+        for index in range(len(self._queue) - 1, -1, -1):
+            if self._queue[index]["update_id"] == update_id:
+                return self._queue.pop(index)
+        raise KeyError(update_id)
+
     def push_text(
         self, user_id: int, text: str, *, first_name: str = "Lan", language_code: str = "vi"
     ) -> int:

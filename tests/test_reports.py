@@ -14,6 +14,7 @@ import pytest
 
 from bot.app import Reporting, build_reporting
 from bot.channels.console import ConsoleChannel
+from bot.config import Settings
 from bot.i18n import use_language
 from bot.messages import Reply
 from bot.models import Role
@@ -327,13 +328,26 @@ async def test_scheduler_runs_on_the_event_loop_with_every_trigger(
     scheduler = reporting.scheduler.start()
     try:
         jobs = {job.id for job in scheduler.get_jobs()}
-        assert {"digest-week:HD", "reminder:HD", "follow-up:HD", "digest-month:HD",
-                "digest-quarter:HD", "outbox"} <= jobs
-        digest = scheduler.get_job("digest-week:HD")
+        zone = "Asia/Ho_Chi_Minh"
+        assert {f"digest-week:{zone}", f"reminder:{zone}", f"follow-up:{zone}",
+                f"digest-month:{zone}", f"digest-quarter:{zone}", "outbox"} <= jobs
+        digest = scheduler.get_job(f"digest-week:{zone}")
         assert digest is not None and digest.next_run_time.astimezone(VN).weekday() == 4
         assert (digest.next_run_time.astimezone(VN).hour, digest.next_run_time.minute) == (15, 0)
     finally:
         reporting.scheduler.shutdown()
+
+
+def test_a_country_of_thousands_of_communes_has_a_handful_of_triggers() -> None:
+    communes = [{"code": f"C{n:04d}", "name": f"Xã {n}", "hamlets": [
+        {"code": f"C{n:04d}-01", "name": "Thôn 1", "households": 100, "eligible_citizens": 250}]}
+        for n in range(3300)]
+    communes[-1]["timezone"] = "Asia/Bangkok"  # a deployment may span two zones
+    planned = plan(Settings.model_validate({"communes": communes}))
+    assert len(planned) == 5 * 2
+    digests = sorted((p for p in planned if p.report == "digest-week"), key=lambda p: p.zone)
+    assert [(p.zone, len(p.communes)) for p in digests] == [
+        ("Asia/Bangkok", 1), ("Asia/Ho_Chi_Minh", 3299)]
 
 
 async def test_a_voided_entry_leaves_the_digest_and_its_workbook(

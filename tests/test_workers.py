@@ -48,8 +48,7 @@ class Workers:
 
     def text_update(self, text: str) -> dict[str, Any]:
         """A message from the test volunteer, as Telegram would POST it."""
-        update_id = self.stub.push_text(USER, text)
-        return next(u for u in self.stub.pending_updates if u["update_id"] == update_id)
+        return self.stub.take_update(self.stub.push_text(USER, text))
 
     def count(self, sql: str) -> int:
         with psycopg.connect(self.url) as conn:
