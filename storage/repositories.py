@@ -199,7 +199,7 @@ class Repositories:
         """Times of every wrong invite code since a moment (all accounts), oldest first."""
         rows = await self.db.fetchall(
             "SELECT at FROM invite_failures WHERE at >= ? ORDER BY at", (_ts(since),))
-        return [datetime.fromisoformat(r["at"]) for r in rows]
+        return [as_datetime(r["at"]) for r in rows]
 
     async def invite_failures_since(self, channel: str, external_id: str,
                                     since: datetime) -> list[datetime]:
