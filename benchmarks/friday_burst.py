@@ -5,8 +5,13 @@ Each volunteer runs one activation (`/activate`, the household's code, `1 1 c`, 
 after the previous one was answered; volunteers start at rate/4 a second, so updates arrive at
 about `rate` a second. An update's latency is its POST until the worker answers (after the
 commit and the reply). The load generator spreads updates over the workers round robin, as a
-reverse proxy does. Every configuration runs the same script with the same settings; the bot
-processes are `python -m bot run`, the Bot API stand-in runs in this process.
+reverse proxy does; an update not answered within 30 s counts as an error. Every configuration
+runs the same script with the same settings; the bot processes are `python -m bot run`, the Bot
+API stand-in runs in this process.
+
+The bot keeps to Telegram's flood limits in each process (30 messages a second, one a second per
+chat): one chat's replies are a second apart, and a process cannot answer more than 30 updates a
+second, whatever its database.
 
     python -m benchmarks.friday_burst [--quick] [--postgres URL]
 """
@@ -47,20 +52,29 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _name(n: int) -> str:
+    """A plausible person's name (names hold no digits: the import refuses those)."""
+    families = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi")
+    middles = ("Văn", "Thị", "Đức", "Minh", "Ngọc")
+    givens = ("An", "Bình", "Cúc", "Dũng", "Hà", "Hải", "Hoa", "Hùng", "Lan", "Long", "Mai",
+              "Nam", "Oanh", "Phúc", "Quang", "Sơn", "Tâm", "Thảo", "Trang", "Tuấn", "Vân", "Yến")
+    return f"{families[n % 8]} {middles[n // 8 % 5]} {givens[n // 40 % len(givens)]}"
+
+
 async def _prepare(database: str, volunteers: int) -> list[str]:
     """Volunteers (members already) and one household each; returns the households' codes."""
     settings = load_settings(ROOT / "config.toml")
     hamlets = [h.code for h in settings.communes[0].hamlets]
-    codes = [f"{hamlets[n % len(hamlets)]}-B{n:05d}" for n in range(volunteers)]
+    codes = [f"{hamlets[n % len(hamlets)]}-{n + 1:05d}" for n in range(volunteers)]
     async with open_services(settings, database_path=database) as services:
         await services.households.import_rows([
-            {"code": code, "hamlet": code.split("-")[0], "head_name": f"Nguyễn Văn Hộ {n}",
-             "members": "4"} for n, code in enumerate(codes)])
+            {"code": code, "hamlet": code.split("-")[0], "head_name": _name(n), "members": "4"}
+            for n, code in enumerate(codes)])
         async with services.db.transaction():
             for n, code in enumerate(codes):
                 await services.repos.upsert_member(
                     channel="telegram", external_id=str(FIRST_USER + n),
-                    display_name=f"Tình nguyện viên {n}", role=Role.VOLUNTEER,
+                    display_name=_name(n + 7), role=Role.VOLUNTEER,
                     commune_code="HD", hamlet_code=code.split("-")[0], language="vi",
                     at=services.clock())
     return codes
@@ -101,7 +115,7 @@ async def _burst(stub: BotApiStub, ports: list[int], codes: list[str], rate: flo
     turn = 0
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector,
-                                     timeout=aiohttp.ClientTimeout(total=60)) as http:
+                                     timeout=aiohttp.ClientTimeout(total=30)) as http:
 
         async def post(update: dict[str, Any]) -> None:
             nonlocal errors, turn
@@ -166,6 +180,7 @@ async def run(rate: float, seconds: float, volunteers: int, postgres: str | None
                 result = await _burst(stub, ports, codes, rate, seconds)
             async with open_services(load_settings(ROOT / "config.toml"),
                                      database_path=database) as services:
+                # Each finished script saved one activation: fewer means updates were lost.
                 result["activations_saved"] = await services.repos.count("activations")
             figures[name] = result
             print(f"{name:14} {result['updates_per_s']:7.1f} updates/s  p50 {result['p50_ms']:8.1f} ms"
