@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
+
 from bot import redaction
 from bot.clock import Clock, system_clock
 from bot.config import Settings
@@ -45,16 +47,19 @@ async def check_database(settings: Settings, database_path: str | None = None) -
     path = database_path or settings.database_path
     try:
         async with open_services(settings, database_path=path) as services:
-            row = await services.db.fetchone("PRAGMA quick_check")
-            if row is None or row[0] != "ok":
-                return describe_database_error(path, sqlite3.DatabaseError(
-                    f"database disk image is malformed: {row[0] if row else '?'}"))
+            if services.db.engine == "sqlite":  # PostgreSQL checks its pages itself
+                row = await services.db.fetchone("PRAGMA quick_check")
+                if row is None or row[0] != "ok":
+                    return describe_database_error(path, sqlite3.DatabaseError(
+                        f"database disk image is malformed: {row[0] if row else '?'}"))
     except DatabaseProblem as exc:
         return str(exc)
     except sqlite3.Error as exc:
         return describe_database_error(path, exc)
     except OSError as exc:
         return f"error: cannot open the database {path}: {exc.strerror}"
+    except psycopg.Error as exc:  # the URL is not repeated: it may hold a password
+        return f"error: cannot use the PostgreSQL database: {exc}"
     return None
 
 
