@@ -1,171 +1,190 @@
-"""Our bot against a bare python-telegram-bot echo bot, on the same loopback Bot API server.
+"""Inbound: our bot against a bare python-telegram-bot echo bot, every program in its own process.
 
-Both run the real python-telegram-bot over HTTP. Closed loop: a user sends a message and waits
-for the answer (latency); open loop: many users send at once (throughput).
-Run: python -m benchmarks.bot_vs_echo [--users 20] [--rounds 10] [--out FILE]
+The Bot API stand-in and its simulated users run in one process (benchmarks.standin), each bot
+in another (benchmarks.bots), this driver in a third; nothing is traced inside timed blocks.
+Closed-loop users: each sends, waits for the bot's answer, sends again. Our users run the
+activation flow (open, pick a household, numbers, save: four updates, one record written);
+the echo bot's users get their text back. Runs with no limiter on either side and with the same
+flood limiter on both; then with a 100 ms round trip added by the stand-in, concurrent against
+one update at a time.
+
+python -m benchmarks.bot_vs_echo [--quick] [--seconds 8] [--out FILE]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import statistics
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
-from telegram import Update
-from telegram.ext import AIORateLimiter, Application, ContextTypes, MessageHandler, filters
-
-from benchmarks.common import measured, summary, write
+from benchmarks.common import percentile, write
+from benchmarks.procs import ROOT, Process, StandIn
 from bot.app import open_services
-from bot.channels.telegram import TelegramChannel
-from bot.config import Secrets, load_settings
+from bot.config import load_settings
 from bot.models import Role
-from bot.runtime import Runtime
-from tests.botapi_stub import BotApiStub
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-class EchoBot:
-    """The baseline: replies with the text it got."""
-
-    def __init__(self, stub: BotApiStub, *, limited: bool = False) -> None:
-        self.handled = 0
-        builder = (Application.builder().token(stub.token).base_url(stub.base_url)
-                   .base_file_url(stub.base_file_url))
-        if limited:  # the same flood limiter our bot runs with (about 30 messages a second)
-            builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
-        self.app = builder.build()
-        self.app.add_handler(MessageHandler(filters.TEXT, self._echo))
-
-    async def _echo(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        assert update.message is not None
-        await update.message.reply_text(update.message.text or "")
-        self.handled += 1
-
-    async def start(self) -> None:
-        await self.app.initialize()
-        await self.app.start()
-        assert self.app.updater is not None
-        await self.app.updater.start_polling(poll_interval=0.0, timeout=1)
-
-    async def stop(self) -> None:
-        assert self.app.updater is not None
-        await self.app.updater.stop()
-        await self.app.stop()
-        await self.app.shutdown()
+CONFIG = ROOT / "config.toml"
+ECHO_USERS, OUR_USERS = 20_000, 30_000
+HOUSEHOLDS_PER_USER = 12
 
 
-async def _wait(counter: Any, target: int, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while counter() < target:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"only {counter()} of {target} updates handled")
-        await asyncio.sleep(0.001)
+def household(user_index: int, step: int) -> str:
+    return f"BX{user_index:04d}{step % HOUSEHOLDS_PER_USER:02d}"
 
 
-async def _closed_loop(stub: BotApiStub, handled: Any, user: int, texts: list[str]
-                       ) -> list[float]:
-    latencies = []
-    for text in texts:
-        before = handled()
-        start = time.perf_counter()
-        stub.push_text(user, text)
-        await _wait(handled, before + 1)
-        latencies.append(time.perf_counter() - start)
-    return latencies
+def activation_script(user_index: int, rounds: int) -> list[str]:
+    return [text for r in range(rounds) for text in
+            ("/activate", household(user_index, r), "1 1 c", "luu")]
 
 
-async def _open_loop(stub: BotApiStub, handled: Any, scripts: dict[int, list[str]]) -> float:
-    """Every user sends its script, one message after the other's answer; all users at once."""
-    total = sum(len(s) for s in scripts.values())
-    before = handled()
-    start = time.perf_counter()
-    rounds = max(len(s) for s in scripts.values())
-    for index in range(rounds):
-        for user, script in scripts.items():
-            if index < len(script):
-                stub.push_text(user, script[index])
-    await _wait(handled, before + total)
-    return total / (time.perf_counter() - start)
+async def prepare(database: Path, users: int) -> None:
+    """Volunteers and their households, written before any bot starts (not timed)."""
+    settings = load_settings(CONFIG)
+    hamlet = settings.communes[0].hamlets[0].code
+    async with open_services(settings, database_path=str(database)) as services:
+        rows = [{"code": household(u, s), "hamlet": hamlet, "head_name": f"Hộ Thử {u} {s}",
+                 "members": "60"} for u in range(users) for s in range(HOUSEHOLDS_PER_USER)]
+        await services.households.import_rows(rows)
+        async with services.db.transaction():
+            for u in range(users):
+                await services.repos.upsert_member(
+                    channel="telegram", external_id=str(OUR_USERS + u),
+                    display_name=f"Tình nguyện viên {u}", role=Role.VOLUNTEER,
+                    commune_code=settings.communes[0].code, hamlet_code=hamlet,
+                    language="vi", at=services.clock())
 
 
-def _activation_script(code: str) -> list[str]:
-    return ["/activate", code, "1 1 c", "luu"]
+def _summary(result: dict[str, Any], cpu: float, rss: float) -> dict[str, Any]:
+    latencies = result["latencies"]
+    updates = result["updates"]
+    return {"updates": updates, "updates_per_s": updates / result["seconds"],
+            "p50_ms": percentile(latencies, 0.5) * 1000,
+            "p95_ms": percentile(latencies, 0.95) * 1000,
+            "mean_ms": statistics.fmean(latencies) * 1000 if latencies else float("nan"),
+            "cpu_ms_per_update": cpu / updates * 1000 if updates else float("nan"),
+            "peak_rss_mib": rss}
 
 
-async def run(users: int, rounds: int) -> dict[str, Any]:
-    settings = load_settings(ROOT / "config.toml")
+async def _measure(standin: StandIn, bot: Process, program: str, user_counts: list[int],
+                   seconds: float, settle: float) -> dict[str, Any]:
     figures: dict[str, Any] = {}
-    for name, limited in (("echo", False), ("echo_limited", True)):
-        async with BotApiStub() as stub:
-            echo = EchoBot(stub, limited=limited)
-            await echo.start()
-            try:
-                with measured() as m:
-                    lat = await _closed_loop(stub, lambda e=echo: e.handled, 1,
-                                             ["xin chào"] * 100)
-                    scripts = {2000 + u: ["xin chào"] * (4 * rounds) for u in range(users)}
-                    rate = await _open_loop(stub, lambda e=echo: e.handled, scripts)
-                figures[name] = {"closed_loop": summary(lat), "updates_per_s": rate,
-                                 "peak_mib": m.peak_mib}
-            finally:
-                await echo.stop()
-
-    with tempfile.TemporaryDirectory() as folder:
-        async with BotApiStub() as stub, open_services(
-                settings, database_path=str(Path(folder) / "bench.sqlite3")) as services:
-            hamlet = settings.communes[0].hamlets[0].code
-            rows = [{"code": f"{hamlet}-{n:04d}", "hamlet": hamlet,
-                     "head_name": f"Nguyễn Văn Hộ {n}", "members": "6"} for n in range(2000)]
-            await services.households.import_rows(rows)
-            secrets = Secrets(telegram_token=stub.token, telegram_base_url=stub.base_url,
-                              telegram_base_file_url=stub.base_file_url)
-            channel = TelegramChannel(settings, secrets, runtime=Runtime(services))
-            await channel.start(poll_timeout=1)
-            try:
-                for user in [1, *(3000 + u for u in range(users))]:
-                    invite = await services.members.create_invite(Role.VOLUNTEER,
-                                                                   hamlet_code=hamlet)
-                    stub.push_text(user, f"/start {invite.code}")
-                await _wait(lambda: channel.handled_count, users + 1)
-                with measured() as m:
-                    script = [t for n in range(25) for t in
-                              _activation_script(f"{hamlet}-{n:04d}")]
-                    lat = await _closed_loop(stub, lambda: channel.handled_count, 1, script)
-                    scripts = {3000 + u: [t for r in range(rounds) for t in _activation_script(
-                        f"{hamlet}-{100 + u * rounds + r:04d}")] for u in range(users)}
-                    rate = await _open_loop(stub, lambda: channel.handled_count, scripts)
-                saved = await services.repos.count("activations")
-                figures["ours"] = {"closed_loop": summary(lat), "updates_per_s": rate,
-                                   "peak_mib": m.peak_mib, "activations_saved": saved,
-                                   "activations_expected": 25 + users * rounds}
-            finally:
-                await channel.stop()
-    figures["setup"] = {"users": users, "rounds": rounds,
-                        "note": "ours: full activation flows (4 updates each, SQLite WAL) with "
-                                "the 30 msg/s flood limiter; echo: one reply per update, "
-                                "echo_limited: the same with the limiter"}
+    if program == "ours":
+        # How many messages each step of the flow answers with (read once, untimed).
+        answers = await standin.call("/calibrate", {
+            "user": OUR_USERS + max(user_counts),  # a volunteer kept out of the timed runs
+            "texts": activation_script(max(user_counts), 1), "settle": settle})
+        if 0 in answers:
+            raise RuntimeError(f"a step of the flow got no answer: {answers}")
+    else:
+        answers = [1]
+    for users in user_counts:
+        first = OUR_USERS if program == "ours" else ECHO_USERS
+        ids = [first + u for u in range(users)]
+        rounds = 400  # more than any user gets through: the run ends on time
+        script = ([activation_script(u, rounds) for u in range(users)] if program == "ours"
+                  else [["xin chào"] * (4 * rounds) for _ in range(users)])
+        cpu = bot.cpu_seconds()
+        result = await standin.call("/run", {"users": ids, "script": script,
+                                             "answers": answers, "seconds": seconds})
+        figures[str(users)] = _summary(result, bot.cpu_seconds() - cpu, bot.peak_rss_mib())
     return figures
 
 
-def main() -> None:
+async def _program(program: str, user_counts: list[int], seconds: float, *, limiter: bool,
+                   latency: float = 0.0, sequential: bool = False,
+                   database: Path | None = None) -> dict[str, Any]:
+    standin = StandIn(latency=latency)
+    try:
+        args = ["-m", "benchmarks.bots", program, "--base-url", standin.base_url]
+        if limiter:
+            args.append("--limiter")
+        if program == "ours":
+            assert database is not None
+            args += ["--config", str(CONFIG), "--database", str(database)]
+            if sequential:
+                args.append("--sequential")
+        bot = Process(*args)
+        try:
+            await standin.wait_polling(0)
+            # With the limiter a chat's answers are a second apart: wait longer to count them.
+            settle = 1.6 if limiter else 0.6
+            return await _measure(standin, bot, program, user_counts, seconds, settle)
+        finally:
+            bot.close()
+    finally:
+        standin.close()
+
+
+async def run(user_counts: list[int], seconds: float, *, rtt_users: int | None,
+              rtt: float = 0.1) -> dict[str, Any]:
+    """Every run of the comparison; figures keyed by setting, program and users."""
+    figures: dict[str, Any] = {"setup": {
+        "user_counts": user_counts, "seconds_per_run": seconds, "rtt_s": rtt,
+        "ours": "activation flow: 4 updates per record, SQLite WAL file",
+        "echo": "python-telegram-bot Application, concurrent updates, reply_text"}}
+    with tempfile.TemporaryDirectory() as folder:
+        database = Path(folder) / "bench.sqlite3"
+        await prepare(database, max(user_counts) + 1)
+        for limiter in (False, True):
+            setting = "limiter" if limiter else "no_limiter"
+            figures[setting] = {
+                program: await _program(program, user_counts, seconds, limiter=limiter,
+                                        database=database)
+                for program in ("echo", "ours")}
+        if rtt_users:
+            figures["rtt"] = {
+                name: await _program(program, [rtt_users], seconds, limiter=False, latency=rtt,
+                                     sequential=sequential, database=database)
+                for name, program, sequential in (("echo", "echo", False),
+                                                  ("ours", "ours", False),
+                                                  ("ours_one_at_a_time", "ours", True))}
+    return figures
+
+
+def table(figures: dict[str, Any]) -> str:
+    """The figures as a Markdown table, ours beside the echo bot."""
+    lines = ["| setting | users | echo upd/s | ours upd/s | ratio | echo p95 ms | ours p95 ms "
+             "| ratio | echo CPU ms/upd | ours CPU ms/upd | ours peak RSS MiB |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for setting in ("no_limiter", "limiter", "rtt"):
+        if setting not in figures:
+            continue
+        echo, ours = figures[setting]["echo"], figures[setting]["ours"]
+        for users in ours:
+            e, o = echo[users], ours[users]
+            lines.append(
+                f"| {setting.replace('_', ' ')} | {users} | {e['updates_per_s']:.0f} "
+                f"| {o['updates_per_s']:.0f} | {o['updates_per_s'] / e['updates_per_s']:.2f} "
+                f"| {e['p95_ms']:.0f} | {o['p95_ms']:.0f} | {o['p95_ms'] / e['p95_ms']:.2f} "
+                f"| {e['cpu_ms_per_update']:.2f} | {o['cpu_ms_per_update']:.2f} "
+                f"| {o['peak_rss_mib']:.0f} |")
+    if "rtt" in figures:
+        rtt = figures["rtt"]
+        users = next(iter(rtt["ours"]))
+        together = rtt["ours"][users]["updates_per_s"]
+        alone = rtt["ours_one_at_a_time"][users]["updates_per_s"]
+        lines.append(f"\nWith a {figures['setup']['rtt_s'] * 1000:.0f} ms round trip and {users} "
+                     f"users: {together:.0f} updates/s concurrently, {alone:.0f} one at a time "
+                     f"({together / alone:.1f}x).")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--users", type=int, default=20)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="a smoke test: 1 and 5 users")
+    parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--out", type=Path)
-    args = parser.parse_args()
-    figures = asyncio.run(run(args.users, args.rounds))
-    print(f"{'':14}{'p50 ms':>10}{'p95 ms':>10}{'updates/s':>12}{'peak MiB':>10}")
-    for name in ("echo", "echo_limited", "ours"):
-        f = figures[name]
-        print(f"{name:14}{f['closed_loop']['p50_ms']:10.1f}{f['closed_loop']['p95_ms']:10.1f}"
-              f"{f['updates_per_s']:12.1f}{f['peak_mib']:10.1f}")
-    ours = figures["ours"]
-    print(f"activations saved {ours['activations_saved']} of {ours['activations_expected']}")
+    args = parser.parse_args(argv)
+    if args.quick:
+        figures = asyncio.run(run([1, 5], 1.5, rtt_users=5))
+    else:
+        figures = asyncio.run(run([1, 50, 500], args.seconds, rtt_users=50))
+    print(table(figures))
     print(f"written to {write('bot_vs_echo', figures, args.out)}")
+    return figures
 
 
 if __name__ == "__main__":

@@ -194,8 +194,10 @@ class Database:
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
         """The first row of a query, or None."""
-        async with self.conn.execute(sql, tuple(params)) as cursor:
-            return await cursor.fetchone()
+        # One trip to aiosqlite's thread instead of three (execute, fetchone, close): every
+        # trip is a thread switch, and an update makes a dozen of these calls.
+        rows = await self.conn.execute_fetchall(sql, tuple(params))
+        return next(iter(rows), None)
 
 
 def _split_sql(script: str) -> list[str]:

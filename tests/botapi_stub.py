@@ -1127,6 +1127,7 @@ class BotApiStub:
         host: str = "127.0.0.1",
         latency: float = 0.0,
         flood_limits: FloodLimits | None = None,
+        first_update_id: int = 1,
     ) -> None:
         """Create a stopped stub.
 
@@ -1176,7 +1177,9 @@ class BotApiStub:
         self._delays: dict[str, list[_Delay]] = {}
 
         self._queue: list[JSONDict] = []
-        self._last_update_id = 0
+        # Telegram's update ids only grow: a stub standing in for it after another one (same
+        # bot database) starts above the ids that one handed out.
+        self._last_update_id = first_update_id - 1
         self._confirmed_up_to = 0
         self._poll_generation = 0
         self._allowed_updates: list[str] = []

@@ -138,8 +138,8 @@ class TelegramChannel:
 
     def __init__(self, settings: Settings, secrets: Secrets, *, runtime: Runtime,
                  request_timeout: float = 10.0, retry_delays: Sequence[float] = (1.0, 3.0, 9.0),
-                 chat_interval: float = 1.0, limiter: TelegramLimiter | None | bool = True
-                 ) -> None:
+                 chat_interval: float = 1.0, limiter: TelegramLimiter | None | bool = True,
+                 concurrent: bool = True) -> None:
         if secrets.telegram_token is None:
             raise ValueError("TELEGRAM_BOT_TOKEN is not set")
         self.settings = settings
@@ -154,8 +154,9 @@ class TelegramChannel:
         builder: ApplicationBuilder = (
             Application.builder()
             .token(secrets.telegram_token.get_secret_value())
-            # Different chats at the same time, each chat's updates in order.
-            .concurrent_updates(PerChatUpdateProcessor())
+            # Different chats at the same time, each chat's updates in order (`concurrent`
+            # False: one update at a time, as a benchmark's baseline).
+            .concurrent_updates(PerChatUpdateProcessor() if concurrent else False)
             .read_timeout(request_timeout).write_timeout(request_timeout)
             .connect_timeout(request_timeout).pool_timeout(request_timeout)
         )
