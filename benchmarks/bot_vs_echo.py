@@ -83,7 +83,7 @@ async def _measure(standin: StandIn, bot: Process, program: str, user_counts: li
     for users in user_counts:
         first = OUR_USERS if program == "ours" else ECHO_USERS
         ids = [first + u for u in range(users)]
-        rounds = 400  # more than any user gets through: the run ends on time
+        rounds = max(10, 4000 // users)  # more than any user gets through: ends on time
         script = ([activation_script(u, rounds) for u in range(users)] if program == "ours"
                   else [["xin chào"] * (4 * rounds) for _ in range(users)])
         cpu = bot.cpu_seconds()
@@ -119,7 +119,8 @@ async def _program(program: str, user_counts: list[int], seconds: float, *, limi
 
 
 async def run(user_counts: list[int], seconds: float, *, rtt_users: int | None,
-              rtt: float = 0.1) -> dict[str, Any]:
+              rtt: float = 0.1, limiter_modes: tuple[bool, ...] = (False, True)
+              ) -> dict[str, Any]:
     """Every run of the comparison; figures keyed by setting, program and users."""
     figures: dict[str, Any] = {"setup": {
         "user_counts": user_counts, "seconds_per_run": seconds, "rtt_s": rtt,
@@ -128,7 +129,7 @@ async def run(user_counts: list[int], seconds: float, *, rtt_users: int | None,
     with tempfile.TemporaryDirectory() as folder:
         database = Path(folder) / "bench.sqlite3"
         await prepare(database, max(user_counts) + 1)
-        for limiter in (False, True):
+        for limiter in limiter_modes:
             setting = "limiter" if limiter else "no_limiter"
             figures[setting] = {
                 program: await _program(program, user_counts, seconds, limiter=limiter,

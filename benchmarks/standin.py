@@ -102,7 +102,7 @@ def _control(stub: BotApiStub, users: Users) -> web.Application:
             "first": min(times) if times else None, "last": max(times) if times else None,
             "messages": len(times), "most_in_one_second": _most_in_window(times, 1.0)})
 
-    app = web.Application()
+    app = web.Application(client_max_size=64 * 2**20)  # the users' scripts
     app.router.add_post("/run", run)
     app.router.add_post("/calibrate", calibrate)
     app.router.add_get("/polling", polling)
