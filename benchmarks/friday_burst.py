@@ -23,7 +23,6 @@ import asyncio
 import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -40,16 +39,12 @@ from bot.config import load_settings
 from bot.models import Role
 from tests.botapi_stub import BotApiStub
 from tests.postgres_server import fresh_schema, postgres_server
+from tests.zalo_world import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "friday-burst"
 FIRST_USER = 100_000
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _name(n: int) -> str:
@@ -83,7 +78,7 @@ async def _prepare(database: str, volunteers: int) -> list[str]:
 @contextlib.asynccontextmanager
 async def _workers(stub: BotApiStub, database: str, count: int, logs: Path
                    ) -> AsyncIterator[list[int]]:
-    ports = [_free_port() for _ in range(count)]
+    ports = [free_port() for _ in range(count)]
     env = {**os.environ, "BOT_DATABASE": database, "TELEGRAM_BOT_TOKEN": stub.token,
            "TELEGRAM_BASE_URL": stub.base_url, "TELEGRAM_BASE_FILE_URL": stub.base_file_url,
            "TELEGRAM_WEBHOOK_SECRET": SECRET, "BOT_PUBLIC_URL": "https://bot.example.vn"}

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -18,16 +17,12 @@ import pytest
 
 from tests.botapi_stub import BotApiStub
 from tests.postgres_server import fresh_schema
+from tests.zalo_world import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "webhook-secret-for-tests"
 USER = 5001
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -76,7 +71,7 @@ async def workers(stub: BotApiStub, postgres_url: str, tmp_path: Path) -> AsyncI
         households.write_text("code,hamlet,head_name,members\nX01-001,X01,Nguyễn Thị Lan,4\n",
                               encoding="utf-8")
         await _cli(base, "import-households", str(households))
-        ports = [_free_port() for _ in range(3)]
+        ports = [free_port() for _ in range(3)]
         processes = [await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", "run", cwd=ROOT, stdout=asyncio.subprocess.DEVNULL,
             stderr=(tmp_path / f"worker{i}.log").open("w"),

@@ -7,6 +7,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from bot.chat_locks import ChatLocks
 from bot.messages import Incoming
 
 log = logging.getLogger(__name__)
@@ -18,8 +19,7 @@ class ChatTasks:
 
     def __init__(self, handle: Callable[[Incoming], Awaitable[None]]) -> None:
         self._handle = handle
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._queued: dict[str, int] = {}
+        self._chats = ChatLocks()
         self._tasks: set[asyncio.Task[None]] = set()
         self.handled_count = 0
 
@@ -35,19 +35,10 @@ class ChatTasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def _run(self, incoming: Incoming) -> None:
-        key = incoming.chat_id
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        self._queued[key] = self._queued.get(key, 0) + 1
         try:
-            async with lock:
+            async with self._chats.hold(incoming.chat_id):
                 await self._handle(incoming)
         except Exception:
             log.exception("%s message %s failed", incoming.channel, incoming.update_id)
         finally:
             self.handled_count += 1
-            left = self._queued[key] - 1
-            if left:
-                self._queued[key] = left
-            else:  # nobody of this chat waiting: forget it, so the maps stay small
-                del self._queued[key]
-                del self._locks[key]

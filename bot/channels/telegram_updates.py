@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable
 from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
+
+from bot.chat_locks import ChatLocks
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
@@ -20,8 +21,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
 
     def __init__(self, max_concurrent_updates: int = 512) -> None:
         super().__init__(max_concurrent_updates)
-        self._locks: dict[int, asyncio.Lock] = {}
-        self._queued: dict[int, int] = {}
+        self._chats = ChatLocks()
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Wait for the chat's earlier updates (arrival order: asyncio.Lock is FIFO), then run."""
@@ -29,21 +29,8 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         if chat is None:
             await coroutine
             return
-        key = chat.id
-        lock = self._locks.get(key)
-        if lock is None:
-            lock = self._locks[key] = asyncio.Lock()
-        self._queued[key] = self._queued.get(key, 0) + 1
-        try:
-            async with lock:
-                await coroutine
-        finally:
-            left = self._queued[key] - 1
-            if left:
-                self._queued[key] = left
-            else:  # nobody of this chat waiting: forget it, so the maps stay small
-                del self._queued[key]
-                del self._locks[key]
+        async with self._chats.hold(chat.id):
+            await coroutine
 
     async def initialize(self) -> None:
         """Nothing to set up."""
