@@ -63,9 +63,7 @@ class FeedbackRepository:
                   commune_code: str, hamlet_code: str | None, text: str,
                   photo_file_id: str | None, at: datetime, due_on: date) -> Petition:
         """Store a petition with the next reference of its year (call inside a transaction)."""
-        row = await self.db.fetchone(
-            "SELECT COUNT(*) AS n FROM petitions WHERE ref LIKE ?", (prefix + "%",))
-        ref = f"{prefix}{int(row['n'] if row else 0) + 1:06d}"
+        ref = f"{prefix}{await self._next_number(prefix):06d}"
         row = await self.db.fetchone(
             "INSERT INTO petitions (ref, channel, external_id, chat_id, commune_code,"
             " hamlet_code, text, photo_file_id, created_at, due_on)"
@@ -76,6 +74,18 @@ class FeedbackRepository:
         petition = await self.get(int(row[0]))
         assert petition is not None
         return petition
+
+    async def _next_number(self, prefix: str) -> int:
+        """The prefix's next number, taken atomically: concurrent transactions on other
+        workers wait on the counter row and get the numbers after it. A prefix's first number
+        continues after the petitions stored before this counter existed."""
+        row = await self.db.fetchone(
+            "INSERT INTO reference_counters (prefix, last)"
+            " SELECT ?, COUNT(*) + 1 FROM petitions WHERE ref LIKE ?"
+            " ON CONFLICT (prefix) DO UPDATE SET last = reference_counters.last + 1"
+            " RETURNING last", (prefix, prefix + "%"))
+        assert row is not None
+        return int(row[0])
 
     async def get(self, petition_id: int) -> Petition | None:
         row = await self.db.fetchone("SELECT * FROM petitions WHERE id = ?", (petition_id,))

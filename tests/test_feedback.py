@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from collections.abc import AsyncIterator
@@ -16,7 +17,9 @@ from bot.models import Role
 from bot.services import Services
 from bot.services.feedback import add_working_days
 from tests.botapi_stub import BotApiStub, SentMessage
-from tests.conftest import FakeClock, dump_database, small_settings
+from storage.engine import Database, open_database
+from storage.feedback import FeedbackRepository
+from tests.conftest import ON_BOTH_ENGINES, FakeClock, dump_database, small_settings
 from tests.telegram_world import TelegramWorld, labels, texts
 
 OFFICER, VOLUNTEER, OTHER_VOLUNTEER, OTHER_OFFICER, PROVINCE = 7001, 7002, 7003, 7004, 7005
@@ -241,3 +244,26 @@ async def test_digest_counts_open_petitions_in_time(world: TelegramWorld) -> Non
 ])
 def test_time_limit_counts_working_days_only(sent_on: date, days: int, due_on: date) -> None:
     assert add_working_days(sent_on, days) == due_on
+
+
+@ON_BOTH_ENGINES
+async def test_two_workers_saving_petitions_at_once_get_different_references(
+        services: Services, database_target: str) -> None:
+    """Two workers (two connections to one database) each save petitions at the same moments:
+    every petition gets its own reference, numbered without gaps."""
+    other = await open_database(database_target).open()
+    try:
+        async def save(db: Database, n: int) -> str:
+            async with db.transaction():
+                petition = await FeedbackRepository(db).add(
+                    prefix="PA-2026-", channel="telegram", external_id=str(n),
+                    chat_id=str(n), commune_code="HD", hamlet_code=None, text="Đường ngập",
+                    photo_file_id=None, at=datetime(2026, 11, 20, 8, 0),
+                    due_on=date(2026, 12, 4))
+            return petition.ref
+
+        refs = await asyncio.gather(*(save(services.db if n % 2 else other, n)
+                                      for n in range(20)))
+    finally:
+        await other.close()
+    assert sorted(refs) == [f"PA-2026-{n:06d}" for n in range(1, 21)]
