@@ -240,6 +240,9 @@ async def test_webhook_checks_secret_and_refuses_bad_bodies(services: Services) 
                 assert statuses == [403, 403, 200, 400, 415, 413]
                 async with http.post(url, json=event, headers=good) as response:      # flat
                     assert response.status == 200
+                # Answered after the commit: the event is recorded before the 200.
+                assert len(await world.services.db.fetchall(
+                    "SELECT update_id FROM processed_updates WHERE channel = 'zalo_bot'")) == 1
                 async with http.post(url, json=event, headers=good) as response:      # again
                     assert response.status == 200
                 wrapped = {"ok": True, "result": stub.text_event("w2", "/help")}

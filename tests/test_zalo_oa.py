@@ -83,7 +83,23 @@ async def test_repeated_delivery_is_answered_once(world: ZaloWorld) -> None:
     assert len(world.stub.oa_texts(CITIZEN)) == 1
 
 
-async def test_webhook_answers_at_once_and_works_after(world: ZaloWorld) -> None:
+async def test_webhook_answers_after_the_commit_and_a_redelivery_changes_nothing(
+        world: ZaloWorld) -> None:
+    """The 200 means the message is stored: a worker that dies before it has answered nothing,
+    so Zalo delivers again, and the delivery it repeats anyway is applied once."""
+    body = world.stub.oa_event(CITIZEN, "xin chao")
+    claimed = "SELECT COUNT(*) FROM processed_updates WHERE channel = 'zalo_oa'"
+    async with aiohttp.ClientSession() as http:
+        assert (await post_oa(http, world.url + "/zalo/oa", body)).status == 200
+        [(stored,)] = [tuple(r) for r in await world.services.db.fetchall(claimed)]
+        assert stored == 1  # committed before the answer, not after
+        assert (await post_oa(http, world.url + "/zalo/oa", body)).status == 200
+    await world.oa.tasks.idle()
+    [(stored,)] = [tuple(r) for r in await world.services.db.fetchall(claimed)]
+    assert stored == 1 and len(world.stub.oa_texts(CITIZEN)) == 1
+
+
+async def test_webhook_does_not_wait_for_the_sending(world: ZaloWorld) -> None:
     world.stub.oa_delay = 2.5  # a slow OA API: the webhook must not wait for it
     started = time.monotonic()
     async with aiohttp.ClientSession() as http:

@@ -149,7 +149,7 @@ class ZaloBotChannel:
         self._sleep = sleep
         # Recently seen message ids: a cheap first filter; the router's claim is the real one.
         self._seen: OrderedDict[str, None] = OrderedDict()
-        self.tasks = ChatTasks(self._handle)
+        self.tasks = ChatTasks(self._process, self._deliver_to)
         self.stopped_reason: str | None = None
 
     # -- receiving ------------------------------------------------------------------------
@@ -177,7 +177,7 @@ class ZaloBotChannel:
                 self.accept(found)
 
     def accept(self, event: dict[str, Any]) -> bool:
-        """Start handling one event in the background; False when it is ignored."""
+        """Start handling one polled event in the background; False when it is ignored."""
         incoming = to_incoming(event)
         if incoming is None or incoming.update_id in self._seen:
             return False
@@ -187,12 +187,16 @@ class ZaloBotChannel:
         self.tasks.submit(incoming)
         return True
 
-    async def _handle(self, incoming: Incoming) -> None:
-        replies = await self.router.handle(incoming)
+    async def _process(self, incoming: Incoming) -> list[Reply]:
+        return await self.router.handle(incoming)
+
+    async def _deliver_to(self, incoming: Incoming, replies: list[Reply]) -> None:
         await self.deliver(incoming.chat_id, replies)
 
     async def webhook(self, request: web.Request) -> web.Response:
-        """POST /zalo/bot: checks the secret header, then answers at once and works after."""
+        """POST /zalo/bot: checks the secret header, then answers once the events' transactions
+        committed (replies are sent after); a re-delivered event is applied once by the
+        router's claim, on whichever worker it lands."""
         given = request.headers.get(SECRET_HEADER, "")
         expected = self.webhook_secret or ""
         if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
@@ -216,8 +220,8 @@ class ZaloBotChannel:
         events = unwrap(body)
         if not events and not isinstance(body, dict):
             return web.Response(status=400, text="not an event")
-        for event in events:
-            self.accept(event)
+        found = [incoming for incoming in map(to_incoming, events) if incoming is not None]
+        await asyncio.gather(*(self.tasks.submit(incoming) for incoming in found))
         return web.json_response({"ok": True})
 
     # -- sending --------------------------------------------------------------------------

@@ -252,7 +252,8 @@ def _media(element: dict[str, Any], caption: str) -> dict[str, Any]:
 
 
 class ZaloOaChannel:
-    """Answers each webhook within Zalo's 2 s and does the work after; sends CS messages."""
+    """Answers each webhook once its message is committed (well within Zalo's 2 s) and sends
+    the replies after; sends CS messages."""
 
     name = CHANNEL
 
@@ -260,10 +261,11 @@ class ZaloOaChannel:
         self.api = api
         self.router = router
         self.downloads = downloads
-        self.tasks = ChatTasks(self._handle)
+        self.tasks = ChatTasks(router.handle, self._answer)
 
     async def webhook(self, request: web.Request) -> web.Response:
-        """POST /zalo/oa: signature over the raw body, then 200 at once; idempotent on msg_id."""
+        """POST /zalo/oa: signature over the raw body, then 200 once the message committed;
+        idempotent on msg_id (a re-delivery changes nothing)."""
         header = request.headers.get(SIGNATURE_HEADER, "")
         if (request.content_length or 0) > MAX_WEBHOOK_BYTES:
             return web.Response(status=413, text="too large")
@@ -287,12 +289,10 @@ class ZaloOaChannel:
             return web.Response(status=403, text="bad signature")
         incoming = to_incoming(event)
         if incoming is not None:
-            self.tasks.submit(incoming)
+            await self.tasks.submit(incoming)
         return web.json_response({"error": 0})
 
-    async def _handle(self, incoming: Incoming) -> None:
-        # The router claims msg_id: a delivery Zalo repeats changes nothing.
-        replies = await self.router.handle(incoming)
+    async def _answer(self, incoming: Incoming, replies: list[Reply]) -> None:
         try:
             await self._send_all(incoming.chat_id, [r for r in replies if r.to is None])
         except ZaloOaError as exc:
