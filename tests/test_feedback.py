@@ -16,9 +16,9 @@ from bot.config import Settings
 from bot.models import Role
 from bot.services import Services
 from bot.services.feedback import add_working_days
-from tests.botapi_stub import BotApiStub, SentMessage
 from storage.engine import Database, open_database
 from storage.feedback import FeedbackRepository
+from tests.botapi_stub import BotApiStub, SentMessage
 from tests.conftest import ON_BOTH_ENGINES, FakeClock, dump_database, small_settings
 from tests.telegram_world import TelegramWorld, labels, texts
 
