@@ -17,10 +17,12 @@ ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"
 DEV = ROOT / "benchmarks" / "helpdesk_dev.tsv"
 # Earlier held-out sets, each measured once, then used for development.
-ROUNDS = [ROOT / "benchmarks" / f"helpdesk_round{n}.tsv" for n in (1, 2, 3)]
-# Written before the last round of tuning and never looked at question by question: the benchmark
-# reports it.
+ROUNDS = [ROOT / "benchmarks" / f"helpdesk_round{n}.tsv" for n in (1, 2, 3, 4)]
+# Written apart and never looked at question by question: the benchmark reports it. It is added
+# for the final measurement; until then the other sets are checked alone.
 HELDOUT = ROOT / "benchmarks" / "helpdesk_heldout.tsv"
+SETS = {path.stem.removeprefix("helpdesk_"): path
+        for path in [DEV, *ROUNDS, HELDOUT] if path.exists()}
 
 # Topics the issue asks the help desk to cover (seed 004's priority groups included).
 REQUIRED_IDS = {
@@ -273,16 +275,18 @@ STYLES = {"plain", "regional", "voice", "long", "short", "english", "out_of_scop
 
 
 def test_evaluation_sets_are_large_labelled_and_apart(kb: KnowledgeBase) -> None:
-    dev, heldout = _rows(DEV) + [r for p in ROUNDS for r in _rows(p)], _rows(HELDOUT)
+    sets = {name: _rows(path) for name, path in SETS.items()}
     ids = {entry.id for entry in kb} | LABELS
-    assert len(dev) + len(heldout) >= 400 and len(heldout) >= 50
-    for rows in (dev, heldout):
+    assert sum(map(len, sets.values())) >= 400 and all(len(rows) >= 50 for rows in sets.values())
+    for rows in sets.values():
         assert all(r["expected"] in ids and r["style"] in STYLES and r["lang"] in ("vi", "en")
                    for r in rows)
         assert {r["style"] for r in rows} == STYLES
     examples = {fold(example) for entry in kb for example in entry.examples}
-    assert not [r["question"] for r in dev + heldout if fold(r["question"]) in examples]
-    assert not {fold(r["question"]) for r in dev} & {fold(r["question"]) for r in heldout}
+    assert not [r["question"] for rows in sets.values() for r in rows if fold(r["question"]) in examples]
+    if "heldout" in sets:
+        seen = {fold(r["question"]) for name, rows in sets.items() if name != "heldout" for r in rows}
+        assert not seen & {fold(r["question"]) for r in sets["heldout"]}
 
 
 @pytest.fixture(scope="module")
@@ -301,7 +305,7 @@ def test_development_set_figures(reader: Reader) -> None:
     assert wrong <= 0.031, f"confident-wrong {wrong:.3f}"
 
 
-@pytest.mark.parametrize("path", [DEV, *ROUNDS, HELDOUT], ids=["dev", "round1", "round2", "round3", "heldout"])
+@pytest.mark.parametrize("path", SETS.values(), ids=SETS.keys())
 def test_safety_holds_on_every_question(reader: Reader, path: Path) -> None:
     # Not accuracy (the held-out split is only measured by the benchmark): the promises that
     # must hold for every question whatever the matcher's skill. Failures are counted, not
