@@ -10,6 +10,7 @@ import pytest
 
 from bot.helpdesk import KnowledgeBase, KnowledgeError, Matcher, baseline_match, load_knowledge
 from bot.helpdesk.reader import Outcome, Reader, Reading
+from bot.helpdesk.service import knowledge
 from bot.helpdesk.vocabulary import default_vocabulary
 from bot.textnorm import fold
 
@@ -295,6 +296,8 @@ def reader(kb: KnowledgeBase, matcher: Matcher) -> Reader:
 
 
 def test_development_set_figures(reader: Reader) -> None:
+    # The word matcher alone (the learned model has seen these questions: its figures are in
+    # tests/test_helpdesk_learned.py, on a round it did not learn from).
     rows = _rows(DEV) + [r for p in ROUNDS for r in _rows(p)]
     readings = [(r, reader.read(r["question"])) for r in rows]
     right = sum(_right(r, x) for r, x in readings) / len(rows)
@@ -306,12 +309,13 @@ def test_development_set_figures(reader: Reader) -> None:
 
 
 @pytest.mark.parametrize("path", SETS.values(), ids=SETS.keys())
-def test_safety_holds_on_every_question(reader: Reader, path: Path) -> None:
+def test_safety_holds_on_every_question(path: Path) -> None:
     # Not accuracy (the held-out split is only measured by the benchmark): the promises that
-    # must hold for every question whatever the matcher's skill. Failures are counted, not
-    # listed, so that held-out questions are never looked at one by one.
+    # must hold for every question whatever the matcher's skill, with the reader citizens get
+    # (word matcher and learned model). Failures are counted, not listed, so that held-out
+    # questions are never looked at one by one.
     rows = _rows(path)
-    readings = [(row, reader.read(row["question"])) for row in rows]
+    readings = [(row, knowledge().read(row["question"])) for row in rows]
     refused_answered = sum(r["expected"] == "REFUSE" and x.entry_id is not None for r, x in readings)
     english_in_vietnamese = sum(r["lang"] == "en" and x.language != "en" for r, x in readings)
     ids_kept = sum(x.had_id and bool(re.search(r"\d{12}", re.sub(r"\D", "", x.text))) for _, x in readings)

@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.helpdesk import load_knowledge
 from bot.helpdesk.intents import Intent, address_of, classify, focus
 from bot.helpdesk.language import detect_language
-from bot.helpdesk.matcher import Matcher
 from bot.helpdesk.privacy import redact_ids
 from bot.helpdesk.reader import Outcome, Reader
+from bot.helpdesk.service import knowledge
 from bot.helpdesk.vocabulary import Vocabulary, VocabularyError, default_vocabulary, load_vocabulary
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,9 +24,9 @@ def vocabulary() -> Vocabulary:
 
 
 @pytest.fixture(scope="module")
-def reader(vocabulary: Vocabulary) -> Reader:
-    kb = load_knowledge(ROOT / "knowledge")
-    return Reader(kb, Matcher(kb, vocabulary=vocabulary), vocabulary)
+def reader() -> Reader:
+    # What citizens get: the word matcher and the learned model.
+    return knowledge()
 
 
 # --- the vocabulary file officers extend ----------------------------------------------------------
@@ -225,7 +224,11 @@ def test_a_long_story_is_reduced_to_its_question(vocabulary: Vocabulary, reader:
     story = ("hôm qua tôi ra chợ mua ít rau, gặp bà hàng xóm nói chuyện về đám cưới con bà ấy, "
              "về nhà mở điện thoại thì thấy vneid đòi mã 6 số mà tôi không nhớ, giờ phải làm sao")
     assert focus(story, vocabulary) is not None and "chợ" not in str(focus(story, vocabulary))
-    assert reader.read(story).entry_id == "forgot_passcode"
+    # Long stories are where most of the labelled questions only a person could answer are: the
+    # model may hand such a story over, but the right entry comes first among the suggestions.
+    reading = reader.read(story)
+    assert reading.entry_id in ("forgot_passcode", None)
+    assert reading.match is not None and reading.match.top == "forgot_passcode"
     assert focus("quên passcode", vocabulary) is None
 
 

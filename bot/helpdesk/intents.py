@@ -69,12 +69,14 @@ _REFUSE = _any(
     # English
     r"\b(?:give|send|tell|show|find|list|share|read|forward)\b(?:\s+\S+){0,6}\s+(?:\S+ s\s+)?"
     r"(?:phone numbers?|numbers?|address(?:es)?|id numbers?|password|passcode|otp|codes?|details|data)\b"
-    r"(?:\s+\S+){0,6}\s*(?:of|for|to|from|sent to)?\s*(?:mr|mrs|ms|miss|my neighbou?r|the chairman"
+    r"(?:\s+\S+){0,6}\s*(?:of|for|to|from|sent to)?\s*(?:mr|mrs|ms|miss|my neighbou?r"
+    r"|the (?:commune |village |hamlet )?(?:chairman|chairwoman|head|leader)"
     r"|user|all|every|other|another|someone|citizens|residents|officers|volunteers|him|her)\b",
     r"\b(?:give|send|tell|read|forward)\s+me\s+(?:mr|mrs|ms|miss)\s+\w+ s\b",
     r"\b(?:password|passcode|otp|id number|phone number|number|address)\s+of\s+(?:user|mr|mrs|ms|miss|officer"
     r"|the chairman|my neighbou?r|someone|another|other)\b",
     r"\b(?:private|personal)\s+(?:phone\s+)?(?:number|phone|address)\b",
+    r"\blist (?:of|with)\b(?:\s+\S+){0,3}\s+(?:households|residents|people|citizens|families|names)\b",
     # attempts to make the assistant drop its rules
     r"\bbo qua\s+(?:\w+\s+){0,2}(?:quy tac|luat|huong dan|chi dan|quy dinh)",
     r"\b(?:hay\s+)?dong vai\b|\bkhong co luat\b|\bkhong can tuan thu\b",

@@ -48,7 +48,7 @@ _STOPWORDS = frozenset(
 # and English words that are folded Vietnamese too: "can" (căn, cán), "to" (tờ), "me" (mẹ),
 # "be" (bé), "that" (thật), "in", "on", "an", "my", "do", "it".
 
-def _content(words: Iterable[str]) -> list[str]:
+def content_words(words: Iterable[str]) -> list[str]:
     """Words that can carry a topic (stopwords removed)."""
     return [word for word in words if word not in _STOPWORDS]
 
@@ -320,7 +320,7 @@ _OURS = re.compile(
     r"|khai sinh|cu tru|ly lich|chung thuc|le phi|tra phi|nop phi|doc than|hon nhan)\b")
 
 
-def _about_other_service(expanded: Sequence[str]) -> bool:
+def about_other_service(expanded: Sequence[str]) -> bool:
     """True when the question is about another app or service and names nothing of ours."""
     text = " ".join(expanded)
     return bool(_OTHER_SERVICE.search(text)) and not _OURS.search(text)
@@ -374,7 +374,7 @@ class Matcher:
         )
         runner_up = fits[1][1].score if len(fits) > 1 else 0.0
         confident = bool(candidates) and self._is_sure(fits[0][1], fits[0][1].score - runner_up)
-        if confident and _about_other_service(query.expanded):
+        if confident and about_other_service(query.expanded):
             # "Zalo bị khoá", "đăng ký SIM": the words look like ours, the service is not.
             confident = False
         if confident and candidates[0].entry_id in self._handoff:
@@ -396,7 +396,7 @@ class Matcher:
         )
         for texts, weight, shared in fields:
             for text in texts:
-                content = _content(self._expand(text))
+                content = content_words(self._expand(text))
                 words += content
                 share = weight / len(content) if shared and content else weight
                 word_senses, pairs = _senses(content, self._compounds)
@@ -407,7 +407,7 @@ class Matcher:
                     strong[pair] += weight
         weak: defaultdict[str, float] = defaultdict(float)
         for text in (entry.answer_vi, entry.answer_en):
-            content = _content(self._expand(text))
+            content = content_words(self._expand(text))
             word_senses, pairs = _senses(content, self._compounds)
             for term in (*content, *pairs):
                 weak[term] += _W_ANSWER
@@ -418,7 +418,7 @@ class Matcher:
             for folded, keys in _accented_words(text).items():
                 accents.setdefault(folded, set()).update(keys)
         phrases = tuple(
-            " ".join(_content(self._expand(text))) for text in (entry.title_vi, entry.title_en, *entry.examples)
+            " ".join(content_words(self._expand(text))) for text in (entry.title_vi, entry.title_en, *entry.examples)
         )
         frozen = {folded: frozenset(keys) for folded, keys in accents.items()}
         return _EntryIndex(entry.id, dict(strong), dict(weak), dict(senses), frozen, tuple(words), {}, phrases)
@@ -441,7 +441,7 @@ class Matcher:
         expanded = self._expand(question)
         words: list[str] = []
         repaired: set[str] = set()
-        for word in _content(expanded):
+        for word in content_words(expanded):
             if word.isdigit() and len(word) >= _LONG_NUMBER:
                 continue  # ID or phone numbers say nothing about the topic (and must not be kept)
             fixed = self._repair(word)
@@ -581,10 +581,10 @@ def _find_compounds(kb: KnowledgeBase, vocabulary: Vocabulary) -> dict[str, floa
     pairs: Counter[str] = Counter()
     for entry in kb.entries:
         for text in (entry.title_vi, *entry.keywords_vi, *entry.examples, entry.answer_vi):
-            content = _content(vocabulary.expand(text))
+            content = content_words(vocabulary.expand(text))
             single.update(content)
             pairs.update(_bigrams(content))
-    seeds = {"_".join(_content(vocabulary.expand(seed))) for seed in _SEED_COMPOUNDS}
+    seeds = {"_".join(content_words(vocabulary.expand(seed))) for seed in _SEED_COMPOUNDS}
     # "online" is expanded to "online truc tuyen": the glued synonyms are not a word together.
     glued = vocabulary.glued()
     # Seeds the base never writes still split questions ("tiền điện"), with the lowest priority.

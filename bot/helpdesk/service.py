@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict, deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
@@ -12,11 +13,13 @@ from pathlib import Path
 from bot.clock import Clock
 from bot.config import Settings
 from bot.errors import Refusal
-from bot.helpdesk.knowledge import Entry, load_knowledge
+from bot.helpdesk.classifier import Labelled, learned_model, read_labelled
+from bot.helpdesk.ensemble import LearnedMatcher
+from bot.helpdesk.knowledge import Entry, KnowledgeBase, load_knowledge
 from bot.helpdesk.matcher import Matcher
 from bot.helpdesk.privacy import redact_ids
 from bot.helpdesk.reader import MAX_QUESTION_CHARS, Reader, Reading
-from bot.helpdesk.vocabulary import VOCABULARY_FILE, load_vocabulary
+from bot.helpdesk.vocabulary import VOCABULARY_FILE, Vocabulary, load_vocabulary
 from bot.i18n import _
 from bot.models import Member, Role
 from bot.textnorm import parse_int
@@ -28,9 +31,15 @@ KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent.parent / "knowledge"
 @cache
 def knowledge(path: Path = KNOWLEDGE_DIR, vocabulary_file: Path = VOCABULARY_FILE) -> Reader:
     """The knowledge base, the vocabulary and the matcher, loaded and checked once per process."""
-    kb = load_knowledge(path)
-    vocabulary = load_vocabulary(vocabulary_file)
-    return Reader(kb, Matcher(kb, vocabulary=vocabulary), vocabulary)
+    return build_reader(load_knowledge(path), load_vocabulary(vocabulary_file))
+
+
+def build_reader(kb: KnowledgeBase, vocabulary: Vocabulary,
+                 labelled: Sequence[Labelled] | None = None, cache_dir: Path | None = None) -> Reader:
+    """The reader citizens get: the word matcher and the model learned from labelled questions
+    (the repository's labelled sets unless `labelled` is given)."""
+    model = learned_model(kb, vocabulary, read_labelled() if labelled is None else labelled, cache_dir)
+    return Reader(kb, LearnedMatcher(kb, Matcher(kb, vocabulary=vocabulary), model, vocabulary), vocabulary)
 
 
 class RatingResult(StrEnum):
