@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import sqlite3
 import statistics
 import tempfile
 from pathlib import Path
@@ -31,8 +33,17 @@ ECHO_USERS, OUR_USERS = 20_000, 30_000
 HOUSEHOLDS_PER_USER = 12
 
 
+# Names have no digits (the import refuses them): each digit of the code becomes a word. The
+# size of a household is left blank, so its records never reach a cap however long a run is.
+_NAME_WORDS = ("An", "Bình", "Cúc", "Dung", "Giang", "Hà", "Khánh", "Lan", "Minh", "Nga")
+
+
 def household(user_index: int, step: int) -> str:
     return f"BX{user_index:04d}{step % HOUSEHOLDS_PER_USER:02d}"
+
+
+def head_name(code: str) -> str:
+    return "Hộ " + " ".join(_NAME_WORDS[int(digit)] for digit in code[2:])
 
 
 def activation_script(user_index: int, rounds: int) -> list[str]:
@@ -45,9 +56,12 @@ async def prepare(database: Path, users: int) -> None:
     settings = load_settings(CONFIG)
     hamlet = settings.communes[0].hamlets[0].code
     async with open_services(settings, database_path=str(database)) as services:
-        rows = [{"code": household(u, s), "hamlet": hamlet, "head_name": f"Hộ Thử {u} {s}",
-                 "members": "60"} for u in range(users) for s in range(HOUSEHOLDS_PER_USER)]
-        await services.households.import_rows(rows)
+        codes = [household(u, s) for u in range(users) for s in range(HOUSEHOLDS_PER_USER)]
+        report = await services.households.import_rows(
+            {"code": code, "hamlet": hamlet, "head_name": head_name(code)}
+            for code in codes)
+        if report.rejected or report.added + report.unchanged != len(codes):
+            raise RuntimeError(f"households not imported: {report.rejected[:3]}")
         async with services.db.transaction():
             for u in range(users):
                 await services.repos.upsert_member(
@@ -55,6 +69,14 @@ async def prepare(database: Path, users: int) -> None:
                     display_name=f"Tình nguyện viên {u}", role=Role.VOLUNTEER,
                     commune_code=settings.communes[0].code, hamlet_code=hamlet,
                     language="vi", at=services.clock())
+
+
+def saved_records(database: Path | None) -> int:
+    """Activation records in the database, read from this process between runs (untimed)."""
+    if database is None:
+        return 0
+    with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as conn:
+        return int(conn.execute("SELECT COUNT(*) FROM activations").fetchone()[0])
 
 
 def _summary(result: dict[str, Any], cpu: float, rss: float) -> dict[str, Any]:
@@ -69,7 +91,7 @@ def _summary(result: dict[str, Any], cpu: float, rss: float) -> dict[str, Any]:
 
 
 async def _measure(standin: StandIn, bot: Process, program: str, user_counts: list[int],
-                   seconds: float, settle: float) -> dict[str, Any]:
+                   seconds: float, settle: float, database: Path | None) -> dict[str, Any]:
     figures: dict[str, Any] = {}
     if program == "ours":
         # How many messages each step of the flow answers with (read once, untimed).
@@ -86,10 +108,15 @@ async def _measure(standin: StandIn, bot: Process, program: str, user_counts: li
         rounds = max(10, 4000 // users)  # more than any user gets through: ends on time
         script = ([activation_script(u, rounds) for u in range(users)] if program == "ours"
                   else [["xin chào"] * (4 * rounds) for _ in range(users)])
+        records = saved_records(database) if program == "ours" else 0
         cpu = bot.cpu_seconds()
         result = await standin.call("/run", {"users": ids, "script": script,
                                              "answers": answers, "seconds": seconds})
         figures[str(users)] = _summary(result, bot.cpu_seconds() - cpu, bot.peak_rss_mib())
+        if program == "ours":
+            # Each record is the last of its four steps: a run that saved none measured
+            # something else than the activation flow.
+            figures[str(users)]["records_saved"] = saved_records(database) - records
     return figures
 
 
@@ -111,7 +138,8 @@ async def _program(program: str, user_counts: list[int], seconds: float, *, limi
             await standin.wait_polling(0)
             # With the limiter a chat's answers are a second apart: wait longer to count them.
             settle = 1.6 if limiter else 0.6
-            return await _measure(standin, bot, program, user_counts, seconds, settle)
+            return await _measure(standin, bot, program, user_counts, seconds, settle,
+                                  database)
         finally:
             bot.close()
     finally:

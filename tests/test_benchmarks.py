@@ -11,6 +11,8 @@ async def test_inbound_benchmark_runs_both_bots_in_their_own_processes() -> None
     for program in (echo, ours):
         assert program["updates"] > 0 and program["p95_ms"] >= program["p50_ms"] > 0
         assert program["cpu_ms_per_update"] > 0 and program["peak_rss_mib"] > 20
+    # Our users really go through the activation flow: records are saved, one per 4 updates.
+    assert 0 < ours["records_saved"] <= ours["updates"] // 4 + 2
     assert "| no limiter | 2 |" in bot_vs_echo.table(figures)
 
 
