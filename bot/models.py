@@ -7,6 +7,8 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
+from bot.messages import Option
+
 
 class Role(StrEnum):
     VOLUNTEER = "volunteer"
@@ -124,3 +126,16 @@ class Conversation:
     flow: str
     step: str
     data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OpenedUpdate:
+    """An update just claimed, and its sender as the router first needs them."""
+
+    claimed: bool  # False: a duplicate, already handled
+    member: Member | None
+    chosen_language: str | None  # chosen before joining (a member's is on the member)
+    conversation: Conversation | None
+    offered: list[Option]  # the options last shown, for a typed choice
+    button_pressed: str | None  # the value of the button pressed, if one was
+    button_offered: bool  # and whether it was offered to this person

@@ -16,7 +16,7 @@ from bot.delivery import to_payload
 from bot.errors import Refusal
 from bot.i18n import _, use_language
 from bot.messages import Incoming, Kind, Option, Reply
-from bot.models import Conversation, Member, Role
+from bot.models import Conversation, Member, OpenedUpdate, Role
 from bot.reports.jobs import digest_files, digest_replies
 from bot.reports.outbox import Undelivered
 from bot.reports.periods import PeriodKind
@@ -119,17 +119,22 @@ class Router:
                 # Several workers may serve one chat: its updates take turns, one whole
                 # transaction each (PostgreSQL: an advisory lock released at commit).
                 await self.services.db.lock_chat(msg.channel, msg.chat_id)
-                if not await repos.claim_update(msg.channel, msg.update_id, now):
+                pressed = msg.option if msg.kind is Kind.OPTION else None
+                sender = await repos.open_update(msg.channel, msg.user_id, msg.update_id, now,
+                                                 button=pressed)
+                if not sender.claimed:
                     log.info("duplicate update %s/%s ignored", msg.channel, msg.update_id)
                     return []
                 await repos.channels.touch_contact(msg.channel, msg.user_id, now)
-                language = await self.services.members.language_of(msg.channel, msg.user_id)
+                language = self.services.members.language_from(sender.member,
+                                                               sender.chosen_language)
                 with use_language(language):
-                    msg = await self._typed_choice(msg)
-                    if msg.kind is Kind.OPTION and not await self._offered(msg):
-                        dispatched = await self._unknown_button(msg)
+                    msg = _typed_choice(msg, sender.offered)
+                    if msg.kind is Kind.OPTION and not await self._offered(msg, sender):
+                        dispatched = await self._unknown_button(msg, sender)
                     else:
-                        dispatched = await self._dispatch(msg)
+                        dispatched = await self._dispatch(msg, sender.member,
+                                                          sender.conversation)
                     replies, queued = await self._queue_others(dispatched)
                     await repos.channels.set_offered_options(msg.channel, msg.user_id,
                                                              offered(replies), now)
@@ -168,15 +173,6 @@ class Router:
                 return [Reply(_("Sorry, something went wrong and nothing was saved. "
                                 "Please try again, or send /cancel to start over."))]
 
-    async def _typed_choice(self, msg: Incoming) -> Incoming:
-        """Text that picks one of the options last offered becomes that option, on any channel."""
-        if msg.kind is not Kind.TEXT or msg.text.lstrip().startswith("/") \
-                or contains_citizen_id(msg.text):
-            return msg
-        options = await self.services.repos.channels.offered_options(msg.channel, msg.user_id)
-        chosen = resolve(msg.text, options)
-        return msg if chosen is None else replace(msg, kind=Kind.OPTION, option=chosen.value)
-
     async def _queue_others(self, replies: list[Reply]) -> tuple[list[Reply], bool]:
         """Write replies meant for other people to the outbox (same transaction); keep the
         sender's. A member's message goes to the channel they prefer."""
@@ -214,22 +210,24 @@ class Router:
             queued = True
         return own, queued
 
-    async def _offered(self, msg: Incoming) -> bool:
+    async def _offered(self, msg: Incoming, sender: OpenedUpdate) -> bool:
         """Button data is acted on only when the bot offered that value to this person.
 
         Navigation values (nav:…) do exactly what the typed commands do, which anyone may
         type, so they need no offer; everything else (question ids, households, ratings,
-        entries) must have been on a button sent to this very person.
+        entries) must have been on a button sent to this very person. A pressed button was
+        looked up with the update's first reads; a typed choice is looked up now.
         """
         if msg.option.startswith("nav:"):
             return True
+        if sender.button_pressed == msg.option:
+            return sender.button_offered
         return await self.services.repos.was_offered(msg.channel, msg.user_id, msg.option)
 
-    async def _unknown_button(self, msg: Incoming) -> list[Reply]:
+    async def _unknown_button(self, msg: Incoming, sender: OpenedUpdate) -> list[Reply]:
         """A button never offered to this person (forged or long expired): ask again."""
         log.warning("button data not offered to %s/%s refused", msg.channel, msg.user_id)
-        member = await self.services.repos.member(msg.channel, msg.user_id)
-        state = await self.services.repos.conversation(msg.channel, msg.user_id)
+        member, state = sender.member, sender.conversation
         ctx = Ctx(self.services, msg, member)
         reason = _("That button is no longer valid. Please answer this one:")
         if member is not None and state is not None and state.flow in self.flows:
@@ -251,10 +249,9 @@ class Router:
             await self.services.repos.remember_options(channel, person, values, now,
                                                        now - OFFER_LIFETIME)
 
-    async def _dispatch(self, msg: Incoming) -> list[Reply]:
-        member = await self.services.repos.member(msg.channel, msg.user_id)
+    async def _dispatch(self, msg: Incoming, member: Member | None,
+                        state: Conversation | None) -> list[Reply]:
         ctx = Ctx(self.services, msg, member)
-        state = await self.services.repos.conversation(msg.channel, msg.user_id)
 
         # Citizens writing to the help desk go on: it cuts the number out, warns and still
         # answers the rest (a dossier code or a phone number is not taken for an ID there).
@@ -562,6 +559,15 @@ class Router:
                                                     self.services.clock())
         return [main_menu(member, _welcome(ctx, member)),
                 Reply(commands=commands_for(member))]
+
+
+def _typed_choice(msg: Incoming, options: list[Option]) -> Incoming:
+    """Text that picks one of the options last offered becomes that option, on any channel."""
+    if msg.kind is not Kind.TEXT or msg.text.lstrip().startswith("/") \
+            or contains_citizen_id(msg.text):
+        return msg
+    chosen = resolve(msg.text, options)
+    return msg if chosen is None else replace(msg, kind=Kind.OPTION, option=chosen.value)
 
 
 def _place(ctx: Ctx, member: Member) -> str:

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.messages import Option
-from storage.engine import Database
+from storage.engine import Database, Row, Statement
 from storage.values import as_datetime
 
 
@@ -40,6 +40,17 @@ class QueuedMessage:
     attempts: int
 
 
+def offered_options_query(channel: str, external_id: str) -> Statement:
+    """The options last shown to someone (read with offered_options)."""
+    return ("SELECT options FROM offered_options WHERE channel = ? AND external_id = ?",
+            (channel, external_id))
+
+
+def offered_options(row: Row) -> list[Option]:
+    """The options of an offered_options row."""
+    return [Option(label, value) for label, value in json.loads(row["options"])]
+
+
 class ChannelRepository:
     """Per-channel state kept in the database."""
 
@@ -48,20 +59,19 @@ class ChannelRepository:
 
     # -- options last offered -------------------------------------------------------------
     async def offered_options(self, channel: str, external_id: str) -> list[Option]:
-        row = await self.db.fetchone(
-            "SELECT options FROM offered_options WHERE channel = ? AND external_id = ?",
-            (channel, external_id))
-        return [Option(label, value) for label, value in json.loads(row["options"])] if row else []
+        row = await self.db.fetchone(*offered_options_query(channel, external_id))
+        return offered_options(row) if row else []
 
     async def set_offered_options(self, channel: str, external_id: str, options: list[Option],
                                   at: datetime) -> None:
-        """Remember the options just shown; an empty list forgets them."""
+        """Remember the options just shown; an empty list forgets them (with the unit of
+        work's next trip)."""
         if not options:
-            await self.db.execute(
+            await self.db.execute_later(
                 "DELETE FROM offered_options WHERE channel = ? AND external_id = ?",
                 (channel, external_id))
             return
-        await self.db.execute(
+        await self.db.execute_later(
             "INSERT INTO offered_options (channel, external_id, options, offered_at)"
             " VALUES (?, ?, ?, ?) ON CONFLICT(channel, external_id) DO UPDATE SET"
             " options = excluded.options, offered_at = excluded.offered_at",
@@ -70,7 +80,8 @@ class ChannelRepository:
 
     # -- when people last wrote -----------------------------------------------------------
     async def touch_contact(self, channel: str, external_id: str, at: datetime) -> None:
-        await self.db.execute(
+        """Note when someone last wrote (with the unit of work's next trip)."""
+        await self.db.execute_later(
             "INSERT INTO contacts (channel, external_id, last_inbound_at) VALUES (?, ?, ?)"
             " ON CONFLICT(channel, external_id) DO UPDATE SET"
             " last_inbound_at = CASE WHEN excluded.last_inbound_at > contacts.last_inbound_at"

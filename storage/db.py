@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -14,7 +15,30 @@ from typing import Any
 
 import aiosqlite
 
-_in_transaction: ContextVar[bool] = ContextVar("in_transaction", default=False)
+from storage.engine import Batched, Statement
+
+
+@dataclass
+class _Unit:
+    """The transaction in progress in this context: whether BEGIN was sent yet, and writes
+    whose results nobody reads, sent with the next statement or with COMMIT."""
+
+    begun: bool = False
+    later: list[Statement] = field(default_factory=list)
+
+
+def _run(raw: sqlite3.Connection, statements: Sequence[Statement], many: bool = False
+         ) -> list[Batched]:
+    """Run statements in order on the connection's own thread; the last may be an executemany."""
+    done = []
+    for index, (sql, params) in enumerate(statements):
+        if many and index == len(statements) - 1:
+            cursor = raw.executemany(sql, params)
+            done.append(Batched(cursor.rowcount, []))
+        else:
+            cursor = raw.execute(sql, params)
+            done.append(Batched(cursor.rowcount, cursor.fetchall()))
+    return done
 
 
 def _migrations() -> list[tuple[int, str, str]]:
@@ -43,6 +67,8 @@ class Database:
         self.read_only = read_only
         self._conn: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
+        # Per database: a report read on the reader never joins the writer's transaction.
+        self._unit: ContextVar[_Unit | None] = ContextVar(f"unit_{id(self)}", default=None)
 
     async def open(self) -> Database:
         """Open the file (creating folders), set pragmas and apply pending migrations."""
@@ -102,19 +128,18 @@ class Database:
         return self._conn
 
     async def _migrate(self) -> None:
-        await self.conn.execute(
+        await self.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
             " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
         )
-        applied = {row[0] for row in await self.conn.execute_fetchall(
-            "SELECT version FROM schema_migrations")}
+        applied = {row[0] for row in await self.fetchall("SELECT version FROM schema_migrations")}
         for version, name, sql in _migrations():
             if version in applied:
                 continue
             async with self.transaction():
                 for statement in _split_sql(sql):
-                    await self.conn.execute(statement)
-                await self.conn.execute(
+                    await self.execute(statement)
+                await self.execute(
                     "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                     (version, name, datetime.now(UTC).isoformat()),
                 )
@@ -126,34 +151,78 @@ class Database:
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
-        """All writes inside commit together or not at all; nested use joins the outer one."""
-        if _in_transaction.get():
+        """All writes inside commit together or not at all; nested use joins the outer one.
+
+        BEGIN IMMEDIATE goes with the first statement and deferred writes with COMMIT: each
+        trip to aiosqlite's thread costs a thread switch both ways, and an update is a
+        transaction of a few statements. Inside the lock nothing else writes meanwhile, so
+        the unit sees and does exactly what it would with a trip per statement.
+        """
+        if self._unit.get() is not None:
             yield
             return
         async with self._lock:
-            # The flag is set only once BEGIN succeeded: a BEGIN that fails (database locked)
-            # must not make later units of work think they are inside a transaction.
-            await self.conn.execute("BEGIN IMMEDIATE")
-            token = _in_transaction.set(True)
+            unit = _Unit()
+            token = self._unit.set(unit)
             try:
                 yield
+                if unit.begun or unit.later:
+                    await self._trip([*self._flush(unit), ("COMMIT", ())])
             except BaseException:
+                unit.later.clear()
                 # SQLite may already have rolled back by itself (disk full, I/O error); the
                 # original error is the one worth raising.
                 if self.conn.in_transaction:
                     with contextlib.suppress(sqlite3.Error):
                         await self.conn.execute("ROLLBACK")
                 raise
-            else:
-                try:
-                    await self.conn.execute("COMMIT")
-                except BaseException:
-                    if self.conn.in_transaction:
-                        with contextlib.suppress(sqlite3.Error):
-                            await self.conn.execute("ROLLBACK")
-                    raise
             finally:
-                _in_transaction.reset(token)
+                self._unit.reset(token)
+
+    def _flush(self, unit: _Unit) -> list[Statement]:
+        """What must run before the next statement of this unit: BEGIN, then deferred writes."""
+        head: list[Statement] = [] if unit.begun else [("BEGIN IMMEDIATE", ())]
+        unit.begun = True
+        head += unit.later
+        unit.later.clear()
+        return head
+
+    async def _trip(self, statements: list[Statement], many: bool = False) -> list[Batched]:
+        """One trip to the connection's thread running `statements` in order.
+
+        aiosqlite has no public call to run a function on its thread; its `_execute` is what
+        every one of its own methods uses, and a list of parameterised statements needs it
+        (`executescript` takes no parameters).
+        """
+        conn = self.conn
+        return await conn._execute(_run, conn._conn, statements, many)
+
+    async def batch(self, statements: Sequence[Statement]) -> list[Batched]:
+        """Run several statements in one trip, in order; each one's rowcount and rows.
+
+        Outside a transaction they make one of their own: all of them or none.
+        """
+        if self._unit.get() is None:
+            async with self.transaction():
+                return await self.batch(statements)
+        return await self._statements(list(statements))
+
+    async def _statements(self, statements: list[Statement], many: bool = False
+                          ) -> list[Batched]:
+        unit = self._unit.get()
+        if unit is None:
+            return await self._trip(statements, many)
+        head = self._flush(unit)
+        return (await self._trip([*head, *statements], many))[len(head):]
+
+    async def execute_later(self, sql: str, params: Iterable[Any] = ()) -> None:
+        """A write whose outcome nobody reads: inside a transaction it goes with the next
+        statement or with COMMIT (in order, so later reads see it); outside, at once."""
+        unit = self._unit.get()
+        if unit is None:
+            await self.execute(sql, params)
+        else:
+            unit.later.append((sql, tuple(params)))
 
     @property
     def target(self) -> str:
@@ -179,25 +248,22 @@ class Database:
             await self.conn.backup(copy)
             await copy.execute("PRAGMA journal_mode = DELETE")
 
-    async def execute(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Cursor:
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> Batched:
         """Run one statement (inside a transaction when it writes)."""
-        return await self.conn.execute(sql, tuple(params))
+        return (await self._statements([(sql, tuple(params))]))[0]
 
     async def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> int:
         """Run one statement for many rows; returns how many rows it changed."""
-        cursor = await self.conn.executemany(sql, [tuple(row) for row in rows])
-        return cursor.rowcount
+        done = await self._statements([(sql, [tuple(row) for row in rows])], many=True)
+        return done[0].rowcount
 
-    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
         """All rows of a query."""
-        return list(await self.conn.execute_fetchall(sql, tuple(params)))
+        return (await self._statements([(sql, tuple(params))]))[0].rows
 
-    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
         """The first row of a query, or None."""
-        # One trip to aiosqlite's thread instead of three (execute, fetchone, close): every
-        # trip is a thread switch, and an update makes a dozen of these calls.
-        rows = await self.conn.execute_fetchall(sql, tuple(params))
-        return next(iter(rows), None)
+        return next(iter(await self.fetchall(sql, params)), None)
 
 
 def _split_sql(script: str) -> list[str]:

@@ -9,8 +9,12 @@ SQLite (storage/db.py) stays the embedded default; a `postgresql://` target sele
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
+
+# One SQL statement and its parameters (a list of rows for an executemany).
+Statement = tuple[str, Sequence[Any]]
 
 
 class Row(Protocol):
@@ -26,6 +30,14 @@ class Executed(Protocol):
 
     @property
     def rowcount(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class Batched:
+    """What one statement of a batch did: rows it changed (or -1) and rows it returned."""
+
+    rowcount: int
+    rows: list[Any]
 
 
 class Database(Protocol):
@@ -65,6 +77,10 @@ class Database(Protocol):
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Any]: ...
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Any | None: ...
+
+    async def batch(self, statements: Sequence[Statement]) -> list[Batched]: ...
+
+    async def execute_later(self, sql: str, params: Iterable[Any] = ()) -> None: ...
 
 
 def is_postgres(target: str) -> bool:

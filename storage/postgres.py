@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextvars import ContextVar
 from importlib import resources
 from typing import Any
@@ -21,6 +21,8 @@ import psycopg
 from psycopg import AsyncConnection, AsyncCursor
 from psycopg.rows import RowMaker
 from psycopg_pool import AsyncConnectionPool
+
+from storage.engine import Batched, Statement
 
 # Any constant works; it only has to be the same in every worker that migrates.
 _MIGRATION_LOCK = 0x636E7363  # "cnsc"
@@ -241,3 +243,24 @@ class PostgresDatabase:
         async with self._connection() as conn:
             cursor = await conn.execute(*translate(sql, params))
             return await cursor.fetchone()
+
+    async def batch(self, statements: Sequence[Statement]) -> list[Batched]:
+        """Run several statements in order on one connection; each one's rowcount and rows.
+
+        Outside a transaction they make one of their own: all of them or none.
+        """
+        conn = _current.get()
+        if conn is None:
+            async with self.transaction():
+                return await self.batch(statements)
+        done = []
+        for sql, params in statements:
+            cursor = await conn.execute(*translate(sql, params))
+            rows = await cursor.fetchall() if cursor.description else []
+            done.append(Batched(cursor.rowcount, rows))
+        return done
+
+    async def execute_later(self, sql: str, params: Iterable[Any] = ()) -> None:
+        """Run at once: the SQLite engine groups such writes to save thread switches, which
+        a server connection does not have."""
+        await self.execute(sql, params)

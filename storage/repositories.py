@@ -17,12 +17,13 @@ from bot.models import (
     HouseholdTotals,
     Invite,
     Member,
+    OpenedUpdate,
     Outcome,
     Role,
     Visit,
 )
-from storage.channels import ChannelRepository
-from storage.engine import Database, Row
+from storage.channels import ChannelRepository, offered_options, offered_options_query
+from storage.engine import Database, Row, Statement
 from storage.values import as_date, as_datetime
 
 
@@ -72,6 +73,38 @@ def _visit(row: Row) -> Visit:
     )
 
 
+def _conversation(row: Row) -> Conversation:
+    return Conversation(row["flow"], row["step"], json.loads(row["data"]))
+
+
+# Statements the router runs together at the start of an update (Repositories.open_update).
+def _member_query(channel: str, external_id: str) -> Statement:
+    return ("SELECT * FROM members WHERE channel = ? AND external_id = ? UNION ALL"
+            " SELECT m.* FROM member_accounts a JOIN members m ON m.id = a.member_id"
+            " WHERE a.channel = ? AND a.external_id = ? LIMIT 1",
+            (channel, external_id, channel, external_id))
+
+
+def _user_language_query(channel: str, external_id: str) -> Statement:
+    return ("SELECT language FROM user_languages WHERE channel = ? AND external_id = ?",
+            (channel, external_id))
+
+
+def _conversation_query(channel: str, external_id: str) -> Statement:
+    return ("SELECT flow, step, data FROM conversations WHERE channel = ? AND external_id = ?",
+            (channel, external_id))
+
+
+def _was_offered_query(channel: str, external_id: str, value: str) -> Statement:
+    return ("SELECT 1 FROM button_offers WHERE channel = ? AND external_id = ? AND value = ?",
+            (channel, external_id, value))
+
+
+def _claim_statement(channel: str, update_id: str, at: datetime) -> Statement:
+    return ("INSERT INTO processed_updates (channel, update_id, processed_at) VALUES (?, ?, ?)"
+            " ON CONFLICT DO NOTHING", (channel, update_id, _ts(at)))
+
+
 class Repositories:
     """Typed access to every table; one instance per database."""
 
@@ -110,11 +143,7 @@ class Repositories:
     # -- members --------------------------------------------------------------------------
     async def member(self, channel: str, external_id: str) -> Member | None:
         """The member behind a channel account (joined with it or linked to it), if any."""
-        row = await self.db.fetchone(
-            "SELECT * FROM members WHERE channel = ? AND external_id = ? UNION ALL"
-            " SELECT m.* FROM member_accounts a JOIN members m ON m.id = a.member_id"
-            " WHERE a.channel = ? AND a.external_id = ? LIMIT 1",
-            (channel, external_id, channel, external_id))
+        row = await self.db.fetchone(*_member_query(channel, external_id))
         return _member(row) if row else None
 
     async def member_by_id(self, member_id: int) -> Member | None:
@@ -154,9 +183,7 @@ class Repositories:
 
     async def user_language(self, channel: str, external_id: str) -> str | None:
         """Language chosen by someone who has not joined."""
-        row = await self.db.fetchone(
-            "SELECT language FROM user_languages WHERE channel = ? AND external_id = ?",
-            (channel, external_id))
+        row = await self.db.fetchone(*_user_language_query(channel, external_id))
         return row["language"] if row else None
 
     async def set_user_language(self, channel: str, external_id: str, language: str) -> None:
@@ -403,31 +430,48 @@ class Repositories:
     # -- audit ----------------------------------------------------------------------------
     async def audit(self, *, member_id: int | None, action: str, entity: str,
                     entity_id: object, details: dict[str, Any], at: datetime) -> None:
-        """Record who changed what, when."""
-        await self.db.execute(
+        """Record who changed what, when (with the unit of work's next trip: nothing reads it
+        back while the update runs)."""
+        await self.db.execute_later(
             "INSERT INTO audit_log (at, member_id, action, entity, entity_id, details)"
             " VALUES (?, ?, ?, ?, ?, ?)",
             (_ts(at), member_id, action, entity, str(entity_id),
              json.dumps(details, ensure_ascii=False, default=str)))
 
     # -- conversations and updates --------------------------------------------------------
+    async def open_update(self, channel: str, external_id: str, update_id: str,
+                          at: datetime, button: str | None = None) -> OpenedUpdate:
+        """Claim an update and read what the router needs about its sender, in one trip."""
+        statements = [_claim_statement(channel, update_id, at),
+                      _member_query(channel, external_id),
+                      _user_language_query(channel, external_id),
+                      _conversation_query(channel, external_id),
+                      offered_options_query(channel, external_id)]
+        if button is not None:
+            statements.append(_was_offered_query(channel, external_id, button))
+        claim, member, chosen, state, options, *offer = await self.db.batch(statements)
+        return OpenedUpdate(
+            claimed=claim.rowcount == 1,
+            member=_member(member.rows[0]) if member.rows else None,
+            chosen_language=chosen.rows[0]["language"] if chosen.rows else None,
+            conversation=_conversation(state.rows[0]) if state.rows else None,
+            offered=offered_options(options.rows[0]) if options.rows else [],
+            button_pressed=button, button_offered=bool(offer and offer[0].rows))
+
     async def conversation(self, channel: str, external_id: str) -> Conversation | None:
-        row = await self.db.fetchone(
-            "SELECT flow, step, data FROM conversations WHERE channel = ? AND external_id = ?",
-            (channel, external_id))
-        if row is None:
-            return None
-        return Conversation(row["flow"], row["step"], json.loads(row["data"]))
+        row = await self.db.fetchone(*_conversation_query(channel, external_id))
+        return _conversation(row) if row else None
 
     async def save_conversation(self, channel: str, external_id: str,
                                 state: Conversation | None, at: datetime) -> None:
-        """Store where the user is, or forget it when the flow ended (state None)."""
+        """Store where the user is, or forget it when the flow ended (state None); sent with
+        the unit of work's next trip."""
         if state is None:
-            await self.db.execute(
+            await self.db.execute_later(
                 "DELETE FROM conversations WHERE channel = ? AND external_id = ?",
                 (channel, external_id))
             return
-        await self.db.execute(
+        await self.db.execute_later(
             "INSERT INTO conversations (channel, external_id, flow, step, data, updated_at)"
             " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(channel, external_id) DO UPDATE SET"
             " flow=excluded.flow, step=excluded.step, data=excluded.data,"
@@ -437,27 +481,24 @@ class Repositories:
 
     async def remember_options(self, channel: str, external_id: str, values: Iterable[str],
                                at: datetime, keep_since: datetime) -> None:
-        """Note the button values offered to someone; forget offers older than `keep_since`."""
-        await self.db.executemany(
-            "INSERT INTO button_offers (channel, external_id, value, offered_at)"
-            " VALUES (?, ?, ?, ?) ON CONFLICT (channel, external_id, value)"
-            " DO UPDATE SET offered_at=excluded.offered_at",
-            [(channel, external_id, value, _ts(at)) for value in values])
-        await self.db.execute("DELETE FROM button_offers WHERE offered_at < ?",
-                              (_ts(keep_since),))
+        """Note the button values offered to someone; forget offers older than `keep_since`
+        (with the unit of work's next trip: a few values, one statement each)."""
+        for value in values:
+            await self.db.execute_later(
+                "INSERT INTO button_offers (channel, external_id, value, offered_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (channel, external_id, value)"
+                " DO UPDATE SET offered_at=excluded.offered_at",
+                (channel, external_id, value, _ts(at)))
+        await self.db.execute_later("DELETE FROM button_offers WHERE offered_at < ?",
+                                    (_ts(keep_since),))
 
     async def was_offered(self, channel: str, external_id: str, value: str) -> bool:
         """Whether this button value was offered to this person (and not yet forgotten)."""
-        row = await self.db.fetchone(
-            "SELECT 1 FROM button_offers WHERE channel = ? AND external_id = ? AND value = ?",
-            (channel, external_id, value))
-        return row is not None
+        return bool(await self.db.fetchall(*_was_offered_query(channel, external_id, value)))
 
     async def claim_update(self, channel: str, update_id: str, at: datetime) -> bool:
         """Record an update as processed; False if it was processed before (a duplicate)."""
-        cursor = await self.db.execute(
-            "INSERT INTO processed_updates (channel, update_id, processed_at) VALUES (?, ?, ?)"
-            " ON CONFLICT DO NOTHING", (channel, update_id, _ts(at)))
+        cursor = await self.db.execute(*_claim_statement(channel, update_id, at))
         return cursor.rowcount == 1
 
     async def prune_processed_updates(self, before: datetime) -> int:

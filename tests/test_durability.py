@@ -28,8 +28,8 @@ async def test_a_failed_begin_does_not_leave_later_updates_outside_a_transaction
         await db.execute("CREATE TABLE t (x INTEGER)")
         other = _lock_for_writing(path)
         with pytest.raises(sqlite3.OperationalError, match="locked"):
-            async with db.transaction():
-                pass
+            async with db.transaction():  # BEGIN goes with the first statement
+                await db.execute("INSERT INTO t VALUES (0)")
         other.rollback()
         other.close()
         # The next unit of work must still be all-or-nothing.

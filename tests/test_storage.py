@@ -114,6 +114,52 @@ async def test_failure_mid_update_leaves_nothing_half_written(
 
 
 @ON_BOTH_ENGINES
+async def test_a_write_sent_with_the_commit_that_fails_leaves_nothing_half_written(
+        services: Services, console: ConsoleChannel, monkeypatch: pytest.MonkeyPatch) -> None:
+    await join(services, console, "v1")
+    for text in ("/activate", "X01-001", "1 1 c"):
+        await console.send("v1", text)
+
+    async def audit_into_nowhere(**kwargs: object) -> None:
+        # Deferred on SQLite: it fails only when sent with COMMIT, after the record's INSERT.
+        await services.db.execute_later("INSERT INTO no_such_table VALUES (1)")
+
+    monkeypatch.setattr(services.repos, "audit", audit_into_nowhere)
+    replies = await console.tap("v1", "Lưu")
+    assert "thông tin chưa được lưu" in texts(replies)
+    assert await services.repos.count("activations") == 0
+    state = await services.repos.conversation("console", "v1")
+    assert state is not None and state.step == "confirm"  # the user can simply try again
+
+
+_CLAIM = "INSERT INTO processed_updates (channel, update_id, processed_at) VALUES (?, ?, ?)"
+
+
+@ON_BOTH_ENGINES
+async def test_statements_sent_together_commit_together_or_not_at_all(
+        database_target: str) -> None:
+    at = "2026-11-20T08:00:00+00:00"
+    async with open_database(database_target) as db:
+        # The third statement breaks the table's key: the first two go with it.
+        with pytest.raises(Exception, match="(?i)unique|duplicate"):
+            await db.batch([(_CLAIM, ("t", "1", at)), (_CLAIM, ("t", "2", at)),
+                            (_CLAIM, ("t", "1", at))])
+        assert await db.fetchall("SELECT * FROM processed_updates") == []
+        done = await db.batch([(_CLAIM, ("t", "1", at)),
+                               ("SELECT update_id FROM processed_updates", ())])
+        assert done[0].rowcount == 1 and [r[0] for r in done[1].rows] == ["1"]
+        # A deferred write is seen by the unit's next read, and undone with the unit.
+        with pytest.raises(RuntimeError):
+            async with db.transaction():
+                await db.execute_later(_CLAIM, ("t", "2", at))
+                rows = await db.fetchall("SELECT update_id FROM processed_updates")
+                assert sorted(r[0] for r in rows) == ["1", "2"]
+                raise RuntimeError("fails half-way")
+        rows = await db.fetchall("SELECT update_id FROM processed_updates")
+        assert [r[0] for r in rows] == ["1"]
+
+
+@ON_BOTH_ENGINES
 async def test_import_is_safe_to_repeat_and_reports_bad_rows(services: Services) -> None:
     rows = [
         {"code": "X01-001", "hamlet": "X01", "head_name": "Nguyễn Thị Lan", "members": "4"},

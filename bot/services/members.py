@@ -159,9 +159,13 @@ class MembershipService:
         # The client's language hint is ignored on purpose: many Vietnamese phones run in
         # English, and the product speaks Vietnamese until the person asks otherwise (/lang).
         member = await self.repos.member(channel, external_id)
+        chosen = None if member else await self.repos.user_language(channel, external_id)
+        return self.language_from(member, chosen)
+
+    def language_from(self, member: Member | None, chosen: str | None) -> str:
+        """A member's language, else the one chosen before joining, else the default."""
         if member is not None:
             return member.language
-        chosen = await self.repos.user_language(channel, external_id)
         return chosen or self.settings.bot.default_language
 
     async def set_language(self, channel: str, external_id: str, language: str) -> None:
