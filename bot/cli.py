@@ -8,6 +8,8 @@ import json
 import sys
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from bot.app import DatabaseProblem, check_database, open_services, setup_logging
 from bot.clock import system_clock
 from bot.config import ConfigError, Secrets, Settings, load_settings
@@ -16,6 +18,7 @@ from bot.i18n import _, fmt_date, use_language
 from bot.models import Role
 from bot.reports.periods import PeriodKind
 from bot.services.households import read_csv
+from storage.engine import is_postgres
 
 TOKEN_REFUSED = ("error: Telegram refused the bot token (TELEGRAM_BOT_TOKEN). Check it with "
                  "@BotFather and start again.")
@@ -168,8 +171,17 @@ async def _digest(settings: Settings, args: argparse.Namespace) -> int:
 def _run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.runtime import serve
 
-    secrets = Secrets.from_env()
+    try:
+        secrets = Secrets.from_env()
+    except ValidationError:
+        print("error: BOT_WORKERS must be the number of worker processes, 1 to 64.",
+              file=sys.stderr)
+        return 2
     setup_logging(secrets=secrets.hidden_values())
+    if secrets.workers > 1 and not is_postgres(settings.database_path):
+        print("error: several workers (BOT_WORKERS) need a PostgreSQL database in "
+              "BOT_DATABASE; SQLite serves one process.", file=sys.stderr)
+        return 2
     if not (secrets.telegram_token or secrets.zalo_bot_token or secrets.zalo_oa_ready):
         print("No channel is configured: set TELEGRAM_BOT_TOKEN, ZALO_BOT_TOKEN or the "
               "ZALO_OA_* variables. For a try without a token: python -m bot demo",

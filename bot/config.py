@@ -212,6 +212,9 @@ class Secrets(BaseModel):
     # The bot's own HTTP server (webhooks, downloads, /healthz) and its public https base.
     http_listen: str | None = None
     public_url: str | None = None
+    # How many worker processes serve this deployment (one database, one token): they divide
+    # Telegram's overall budget and share each chat's spacing through the database.
+    workers: int = Field(default=1, ge=1, le=64)
     zalo_bot_token: SecretStr | None = None
     zalo_base_url: str = "https://bot-api.zaloplatforms.com"
     zalo_webhook_secret: SecretStr | None = None
@@ -244,6 +247,7 @@ class Secrets(BaseModel):
             telegram_webhook_secret=secret("TELEGRAM_WEBHOOK_SECRET"),
             http_listen=env.get("BOT_HTTP_LISTEN"),
             public_url=env.get("BOT_PUBLIC_URL"),
+            workers=env.get("BOT_WORKERS", 1),
             zalo_bot_token=secret("ZALO_BOT_TOKEN"),
             zalo_base_url=env.get("ZALO_BASE_URL", cls.model_fields["zalo_base_url"].default),
             zalo_webhook_secret=secret("ZALO_WEBHOOK_SECRET"),

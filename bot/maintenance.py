@@ -9,6 +9,8 @@
 * outbox — settled rows (sent, in doubt, given up) are kept 90 days, long enough to answer
   "did the report go out?"; their key guards against a second send only within the catch-up
   window (`catch_up_hours`, a day by default).
+* send_pacing, message_counts — the limits workers share (storage/pacing.py): a booking older
+  or a count older than a day no longer limits anything.
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ from datetime import timedelta
 
 from bot.services import Services
 from storage.outbox import OutboxRepository
+from storage.pacing import PacingRepository
 
 log = logging.getLogger(__name__)
 
 PROCESSED_UPDATES = timedelta(days=7)
 IDLE_CONVERSATIONS = timedelta(days=30)
 SETTLED_OUTBOX = timedelta(days=90)
+SHARED_LIMITS = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,7 @@ class Pruned:
     processed_updates: int
     conversations: int
     outbox: int
+    limits: int
 
 
 async def prune(services: Services) -> Pruned:
@@ -41,6 +46,8 @@ async def prune(services: Services) -> Pruned:
         pruned = Pruned(
             await services.repos.prune_processed_updates(now - PROCESSED_UPDATES),
             await services.repos.prune_idle_conversations(now - IDLE_CONVERSATIONS),
-            await OutboxRepository(services.db).prune(now - SETTLED_OUTBOX))
+            await OutboxRepository(services.db).prune(now - SETTLED_OUTBOX),
+            await PacingRepository(services.db).prune(
+                (now - SHARED_LIMITS).timestamp(), int((now - SHARED_LIMITS).timestamp() // 60)))
     log.info("retention: pruned %s", pruned)
     return pruned

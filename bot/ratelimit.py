@@ -12,6 +12,9 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Hashable
 
+from storage.engine import Database
+from storage.pacing import PacingRepository
+
 Monotonic = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -140,3 +143,33 @@ class _PacedSend:
 
     async def __aexit__(self, *exc: object) -> None:
         self.pacer._exit(self.chat)
+
+
+class SharedChatPacing:
+    """The spacing between sends to one chat, kept in the database so that several worker
+    processes together keep it (bot/channels/telegram_limiter.py).
+
+    Each send books its start with one atomic upsert (storage/pacing.py): the first free moment
+    at least `interval` after the chat's previous booking, whichever worker made it. A booking
+    counts from the *start* of a send, not its answer as ChatPacer does, so `margin` is added
+    for the difference in network delay between two workers' requests. Times are the hosts'
+    clocks (epoch seconds), so workers on several machines need NTP, as any server has.
+    """
+
+    def __init__(self, db: Database, channel: str, *, margin: float = 0.1,
+                 clock: Monotonic = time.time, sleep: Sleep = asyncio.sleep) -> None:
+        self.db = db
+        self.store = PacingRepository(db)
+        self.channel = channel
+        self.margin = margin
+        self._clock = clock
+        self._sleep = sleep
+
+    async def wait_turn(self, chat: Hashable, interval: float) -> None:
+        """Book the chat's next send and wait for its moment."""
+        now = self._clock()
+        async with self.db.transaction():
+            start = await self.store.reserve_send(self.channel, str(chat), now,
+                                                  interval + self.margin)
+        if start > now:
+            await self._sleep(start - now)

@@ -163,7 +163,7 @@ class CitizenDesk:
 
     async def _handle(self, ctx: Ctx, state: Conversation | None, reading: Reading | None) -> Turn:
         service = ctx.services.helpdesk
-        if not service.limiter.allow((ctx.msg.channel, ctx.msg.user_id)):
+        if not await service.allow_message(ctx.msg.channel, ctx.msg.user_id):
             return Turn([Reply(_("Anh/Chị is sending messages very fast. Please wait a minute, "
                                  "then send the question again."))], state)
         flow, step, value = parse_option(ctx.option)

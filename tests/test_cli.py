@@ -109,6 +109,16 @@ def test_run_without_token_explains(env: dict[str, str]) -> None:
     assert done.returncode == 2 and "TELEGRAM_BOT_TOKEN" in done.stderr
 
 
+def test_several_workers_need_postgresql_and_a_number(env: dict[str, str]) -> None:
+    """BOT_WORKERS is checked before anything starts: a number, and PostgreSQL behind it."""
+    with_token = {**env, "TELEGRAM_BOT_TOKEN": "123:abc"}
+    on_sqlite = bot("run", env={**with_token, "BOT_WORKERS": "3"})
+    not_a_number = bot("run", env={**with_token, "BOT_WORKERS": "three"})
+    assert (on_sqlite.returncode, not_a_number.returncode) == (2, 2)
+    assert "PostgreSQL" in on_sqlite.stderr and "Traceback" not in on_sqlite.stderr
+    assert "BOT_WORKERS" in not_a_number.stderr and "Traceback" not in not_a_number.stderr
+
+
 async def test_run_serves_a_bot_api_server(env: dict[str, str]) -> None:
     async with BotApiStub() as stub:
         invite = bot("invite", "--role", "volunteer", "--hamlet", "X01", env=env)

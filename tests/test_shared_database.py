@@ -14,6 +14,8 @@ import pytest
 from bot.app import build_reporting, build_router, open_services
 from bot.channels.console import ConsoleChannel
 from bot.config import Settings
+from bot.helpdesk.service import FLOOD_LIMIT
+from bot.messages import Incoming, Kind
 from bot.services import Services
 from tests.conftest import FakeClock, join
 from tests.postgres_server import fresh_schema
@@ -59,3 +61,23 @@ async def test_leadership_passes_on_when_the_leader_stops(three_workers: list[Se
     await first.db.close()  # the leader's process ends (its session, and lock, with it)
     assert await second.db.try_lead("scheduler")
     await first.db.open()
+
+
+async def test_a_citizens_flood_is_counted_across_workers(three_workers: list[Services],
+                                                          clock: FakeClock) -> None:
+    """A citizen's messages land on three workers in turn: the help desk's limit of 30 a
+    minute holds for all of them together, and the next minute they are answered again."""
+    routers = [build_router(services) for services in three_workers]
+
+    async def says(turn: int) -> str:
+        replies = await routers[turn % 3].handle(Incoming(
+            channel="console", user_id="citizen-9", chat_id="citizen-9",
+            update_id=str(turn), kind=Kind.TEXT, text=f"xin chào lần {turn}"))
+        return "\n".join(reply.text for reply in replies)
+
+    answers = [await says(turn) for turn in range(FLOOD_LIMIT + 1)]
+    slowed = "đang gửi tin nhắn hơi nhanh"
+    assert not any(slowed in answer for answer in answers[:FLOOD_LIMIT])
+    assert slowed in answers[FLOOD_LIMIT]
+    clock.advance(minutes=1)
+    assert slowed not in await says(FLOOD_LIMIT + 1)

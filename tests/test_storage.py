@@ -20,6 +20,7 @@ from storage import db as sqlite_engine
 from storage import postgres as postgres_engine
 from storage.backup import pg_dump_program
 from storage.engine import open_database
+from storage.pacing import PacingRepository
 from tests.conftest import HOUSEHOLDS, ON_BOTH_ENGINES, FakeClock, dump_tables, join
 from tests.postgres_server import fresh_schema
 from tests.test_flows import texts
@@ -205,3 +206,17 @@ async def test_migrate_and_backup_commands(services: Services, database_target: 
                                str(dest)], capture_output=True, text=True, check=True).stdout
         names = [h["head_name"] for h in HOUSEHOLDS if h["head_name"] in data]
     assert names == [h["head_name"] for h in HOUSEHOLDS]
+
+
+@ON_BOTH_ENGINES
+async def test_sends_to_one_chat_are_booked_a_spacing_apart(services: Services) -> None:
+    """Bookings made at one moment (by any worker) start `interval` apart per chat; another chat
+    and a chat whose last send is long past start at once; old bookings are pruned."""
+    store = PacingRepository(services.db)
+    async with services.db.transaction():
+        starts = [await store.reserve_send("telegram", "5", 1000.0, 1.1) for _ in range(3)]
+        other = await store.reserve_send("telegram", "6", 1000.0, 1.1)
+        later = await store.reserve_send("telegram", "5", 2000.0, 1.1)
+        assert await store.prune(1500.0, 0) == 1  # chat 6's booking ran out at 1001.1
+    assert starts == pytest.approx([1000.0, 1001.1, 1002.2])
+    assert (other, later) == (pytest.approx(1000.0), pytest.approx(2000.0))

@@ -15,7 +15,7 @@ import aiohttp
 import psycopg
 import pytest
 
-from tests.botapi_stub import BotApiStub
+from tests.botapi_stub import BotApiStub, FloodLimits
 from tests.postgres_server import fresh_schema
 from tests.zalo_world import free_port
 
@@ -66,7 +66,7 @@ async def workers(stub: BotApiStub, postgres_url: str, tmp_path: Path) -> AsyncI
     with fresh_schema(postgres_url) as url:
         base = {**os.environ, "BOT_DATABASE": url, "TELEGRAM_BOT_TOKEN": stub.token,
                 "TELEGRAM_BASE_URL": stub.base_url, "TELEGRAM_BASE_FILE_URL": stub.base_file_url,
-                "TELEGRAM_WEBHOOK_SECRET": SECRET}
+                "TELEGRAM_WEBHOOK_SECRET": SECRET, "BOT_WORKERS": "3"}
         households = tmp_path / "households.csv"
         households.write_text("code,hamlet,head_name,members\nX01-001,X01,Nguyễn Thị Lan,4\n",
                               encoding="utf-8")
@@ -132,3 +132,44 @@ async def test_same_update_to_every_worker_at_once_takes_effect_once(workers: Wo
     assert workers.count("SELECT COUNT(*) FROM activations") == 1
     receipts = [m.text for m in workers.stub.sent_to(USER)[seen:]]
     assert len(receipts) == 1 and "✅" in receipts[0], receipts
+
+
+def _arrivals(stub: BotApiStub, chat: int) -> list[float]:
+    """When each message the stub accepted for one chat arrived."""
+    return [call.time for call in stub.calls if call.ok and call.method == "sendMessage"
+            and str(call.params.get("chat_id")) == str(chat)]
+
+
+async def test_one_chat_answered_by_three_workers_at_once_keeps_its_second(
+        workers: Workers) -> None:
+    """Three messages of one chat reach three workers in the same instant: their answers are
+    still a second apart at Telegram, so none is refused with 429."""
+    await _join(workers)
+    workers.stub.flood_limits = FloodLimits()
+    before = len(_arrivals(workers.stub, USER))
+    updates = [workers.text_update("/help") for _ in range(3)]
+    statuses = await asyncio.gather(*(workers.post(i, update)
+                                      for i, update in enumerate(updates)))
+    assert statuses == [200, 200, 200]
+    times = _arrivals(workers.stub, USER)[before:]
+    assert len(times) == 3, times
+    assert workers.stub.flood_rejections == 0
+    assert all(later - earlier >= 1.0 for earlier, later in zip(times, times[1:], strict=False))
+
+
+async def test_three_workers_together_keep_to_thirty_messages_a_second(workers: Workers) -> None:
+    """45 people write at once, 15 to each worker: each worker keeps to its third of the
+    budget, so Telegram never sees more than 30 messages in one second and refuses none."""
+    workers.stub.flood_limits = FloodLimits()
+    people = range(6001, 6046)
+    updates = [workers.stub.take_update(workers.stub.push_text(person, "xin chào"))
+               for person in people]
+    statuses = await asyncio.gather(*(workers.post(i % 3, update)
+                                      for i, update in enumerate(updates)))
+    assert statuses == [200] * len(updates)
+    assert all(workers.stub.sent_to(person) for person in people)
+    assert workers.stub.flood_rejections == 0
+    times = sorted(call.time for call in workers.stub.calls
+                   if call.ok and call.method.startswith("send"))
+    busiest = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
+    assert 10 < busiest <= 30, busiest

@@ -33,6 +33,7 @@ from bot.channels.telegram_updates import PerChatUpdateProcessor
 from bot.config import Secrets, Settings
 from bot.i18n import LANGUAGES, use_language
 from bot.messages import Command, Incoming, Kind, Reply
+from bot.ratelimit import SharedChatPacing
 from bot.reports.outbox import DeliveryError, DeliveryInDoubt, Undelivered
 from handlers.menu import commands_for
 
@@ -161,7 +162,10 @@ class TelegramChannel:
             .connect_timeout(request_timeout).pool_timeout(request_timeout)
         )
         if limiter is True:
-            limiter = TelegramLimiter(chat_interval=chat_interval)
+            workers = secrets.workers
+            shared = SharedChatPacing(runtime.services.db, CHANNEL) if workers > 1 else None
+            limiter = TelegramLimiter(chat_interval=chat_interval, workers=workers,
+                                      shared=shared)
         if limiter:
             # One limiter for replies and broadcasts alike (sliding windows, 429 retry_after);
             # _retrying() below covers 5xx answers and connections that never opened.

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections import defaultdict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -23,6 +21,7 @@ from bot.helpdesk.vocabulary import VOCABULARY_FILE, Vocabulary, load_vocabulary
 from bot.i18n import _
 from bot.models import Member, Role
 from bot.textnorm import parse_int
+from storage.pacing import PacingRepository
 from storage.repositories import CitizenQuestion, HelpdeskRepository, Repositories
 
 KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent.parent / "knowledge"
@@ -54,29 +53,9 @@ class Handover:
     recipients: list[Member]
 
 
-class RateLimiter:
-    """At most `limit` messages per `window` seconds per person.
-
-    Kept in memory on purpose: it only slows floods down, and losing it on a restart is harmless.
-    The default allows one message every two seconds for a whole minute: elderly people send a
-    question in many short pieces, and those must never be dropped; only a real flood is.
-    """
-
-    def __init__(self, limit: int = 30, window: float = 60.0) -> None:
-        self.limit = limit
-        self.window = window
-        self._seen: dict[tuple[str, str], deque[float]] = defaultdict(deque)
-
-    def allow(self, key: tuple[str, str]) -> bool:
-        """Count one message; False when the person is over the limit."""
-        now = time.monotonic()
-        seen = self._seen[key]
-        while seen and now - seen[0] > self.window:
-            seen.popleft()
-        if len(seen) >= self.limit:
-            return False
-        seen.append(now)
-        return True
+# At most this many messages a minute per citizen. Elderly people send a question in many short
+# pieces, and those must never be dropped; only a real flood is slowed down.
+FLOOD_LIMIT = 30
 
 
 class HelpdeskService:
@@ -90,7 +69,16 @@ class HelpdeskService:
         self.clock = clock
         self.reader = knowledge(knowledge_dir)
         self.kb = self.reader.kb
-        self.limiter = RateLimiter()
+        self.pacing = PacingRepository(repos.db)
+
+    async def allow_message(self, channel: str, external_id: str) -> bool:
+        """Count one message from a citizen; False when they are over FLOOD_LIMIT this minute.
+
+        Counted in the database (in the update's transaction), so every worker sees the same
+        count; minutes are whole clock minutes, which is exact enough to slow a flood down.
+        """
+        minute = int(self.clock().timestamp() // 60)
+        return await self.pacing.count_message(channel, external_id, minute) <= FLOOD_LIMIT
 
     def read(self, message: str, language: str | None = None, fallback: str = "vi") -> Reading:
         """What to do with a citizen's message; `language` is their own choice, if they made one."""
