@@ -13,7 +13,6 @@ from bot.app import Reporting, build_reporting, open_services
 from bot.channels.downloads import Downloads
 from bot.clock import Clock, system_clock
 from bot.config import Secrets, Settings
-from bot.delivery import MessageOutbox
 from bot.reports.outbox import Sender
 from bot.services import Services
 from bot.web import Handler, HttpServer, build_app
@@ -24,23 +23,24 @@ OA_WINDOW = timedelta(days=7)
 
 
 class Runtime:
-    """The router and both outboxes over one set of services; channels register as senders."""
+    """The router and the outbox over one set of services; channels register as senders."""
 
     def __init__(self, services: Services, *, public_url: str | None = None) -> None:
         self.services = services
         self.router = Router(services, reply_windows={"zalo_oa": OA_WINDOW})
         self.downloads = Downloads(services.db, services.clock, public_url)
         self.senders: dict[str, Sender] = {}
-        self.messages = MessageOutbox(services.db, services.clock, self.senders)
-        self.router.after_commit.append(self.messages.kick)
         # Reports are addressed to each member's preferred account when queued (/kenh).
         self.reporting: Reporting = build_reporting(services, self.senders)
+        # One outbox, one sender per channel: reports and messages for other people alike.
+        self.messages = self.reporting.outbox
+        self.router.after_commit.append(self.messages.kick)
         # An announcement's officer is told the outcome once every message is settled.
         self.messages.after_delivery.append(services.announcements.report_finished)
         self._tasks: list[asyncio.Task[None]] = []
 
     def add_channel(self, name: str, sender: Sender) -> None:
-        """Make a running channel reachable by the outboxes."""
+        """Make a running channel reachable by the outbox."""
         self.senders[name] = sender
         self.messages.kick()
 
@@ -66,7 +66,7 @@ class Runtime:
         try:
             await asyncio.wait_for(self.reporting.outbox.stop(), timeout=15)
         except TimeoutError:
-            log.warning("report outbox still sending at shutdown; the rest resumes later")
+            log.warning("outbox still sending at shutdown; the rest resumes later")
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

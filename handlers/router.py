@@ -12,13 +12,12 @@ from datetime import timedelta
 from typing import Any
 
 from bot.choices import offered, resolve
-from bot.delivery import to_payload
 from bot.errors import Refusal
 from bot.i18n import _, use_language
 from bot.messages import Incoming, Kind, Option, Reply
 from bot.models import Conversation, Member, OpenedUpdate, Role
 from bot.reports.jobs import digest_files, digest_replies
-from bot.reports.outbox import Undelivered
+from bot.reports.outbox import Undelivered, to_payload
 from bot.reports.periods import PeriodKind
 from bot.reports.text import render_detail
 from bot.services import Services
@@ -177,6 +176,7 @@ class Router:
         """Write replies meant for other people to the outbox (same transaction); keep the
         sender's. A member's message goes to the channel they prefer."""
         store = self.services.repos.channels
+        outbox = self.services.repos.outbox
         now = self.services.clock()
         own: list[Reply] = []
         queued = False
@@ -190,9 +190,9 @@ class Router:
             if window and (last is None or now - last > window):
                 if reply.topic is not None:
                     # Counted with its topic (an announcement tells its officer), not attempted.
-                    await store.queue_message(channel, chat_id, to_payload(reply), now,
-                                              topic=reply.topic,
-                                              not_sent=Undelivered.OUTSIDE_WINDOW)
+                    await outbox.queue_message(channel, chat_id, to_payload(reply), now,
+                                               topic=reply.topic,
+                                               not_sent=Undelivered.OUTSIDE_WINDOW)
                     queued = True  # the outbox run reports the topic's outcome
                     continue
                 own.append(Reply(_("⚠️ This person last wrote to us more than {days} days ago, "
@@ -200,8 +200,8 @@ class Router:
                                    "Please reach them another way (a call or a visit).")
                                  .format(days=window.days)))
                 continue
-            await store.queue_message(channel, chat_id, to_payload(reply), now,
-                                      topic=reply.topic)
+            await outbox.queue_message(channel, chat_id, to_payload(reply), now,
+                                       topic=reply.topic)
             if reply.options:
                 # Their next typed number picks from this message's options.
                 await store.set_offered_options(channel, chat_id,

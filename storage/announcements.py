@@ -95,7 +95,7 @@ class AnnouncementRepository:
         up."""
         rows = await self.db.fetchall(
             "SELECT a.* FROM announcements a WHERE a.reported_at IS NULL AND NOT EXISTS ("
-            " SELECT 1 FROM message_outbox o WHERE o.topic = 'announcement:' || a.id"
+            " SELECT 1 FROM outbox o WHERE o.topic = 'announcement:' || a.id"
             " AND o.status IN ('pending', 'sending')) ORDER BY a.id")
         return [_announcement(r) for r in rows]
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from bot.messages import Option
 from storage.engine import Database, Row, Statement
@@ -29,15 +28,6 @@ class Download:
     filename: str
     mime_type: str
     content: bytes
-
-
-@dataclass(frozen=True)
-class QueuedMessage:
-    id: int
-    channel: str
-    chat_id: str
-    payload: dict[str, Any]
-    attempts: int
 
 
 def offered_options_query(channel: str, external_id: str) -> Statement:
@@ -167,52 +157,3 @@ class ChannelRepository:
     async def set_preferred_channel(self, member_id: int, channel: str | None) -> None:
         await self.db.execute("UPDATE members SET preferred_channel = ? WHERE id = ?",
                               (channel, member_id))
-
-    # -- messages to other people ---------------------------------------------------------
-    async def queue_message(self, channel: str, chat_id: str, payload: dict[str, Any],
-                            at: datetime, *, topic: str | None = None,
-                            not_sent: str | None = None) -> int:
-        """Queue a message; `topic` groups messages to count their outcome, and `not_sent`
-        records one that is not attempted at all, with the reason."""
-        row = await self.db.fetchone(
-            "INSERT INTO message_outbox (channel, chat_id, payload, next_attempt, created_at,"
-            " topic, status, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            (channel, chat_id, json.dumps(payload, ensure_ascii=False), _ts(at), _ts(at), topic,
-             "failed" if not_sent else "pending", not_sent))
-        assert row is not None
-        return int(row[0])
-
-    async def due_messages(self, now: datetime, limit: int = 200) -> list[QueuedMessage]:
-        rows = await self.db.fetchall(
-            "SELECT id, channel, chat_id, payload, attempts FROM message_outbox"
-            " WHERE status IN ('pending', 'sending') AND next_attempt <= ?"
-            " ORDER BY next_attempt, id LIMIT ?", (_ts(now), limit))
-        return [QueuedMessage(r[0], r[1], r[2], json.loads(r[3]), r[4]) for r in rows]
-
-    async def mark_message_sending(self, message_id: int) -> None:
-        await self.db.execute(
-            "UPDATE message_outbox SET status = 'sending', attempts = attempts + 1 WHERE id = ?",
-            (message_id,))
-
-    async def mark_message_sent(self, message_id: int, at: datetime) -> None:
-        await self.db.execute(
-            "UPDATE message_outbox SET status = 'sent', sent_at = ? WHERE id = ?",
-            (_ts(at), message_id))
-
-    async def mark_message_retry(self, message_id: int, next_attempt: datetime, error: str,
-                                 give_up: bool, reason: str | None = None) -> None:
-        await self.db.execute(
-            "UPDATE message_outbox SET status = ?, next_attempt = ?, last_error = ?, reason = ?"
-            " WHERE id = ?", ("failed" if give_up else "pending", _ts(next_attempt), error[:500],
-                              reason if give_up else None, message_id))
-
-    async def topic_outcome(self, topic: str) -> dict[tuple[str, str | None], int]:
-        """How the messages of a topic stand: (status, reason) → count."""
-        rows = await self.db.fetchall(
-            "SELECT status, reason, COUNT(*) FROM message_outbox WHERE topic = ?"
-            " GROUP BY status, reason", (topic,))
-        return {(r[0], r[1]): r[2] for r in rows}
-
-    async def messages(self) -> list[dict[str, Any]]:
-        """Every queued message (for tests and the CLI)."""
-        return [dict(r) for r in await self.db.fetchall("SELECT * FROM message_outbox ORDER BY id")]

@@ -1,7 +1,10 @@
-"""SQL of the outbox: queued messages, their leases and per-message progress."""
+"""SQL of the outbox: reports and messages for other people, their leases and per-message
+progress."""
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -9,7 +12,9 @@ from typing import Any
 
 from storage.engine import Database, Row
 
-_COLUMNS = "id, report, period, channel, chat_id, member_id, next_part, unknown_parts, attempts"
+_COLUMNS = ("id, report, period, channel, chat_id, member_id, next_part, unknown_parts, attempts,"
+            " payload")
+MESSAGE = "message"  # the `report` of a row that carries its own message (payload)
 
 
 def _ts(value: datetime) -> str:
@@ -29,11 +34,13 @@ class OutboxItem:
     next_part: int  # messages before this one are settled (sent or in doubt)
     unknown_parts: str  # comma-separated indexes of messages whose fate is not known
     attempts: int
+    payload: dict[str, Any] | None = None  # a message for someone (None: a report, built later)
 
 
 def _item(row: Row) -> OutboxItem:
     return OutboxItem(row["id"], row["report"], row["period"], row["channel"], row["chat_id"],
-                      row["member_id"], row["next_part"], row["unknown_parts"], row["attempts"])
+                      row["member_id"], row["next_part"], row["unknown_parts"], row["attempts"],
+                      json.loads(row["payload"]) if row["payload"] else None)
 
 
 def _with_part(parts: str, index: int) -> str:
@@ -64,7 +71,22 @@ class OutboxRepository:
             [(report, period, r.channel, r.chat_id, r.member_id, _ts(at), _ts(at))
              for r in recipients])
 
-    async def claim(self, owner: str, now: datetime, lease_until: datetime) -> OutboxItem | None:
+    async def queue_message(self, channel: str, chat_id: str, payload: dict[str, Any],
+                            at: datetime, *, topic: str | None = None,
+                            not_sent: str | None = None) -> int:
+        """Queue one message for someone; `topic` groups messages to count their outcome, and
+        `not_sent` records one that is not attempted at all, with the reason."""
+        row = await self.db.fetchone(
+            "INSERT INTO outbox (report, period, channel, chat_id, payload, topic, status,"
+            " reason, next_attempt, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " RETURNING id",
+            (MESSAGE, uuid.uuid4().hex, channel, chat_id, json.dumps(payload, ensure_ascii=False),
+             topic, "failed" if not_sent else "pending", not_sent, _ts(at), _ts(at)))
+        assert row is not None
+        return int(row[0])
+
+    async def claim(self, owner: str, now: datetime, lease_until: datetime, *,
+                    messages_only: bool = False) -> OutboxItem | None:
         """Take one due row nobody holds (atomic: call inside a write transaction).
 
         A row found `sending` was left by a process that died while a message was on its way:
@@ -79,6 +101,7 @@ class OutboxRepository:
             " status = 'pending'"
             " WHERE id = (SELECT id FROM outbox WHERE status IN ('pending', 'sending')"
             "   AND next_attempt <= ? AND (lease_until IS NULL OR lease_until < ?)"
+            + (" AND payload IS NOT NULL" if messages_only else "") +
             f"   ORDER BY next_attempt, id LIMIT 1{self.db.skip_locked})"
             f" RETURNING {_COLUMNS}", (owner, _ts(lease_until), _ts(now), _ts(now)))
         return _item(row) if row else None
@@ -112,20 +135,36 @@ class OutboxRepository:
         return str(row["status"]) if row else "sent"
 
     async def postpone(self, item_id: int, part: int, next_attempt: datetime, error: str, *,
-                       give_up: bool) -> None:
-        """Message `part` was surely not delivered: try again later, or give up."""
+                       give_up: bool, reason: str | None = None) -> None:
+        """Message `part` was surely not delivered: try again later, or give up (`reason`)."""
         await self.db.execute(
             "UPDATE outbox SET status = ?, next_part = ?, next_attempt = ?, last_error = ?,"
-            " attempts = attempts + 1, lease_owner = NULL, lease_until = NULL WHERE id = ?",
-            ("failed" if give_up else "pending", part, _ts(next_attempt), error[:500], item_id))
+            " reason = ?, attempts = attempts + 1, lease_owner = NULL, lease_until = NULL"
+            " WHERE id = ?",
+            ("failed" if give_up else "pending", part, _ts(next_attempt), error[:500],
+             reason if give_up else None, item_id))
 
-    async def count_due(self, now: datetime) -> int:
+    async def count_due(self, now: datetime, *, messages_only: bool = False) -> int:
         """Rows a delivery run could take now."""
         row = await self.db.fetchone(
             "SELECT COUNT(*) AS n FROM outbox WHERE status IN ('pending', 'sending')"
-            " AND next_attempt <= ? AND (lease_until IS NULL OR lease_until < ?)",
-            (_ts(now), _ts(now)))
+            " AND next_attempt <= ? AND (lease_until IS NULL OR lease_until < ?)"
+            + (" AND payload IS NOT NULL" if messages_only else ""), (_ts(now), _ts(now)))
         return int(row["n"]) if row else 0
+
+    async def topic_outcome(self, topic: str) -> dict[tuple[str, str | None], int]:
+        """How the messages of a topic stand: (status, reason) → count; a message in doubt
+        counts as not delivered, for that reason."""
+        rows = await self.db.fetchall(
+            "SELECT CASE status WHEN 'unknown' THEN 'failed' ELSE status END,"
+            " CASE status WHEN 'unknown' THEN 'in_doubt' ELSE reason END, COUNT(*)"
+            " FROM outbox WHERE topic = ? GROUP BY 1, 2", (topic,))
+        return {(r[0], r[1]): int(r[2]) for r in rows}
+
+    async def messages(self) -> list[dict[str, Any]]:
+        """Every queued message for someone, not the reports (for tests and the CLI)."""
+        return [dict(r) for r in await self.db.fetchall(
+            "SELECT * FROM outbox WHERE payload IS NOT NULL ORDER BY id")]
 
     async def release(self, owner: str, *, all_rows: bool = False) -> None:
         """Hand back rows an owner holds: those it is not sending (a clean stop), or all of

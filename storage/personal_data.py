@@ -11,7 +11,7 @@ from storage.engine import Database
 # must keep (where a conversation stands, a language choice, buttons offered, wrong codes,
 # when the person last wrote).
 _ACCOUNT_TABLES = ("conversations", "user_languages", "offered_options", "button_offers",
-                   "invite_failures", "citizen_profiles", "contacts")
+                   "invite_failures", "citizen_profiles", "contacts", "message_counts")
 
 
 @dataclass
@@ -70,7 +70,7 @@ class PersonalDataRepository:
         for question in await self.db.fetchall(
                 "SELECT id FROM citizen_questions WHERE channel = ? AND external_id = ?", account):
             await self.db.execute(
-                "DELETE FROM message_outbox WHERE payload LIKE ?",
+                "DELETE FROM outbox WHERE payload LIKE ?",
                 (f'%"ans:pick:{question["id"]}"%',))
         for table in (*_ACCOUNT_TABLES, "citizen_questions"):
             cursor = await self.db.execute(
@@ -88,8 +88,12 @@ class PersonalDataRepository:
             " photo_file_id = NULL WHERE channel = ? AND external_id = ?", account)
         counts.kept_without_name["petitions"] = cursor.rowcount
         cursor = await self.db.execute(
-            "DELETE FROM message_outbox WHERE channel = ? AND chat_id = ?", account)
-        counts.removed["message_outbox"] = cursor.rowcount
+            "DELETE FROM outbox WHERE channel = ? AND chat_id = ? AND payload IS NOT NULL",
+            account)
+        counts.removed["messages"] = cursor.rowcount
+        cursor = await self.db.execute(
+            "DELETE FROM send_pacing WHERE channel = ? AND chat_id = ?", account)
+        counts.removed["send_pacing"] = cursor.rowcount
         member = await self.db.fetchone(
             "SELECT id FROM members WHERE channel = ? AND external_id = ? UNION"
             " SELECT member_id FROM member_accounts WHERE channel = ? AND external_id = ?",

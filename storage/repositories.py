@@ -24,6 +24,7 @@ from bot.models import (
 )
 from storage.channels import ChannelRepository, offered_options, offered_options_query
 from storage.engine import Database, Row, Statement
+from storage.outbox import OutboxRepository
 from storage.values import as_date, as_datetime
 
 
@@ -111,6 +112,7 @@ class Repositories:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.channels = ChannelRepository(db)
+        self.outbox = OutboxRepository(db)
 
     async def _insert(self, sql: str, params: Sequence[Any]) -> int:
         return await insert_returning_id(self.db, sql, params)

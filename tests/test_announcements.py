@@ -93,7 +93,7 @@ async def test_hamlet_announcement_reaches_that_hamlet_once_and_reports_who_bloc
     calls = len(stub.calls_to("sendMessage"))
     await world.runtime.messages.deliver_due()
     assert len(stub.calls_to("sendMessage")) == calls
-    rows = [r for r in await services.repos.channels.messages()
+    rows = [r for r in await services.repos.outbox.messages()
             if r["topic"] == "announcement:1"]
     assert sorted((r["chat_id"], r["status"], r["reason"]) for r in rows) == [
         (str(KIM_TAN_1), "sent", None), (str(KIM_TAN_2), "failed", "blocked"),

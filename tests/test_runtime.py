@@ -102,7 +102,7 @@ async def test_zalo_errors_are_retried_from_the_outbox_with_back_off(
         await post_oa(http, world.url + "/zalo/oa", world.stub.oa_event("c1", "kim tan"))
         await world.oa.tasks.idle()
     await world.runtime.messages.deliver_due()  # the first try (if the kick did not run it)
-    [row] = await services.repos.channels.messages()
+    [row] = await services.repos.outbox.messages()
     assert row["status"] == "pending" and "500" in row["last_error"]
     assert (await world.runtime.messages.deliver_due()).sent == 0  # not due before its back-off
     clock.advance(minutes=1)

@@ -81,3 +81,27 @@ async def test_a_citizens_flood_is_counted_across_workers(three_workers: list[Se
     assert slowed in answers[FLOOD_LIMIT]
     clock.advance(minutes=1)
     assert slowed not in await says(FLOOD_LIMIT + 1)
+
+
+async def test_messages_for_other_people_go_out_once_from_three_workers(
+        three_workers: list[Services], clock: FakeClock) -> None:
+    """Hand-offs and notices share the reports' outbox: three workers delivering at the same
+    moment claim each message once, and a message a killed worker left on its way is kept as
+    in doubt, not sent again."""
+    first = three_workers[0]
+    async with first.db.transaction():
+        for chat in ("v1", "v2", "v3", "v4", "v5"):
+            await first.repos.outbox.queue_message("console", chat, {"text": f"Hỏi {chat}"},
+                                                   clock())
+        left = await first.repos.outbox.queue_message("console", "v6", {"text": "Hỏi v6"},
+                                                      clock())
+        await first.db.execute("UPDATE outbox SET status = 'sending' WHERE id = ?", (left,))
+    senders = [RecordingSender() for _ in three_workers]
+    outboxes = [build_reporting(services, {"console": sender}, chat_interval=0.0).outbox
+                for services, sender in zip(three_workers, senders, strict=True)]
+    await asyncio.gather(*(outbox.deliver_due() for outbox in outboxes))
+    chats = Counter(chat for sender in senders for chat, _reply in sender.pushed)
+    assert chats == {"v1": 1, "v2": 1, "v3": 1, "v4": 1, "v5": 1}
+    outcome = {row["chat_id"]: row["status"] for row in await first.repos.outbox.messages()}
+    assert outcome == {"v1": "sent", "v2": "sent", "v3": "sent", "v4": "sent", "v5": "sent",
+                       "v6": "unknown"}

@@ -175,7 +175,7 @@ async def test_crash_after_commit_still_delivers_once(services: Services) -> Non
         await citizen_says(world, "xe rac may gio qua xom minh", deliver=False)
         await citizen_says(world, "kim tan", deliver=False)
         await world.stop()
-        queued = await services.repos.channels.messages()
+        queued = await services.repos.outbox.messages()
         assert [(m["channel"], m["chat_id"], m["status"]) for m in queued] == [
             ("zalo_bot", "v1", "pending")]
         assert not any("xe rac" in str(c.params.get("text")) for c in zalo.bot_sent("v1"))
@@ -187,7 +187,7 @@ async def test_crash_after_commit_still_delivers_once(services: Services) -> Non
             await restarted.runtime.messages.deliver_due()  # another run sends nothing more
             assert sum("xe rac" in str(c.params.get("text"))
                        for c in zalo.bot_sent("v1")) == 1
-            assert [m["status"] for m in await services.repos.channels.messages()] == ["sent"]
+            assert [m["status"] for m in await services.repos.outbox.messages()] == ["sent"]
         finally:
             await restarted.stop()
 

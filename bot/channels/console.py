@@ -6,9 +6,11 @@ import itertools
 from collections.abc import Sequence
 
 from bot.channels.plain import render_replies
-from bot.delivery import MessageOutbox
 from bot.messages import Incoming, Kind, Reply
+from bot.models import Member
+from bot.reports.outbox import Outbox
 from handlers.router import Router
+from storage.outbox import OutboxItem
 
 CHANNEL = "console"
 
@@ -25,7 +27,10 @@ class ConsoleChannel:
         self._ids = itertools.count(1)
         self.last: dict[str, list[Reply]] = {}
         services = router.services
-        self.outbox = MessageOutbox(services.db, services.clock, {CHANNEL: self})
+        # Only messages between console users, one at a time so a script sees them in order;
+        # reports are delivered by the reporting side's own outbox.
+        self.outbox = Outbox(services.db, services.repos, services.clock, _no_reports,
+                             {CHANNEL: self}, workers=1, chat_interval=0.0, messages_only=True)
         self._delivered: list[Reply] = []
 
     async def send(self, user_id: str, text: str = "", *, option: str = "",
@@ -57,6 +62,10 @@ class ConsoleChannel:
                                          replace=False))
             if reply.options:
                 self.last[chat_id] = [reply]
+
+
+async def _no_reports(item: OutboxItem, member: Member) -> list[Reply]:
+    raise AssertionError("the console's outbox delivers messages only")
 
 
 def best_label(labels: list[str], wanted: str) -> int | None:

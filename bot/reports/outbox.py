@@ -1,4 +1,7 @@
-"""The outbox: every scheduled message goes through a row keyed by (report, period, channel, chat).
+"""The outbox: every message to someone who did not just write goes through one row — a report
+keyed by (report, period, channel, chat), or a message for another person (a hand-off, a relayed
+answer, a notice, an announcement) queued in the same transaction as the change that causes it,
+with the message itself in the row. One sender delivers both, with the guarantees below.
 
 Delivered **once** means, precisely:
 
@@ -28,6 +31,7 @@ Sends run concurrently across chats under the channel's flood limiter, with at l
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -37,11 +41,11 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.clock import Clock
 from bot.i18n import use_language
-from bot.messages import Reply
+from bot.messages import Option, Reply
 from bot.models import Member
 from bot.ratelimit import ChatPacer, Monotonic, Sleep
 from storage.engine import Database
@@ -95,6 +99,23 @@ class Sender(Protocol):
 ContentBuilder = Callable[[OutboxItem, Member], Awaitable[list[Reply]]]
 
 
+def to_payload(reply: Reply) -> dict[str, Any]:
+    """What is stored for a queued message: its text, option rows and a photo's id."""
+    payload: dict[str, Any] = {
+        "text": reply.text, "options": [[[o.label, o.value] for o in row] for row in reply.options]}
+    if reply.photo_id:
+        payload["photo_id"] = reply.photo_id
+    return payload
+
+
+def from_payload(payload: dict[str, Any]) -> Reply:
+    """A queued message back as a reply."""
+    return Reply(str(payload.get("text", "")),
+                 [[Option(label, value) for label, value in row]
+                  for row in payload.get("options", [])],
+                 photo_id=payload.get("photo_id"), replace=False)
+
+
 @dataclass
 class DeliveryStats:
     sent: int = 0
@@ -114,12 +135,16 @@ def _alive(pid: int) -> bool:
 
 
 class Outbox:
-    """Queues messages and delivers the due ones concurrently through each chat's channel."""
+    """Queues messages and delivers the due ones concurrently through each chat's channel.
+
+    `messages_only` leaves the reports to another sender (the offline console delivers only
+    messages between its own users)."""
 
     def __init__(self, db: Database, repos: Repositories, clock: Clock,
                  content: ContentBuilder, senders: dict[str, Sender], *, workers: int = 64,
                  chat_interval: float = 1.0, lease: timedelta = timedelta(minutes=1),
-                 monotonic: Monotonic = time.monotonic, sleep: Sleep = asyncio.sleep) -> None:
+                 monotonic: Monotonic = time.monotonic, sleep: Sleep = asyncio.sleep,
+                 messages_only: bool = False) -> None:
         self.db = db
         self.repos = repos
         self.store = OutboxRepository(db)
@@ -133,8 +158,28 @@ class Outbox:
         self.lease = lease
         self.host = socket.gethostname()
         self.owner = f"{self.host}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.messages_only = messages_only
         self._run = asyncio.Lock()
+        self._wake = asyncio.Event()
         self._stopping = False
+        # Called after each run; one that queued more messages (True) makes the run go on, so
+        # e.g. an announcement's outcome reaches its officer in the same run.
+        self.after_delivery: list[Callable[[], Awaitable[bool]]] = []
+
+    def kick(self) -> None:
+        """Ask the running loop to deliver now (called after a commit that queued messages)."""
+        self._wake.set()
+
+    async def run(self, poll_seconds: float = 30.0) -> None:
+        """Deliver whenever kicked, and every `poll_seconds` for retries that became due."""
+        while not self._stopping:
+            try:
+                await self.deliver_due()
+            except Exception:
+                log.exception("outbox run failed")
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), poll_seconds)
 
     async def enqueue(self, report: str, period: str, to: Iterable[Recipient]) -> int:
         """Queue one row per recipient; rows already queued are left alone. Returns new rows."""
@@ -146,14 +191,20 @@ class Outbox:
         stats = DeliveryStats()
         async with self._run:
             await self._release_dead_owners()
-            due = await self.store.count_due(self.clock())
-            if due and not self._stopping:
-                heartbeat = asyncio.create_task(self._renew_leases())
-                try:
-                    await asyncio.gather(
-                        *(self._work(stats) for _ in range(min(due, self.workers))))
-                finally:
-                    heartbeat.cancel()
+            more = True
+            while more and not self._stopping:
+                due = await self.store.count_due(self.clock(),
+                                                 messages_only=self.messages_only)
+                if due:
+                    heartbeat = asyncio.create_task(self._renew_leases())
+                    try:
+                        await asyncio.gather(
+                            *(self._work(stats) for _ in range(min(due, self.workers))))
+                    finally:
+                        heartbeat.cancel()
+                more = False
+                for hook in self.after_delivery:
+                    more = await hook() or more
             if self._stopping:
                 async with self.db.transaction():
                     await self.store.release(self.owner)
@@ -190,7 +241,8 @@ class Outbox:
             try:
                 async with self.db.transaction():
                     now = self.clock()
-                    item = await self.store.claim(self.owner, now, now + self.lease)
+                    item = await self.store.claim(self.owner, now, now + self.lease,
+                                                  messages_only=self.messages_only)
             except Exception:  # e.g. the database stayed locked: the next run tries again
                 log.exception("could not take an outbox row")
                 return
@@ -208,18 +260,21 @@ class Outbox:
                     log.exception("could not record the failure of outbox row %s", item.id)
 
     async def _deliver(self, item: OutboxItem, stats: DeliveryStats) -> None:
-        member = await self.repos.member_by_id(item.member_id) if item.member_id else None
         sender = self.senders.get(item.channel)
-        if member is None:
-            await self._postpone(item, item.next_part, "no member to write for", stats,
-                                 permanent=True)
-            return
         if sender is None:  # e.g. its channel has not started yet
             await self._postpone(item, item.next_part, f"channel {item.channel} is not running",
                                  stats)
             return
-        with use_language(member.language):
-            messages = await self.content(item, member)
+        if item.payload is not None:
+            messages = [from_payload(item.payload)]
+        else:
+            member = await self.repos.member_by_id(item.member_id) if item.member_id else None
+            if member is None:
+                await self._postpone(item, item.next_part, "no member to write for", stats,
+                                     permanent=True)
+                return
+            with use_language(member.language):
+                messages = await self.content(item, member)
         for part in range(item.next_part, len(messages)):
             if self._stopping:
                 return  # the lease is handed back; the rest goes in the next run
@@ -235,7 +290,7 @@ class Outbox:
                     in_doubt = True
                 except DeliveryError as exc:
                     await self._postpone(item, part, str(exc), stats, permanent=exc.permanent,
-                                         retry_after=exc.retry_after)
+                                         retry_after=exc.retry_after, reason=exc.reason)
                     return
                 else:
                     in_doubt = False
@@ -247,7 +302,8 @@ class Outbox:
             stats.sent += 1
 
     async def _postpone(self, item: OutboxItem, part: int, error: str, stats: DeliveryStats,
-                        *, permanent: bool = False, retry_after: float | None = None) -> None:
+                        *, permanent: bool = False, retry_after: float | None = None,
+                        reason: Undelivered = Undelivered.FAILED) -> None:
         attempts = item.attempts + 1
         if retry_after is not None and not permanent:
             give_up, wait = False, timedelta(seconds=retry_after)
@@ -255,7 +311,8 @@ class Outbox:
             give_up = permanent or attempts > len(BACKOFF)
             wait = BACKOFF[min(attempts, len(BACKOFF)) - 1]
         async with self.db.transaction():
-            await self.store.postpone(item.id, part, self.clock() + wait, error, give_up=give_up)
+            await self.store.postpone(item.id, part, self.clock() + wait, error, give_up=give_up,
+                                      reason=reason)
         if give_up:
             stats.failed += 1
             log.error("giving up %s/%s for %s chat %s: %s", item.report, item.period,

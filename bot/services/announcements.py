@@ -109,12 +109,12 @@ class AnnouncementService:
                 officer = await self.repos.member_by_id(announcement.created_by)
                 if officer is None:
                     continue
-                outcome = await self.repos.channels.topic_outcome(announcement.topic)
+                outcome = await self.repos.outbox.topic_outcome(announcement.topic)
                 channel, chat_id = await self.accounts.reach(officer.channel,
                                                              officer.external_id)
                 with use_language(officer.language):
                     text = outcome_text(announcement, outcome)
-                await self.repos.channels.queue_message(
+                await self.repos.outbox.queue_message(
                     channel, chat_id, {"text": text, "options": []}, self.clock())
                 queued = True
         return queued
