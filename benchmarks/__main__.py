@@ -17,6 +17,8 @@ def main() -> None:
 
     print("== help desk vs BM25 and the previous matcher, held-out and development questions ==")
     helpdesk_bench.main([])
+    print("\n== help desk, leave-one-round-out (rounds seen during development) ==")
+    helpdesk_bench.main(["--cross-rounds"])
 
     print("\n== inbound: our bot vs a bare echo bot, each in its own process ==")
     bot_vs_echo.main(["--quick"] if args.quick else [])
