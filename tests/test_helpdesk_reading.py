@@ -232,6 +232,16 @@ def test_a_long_story_is_reduced_to_its_question(vocabulary: Vocabulary, reader:
     assert focus("quên passcode", vocabulary) is None
 
 
+def test_the_end_of_a_story_does_not_overrule_the_story(reader: Reader) -> None:
+    # The last sentence alone ("I am 70, I don't know where to go") reads like the ID card's age
+    # rules; the story is about registering level 2. A person decides, level 2 suggested first.
+    story = ("hôm qua tôi đi chợ gặp bà Tư, bà nói phải làm định danh mức 2 mới được nhận tiền trợ "
+             "cấp, tôi năm nay 70 tuổi rồi không biết đi đâu làm")
+    reading = reader.read(story)
+    assert reading.entry_id in ("level2_register", None)
+    assert reading.match is not None and reading.match.top == "level2_register"
+
+
 # --- `python -m bot ask` ----------------------------------------------------------------------------
 
 

@@ -96,4 +96,8 @@ class Reader:
         if tail is None or (whole.confident and not whole.wants_human):
             return whole
         focused = self.scorer.match(tail, language)
-        return focused if focused.confident and not focused.wants_human else whole
+        # The end alone can lose what the story said ("… level 2 … I am 70, where do I go" is
+        # not about the ID card at 60): it may only confirm the whole story's best guess.
+        if focused.confident and not focused.wants_human and focused.top == whole.top:
+            return focused
+        return whole
