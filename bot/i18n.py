@@ -104,7 +104,13 @@ _ = gettext
 
 def locale() -> Locale:
     """The Babel locale of the current language."""
-    return Locale.parse(_current.get())
+    return _locale(_current.get())
+
+
+@cache
+def _locale(language: str) -> Locale:
+    # Parsed once per language: progress texts format a dozen figures per update.
+    return Locale.parse(language)
 
 
 def fmt_int(value: int) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # A hand-written fold because the only rule needed is "drop combining marks, đ→d"; a
 # transliteration library would also rewrite non-Vietnamese text we want to keep.
@@ -38,8 +39,12 @@ _NUMBER_WORDS = {
 }
 
 
+@lru_cache(maxsize=4096)
 def fold(text: str) -> str:
     """Lower-case, strip Vietnamese diacritics (đ→d) and squeeze spaces."""
+    # Cached: an update folds the same option labels and words a dozen times over.
+    if text.isascii():
+        return _SPACES.sub(" ", text.lower()).strip()
     decomposed = unicodedata.normalize("NFD", text.translate(_D_MAP))
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return _SPACES.sub(" ", stripped.lower()).strip()

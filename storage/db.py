@@ -27,17 +27,28 @@ class _Unit:
     later: list[Statement] = field(default_factory=list)
 
 
-def _run(raw: sqlite3.Connection, statements: Sequence[Statement], many: bool = False
-         ) -> list[Batched]:
-    """Run statements in order on the connection's own thread; the last may be an executemany."""
-    done = []
-    for index, (sql, params) in enumerate(statements):
-        if many and index == len(statements) - 1:
-            cursor = raw.executemany(sql, params)
-            done.append(Batched(cursor.rowcount, []))
-        else:
-            cursor = raw.execute(sql, params)
-            done.append(Batched(cursor.rowcount, cursor.fetchall()))
+def _run(raw: sqlite3.Connection, statements: Sequence[Statement], many: bool = False,
+         atomic: bool = False) -> list[Batched]:
+    """Run statements in order on the connection's own thread; the last may be an executemany.
+    `atomic`: when no transaction is open, they make one (all of them or none)."""
+    own = atomic and not raw.in_transaction
+    if own:
+        raw.execute("BEGIN")
+    try:
+        done = []
+        for index, (sql, params) in enumerate(statements):
+            if many and index == len(statements) - 1:
+                cursor = raw.executemany(sql, params)
+                done.append(Batched(cursor.rowcount, []))
+            else:
+                cursor = raw.execute(sql, params)
+                done.append(Batched(cursor.rowcount, cursor.fetchall()))
+        if own:
+            raw.execute("COMMIT")
+    except BaseException:
+        if own and raw.in_transaction:
+            raw.execute("ROLLBACK")
+        raise
     return done
 
 
@@ -187,7 +198,8 @@ class Database:
         unit.later.clear()
         return head
 
-    async def _trip(self, statements: list[Statement], many: bool = False) -> list[Batched]:
+    async def _trip(self, statements: list[Statement], many: bool = False,
+                    atomic: bool = False) -> list[Batched]:
         """One trip to the connection's thread running `statements` in order.
 
         aiosqlite has no public call to run a function on its thread; its `_execute` is what
@@ -195,16 +207,16 @@ class Database:
         (`executescript` takes no parameters).
         """
         conn = self.conn
-        return await conn._execute(_run, conn._conn, statements, many)
+        return await conn._execute(_run, conn._conn, statements, many, atomic)
 
     async def batch(self, statements: Sequence[Statement]) -> list[Batched]:
         """Run several statements in one trip, in order; each one's rowcount and rows.
 
-        Outside a transaction they make one of their own: all of them or none.
+        Outside a transaction they make one of their own (deferred: reads alone take no
+        write lock, and see one snapshot): all of them or none.
         """
         if self._unit.get() is None:
-            async with self.transaction():
-                return await self.batch(statements)
+            return await self._trip(list(statements), atomic=True)
         return await self._statements(list(statements))
 
     async def _statements(self, statements: list[Statement], many: bool = False

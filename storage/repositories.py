@@ -117,6 +117,12 @@ class Repositories:
     async def _insert(self, sql: str, params: Sequence[Any]) -> int:
         return await insert_returning_id(self.db, sql, params)
 
+    async def _insert_row(self, sql: str, params: Sequence[Any]) -> Row:
+        """Run an INSERT and return the whole new row (one statement, not two)."""
+        row = await self.db.fetchone(sql + " RETURNING *", params)
+        assert row is not None
+        return row
+
     # -- communes and hamlets -------------------------------------------------------------
     async def sync_places(self, communes: Iterable[dict[str, Any]],
                           hamlets: Iterable[dict[str, Any]]) -> None:
@@ -313,15 +319,12 @@ class Repositories:
     async def add_activation(self, *, household_id: int, member_id: int, hamlet_code: str,
                              level2_registered: int, activated: int, household_capable: bool,
                              at: datetime, replaces_id: int | None = None) -> Activation:
-        new_id = await self._insert(
+        return _activation(await self._insert_row(
             "INSERT INTO activations (household_id, member_id, hamlet_code, level2_registered,"
             " activated, household_capable, recorded_at, replaces_id)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (household_id, member_id, hamlet_code, level2_registered, activated,
-             int(household_capable), _ts(at), replaces_id))
-        activation = await self.activation(new_id)
-        assert activation is not None
-        return activation
+             int(household_capable), _ts(at), replaces_id)))
 
     async def activation(self, activation_id: int) -> Activation | None:
         row = await self.db.fetchone(
@@ -331,14 +334,11 @@ class Repositories:
     async def add_visit(self, *, household_id: int, member_id: int, hamlet_code: str,
                         topics: Sequence[str], outcome: Outcome, follow_up_on: date | None,
                         at: datetime, replaces_id: int | None = None) -> Visit:
-        new_id = await self._insert(
+        return _visit(await self._insert_row(
             "INSERT INTO visits (household_id, member_id, hamlet_code, topics, outcome,"
             " follow_up_on, recorded_at, replaces_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (household_id, member_id, hamlet_code, ",".join(topics), outcome.value,
-             follow_up_on.isoformat() if follow_up_on else None, _ts(at), replaces_id))
-        visit = await self.visit(new_id)
-        assert visit is not None
-        return visit
+             follow_up_on.isoformat() if follow_up_on else None, _ts(at), replaces_id)))
 
     async def visit(self, visit_id: int) -> Visit | None:
         row = await self.db.fetchone(
@@ -382,14 +382,6 @@ class Repositories:
         """Logged totals per hamlet; visits only within [since, until) when given."""
         marks = ",".join("?" * len(hamlet_codes))
         codes = list(hamlet_codes)
-        act_rows = await self.db.fetchall(
-            "SELECT hamlet_code, SUM(level2_registered) AS l2, SUM(activated) AS act"
-            f" FROM activations WHERE voided_at IS NULL AND hamlet_code IN ({marks})"
-            " GROUP BY hamlet_code", codes)
-        cap_rows = await self.db.fetchall(
-            "SELECT hamlet_code, COUNT(DISTINCT household_id) AS n FROM activations"
-            f" WHERE voided_at IS NULL AND household_capable = 1 AND hamlet_code IN ({marks})"
-            " GROUP BY hamlet_code", codes)
         visit_sql = (f"SELECT hamlet_code, COUNT(*) AS n FROM visits WHERE voided_at IS NULL"
                      f" AND hamlet_code IN ({marks})")
         visit_params: list[Any] = list(codes)
@@ -399,10 +391,17 @@ class Repositories:
         if visits_until is not None:
             visit_sql += " AND recorded_at < ?"
             visit_params.append(_ts(visits_until))
-        visit_rows = await self.db.fetchall(visit_sql + " GROUP BY hamlet_code", visit_params)
-        acts = {r["hamlet_code"]: r for r in act_rows}
-        caps = {r["hamlet_code"]: r["n"] for r in cap_rows}
-        visits = {r["hamlet_code"]: r["n"] for r in visit_rows}
+        act_rows, cap_rows, visit_rows = await self.db.batch([
+            ("SELECT hamlet_code, SUM(level2_registered) AS l2, SUM(activated) AS act"
+             f" FROM activations WHERE voided_at IS NULL AND hamlet_code IN ({marks})"
+             " GROUP BY hamlet_code", codes),
+            ("SELECT hamlet_code, COUNT(DISTINCT household_id) AS n FROM activations"
+             f" WHERE voided_at IS NULL AND household_capable = 1 AND hamlet_code IN ({marks})"
+             " GROUP BY hamlet_code", codes),
+            (visit_sql + " GROUP BY hamlet_code", visit_params)])
+        acts = {r["hamlet_code"]: r for r in act_rows.rows}
+        caps = {r["hamlet_code"]: r["n"] for r in cap_rows.rows}
+        visits = {r["hamlet_code"]: r["n"] for r in visit_rows.rows}
         return {
             code: HamletCounts(
                 hamlet_code=code,
