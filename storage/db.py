@@ -30,8 +30,12 @@ class _Unit:
 def _run(raw: sqlite3.Connection, statements: Sequence[Statement], many: bool = False,
          atomic: bool = False) -> list[Batched]:
     """Run statements in order on the connection's own thread; the last may be an executemany.
-    `atomic`: when no transaction is open, they make one (all of them or none)."""
-    own = atomic and not raw.in_transaction
+
+    `atomic`: all of them or none. When no transaction is open they make one; a unit's last
+    trip (ending in COMMIT) rolls its transaction back here if anything fails, so whatever
+    the thread runs next finds no transaction left open.
+    """
+    own = atomic and not raw.in_transaction and statements[0][0] != "BEGIN IMMEDIATE"
     if own:
         raw.execute("BEGIN")
     try:
@@ -46,7 +50,7 @@ def _run(raw: sqlite3.Connection, statements: Sequence[Statement], many: bool = 
         if own:
             raw.execute("COMMIT")
     except BaseException:
-        if own and raw.in_transaction:
+        if atomic and raw.in_transaction:
             raw.execute("ROLLBACK")
         raise
     return done
@@ -172,13 +176,12 @@ class Database:
         if self._unit.get() is not None:
             yield
             return
+        commit: asyncio.Future[list[Batched]] | None = None
         async with self._lock:
             unit = _Unit()
             token = self._unit.set(unit)
             try:
                 yield
-                if unit.begun or unit.later:
-                    await self._trip([*self._flush(unit), ("COMMIT", ())])
             except BaseException:
                 unit.later.clear()
                 # SQLite may already have rolled back by itself (disk full, I/O error); the
@@ -189,6 +192,18 @@ class Database:
                 raise
             finally:
                 self._unit.reset(token)
+            if unit.begun or unit.later:
+                # The COMMIT is queued on the connection's thread before the lock is let go,
+                # and awaited after: the next unit's BEGIN queues behind it, but nobody holds
+                # the lock through the fsync and this task's wake-up. sleep(0) lets the task
+                # just made run its first step (asyncio runs ready callbacks in order), which
+                # queues the trip. A COMMIT that fails rolls back on that thread, so the next
+                # unit never finds a transaction left open.
+                commit = asyncio.ensure_future(
+                    self._trip([*self._flush(unit), ("COMMIT", ())], atomic=True))
+                await asyncio.sleep(0)
+        if commit is not None:
+            await commit
 
     def _flush(self, unit: _Unit) -> list[Statement]:
         """What must run before the next statement of this unit: BEGIN, then deferred writes."""

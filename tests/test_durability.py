@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import random
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -38,6 +40,41 @@ async def test_a_failed_begin_does_not_leave_later_updates_outside_a_transaction
                 await db.execute("INSERT INTO t VALUES (1)")
                 raise RuntimeError("fails half-way")
         assert await db.fetchall("SELECT * FROM t") == []
+
+
+async def test_units_whose_commits_overlap_the_next_unit_all_commit_in_order(
+        tmp_path: Path) -> None:
+    # A unit lets the lock go once its COMMIT is queued; the next unit (here often one that
+    # finds the lock free at once) must still begin after that COMMIT, never inside it.
+    async with Database(tmp_path / "t.sqlite3") as db:
+        await db.execute("CREATE TABLE t (worker INTEGER, n INTEGER)")
+
+        async def worker(index: int) -> None:
+            pause = random.Random(index)
+            for n in range(60):
+                for _ in range(pause.randrange(4)):  # arrive at the lock at varying moments
+                    await asyncio.sleep(0)
+                async with db.transaction():
+                    await db.execute("INSERT INTO t VALUES (?, ?)", (index, n))
+                    await db.fetchall("SELECT COUNT(*) FROM t")
+                    await db.execute_later("INSERT INTO t VALUES (?, ?)", (index, -n))
+
+        await asyncio.gather(worker(0), worker(1))
+        rows = await db.fetchall("SELECT worker, COUNT(*) FROM t GROUP BY worker")
+        assert {(r[0], r[1]) for r in rows} == {(0, 120), (1, 120)}
+
+
+async def test_a_commit_that_fails_leaves_no_transaction_open_for_the_next_unit(
+        tmp_path: Path) -> None:
+    async with Database(tmp_path / "t.sqlite3") as db:
+        await db.execute("CREATE TABLE t (x INTEGER PRIMARY KEY)")
+        with pytest.raises(sqlite3.IntegrityError):
+            async with db.transaction():
+                await db.execute("INSERT INTO t VALUES (1)")
+                await db.execute_later("INSERT INTO t VALUES (1)")  # fails with COMMIT
+        async with db.transaction():
+            await db.execute("INSERT INTO t VALUES (2)")
+        assert [r[0] for r in await db.fetchall("SELECT x FROM t")] == [2]
 
 
 async def test_records_are_written_with_full_sync(services: Services) -> None:
