@@ -19,6 +19,7 @@ from bot.reports.jobs import ReportJobs
 from bot.reports.outbox import Outbox, Sender
 from bot.scheduler import ReportScheduler
 from bot.services import Services
+from bot.services.places import with_stored_places
 from handlers.router import Router
 from storage.engine import open_database
 
@@ -79,6 +80,10 @@ async def open_services(settings: Settings, *, clock: Clock = system_clock,
         reader = await db.open_reader()
         services = Services.build(settings, db, clock, reader=reader)
         await services.sync_places()
+        # Communes imported from the list of units join the configured ones.
+        merged = await with_stored_places(settings, db)
+        if merged is not settings:
+            services = Services.build(merged, db, clock, reader=reader)
         yield services
     finally:
         if reader is not db:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
 import json
 import sys
 from pathlib import Path
@@ -45,6 +46,12 @@ def _parser() -> argparse.ArgumentParser:
                         help="volunteer (needs --hamlet), officer, or province")
     invite.add_argument("--hamlet", help="hamlet code (required for volunteers)")
     invite.add_argument("--commune", help="commune code (officers, when there are several)")
+    places = sub.add_parser("places", help="the country's administrative units")
+    places_sub = places.add_subparsers(dest="places_command", required=True)
+    places_import = places_sub.add_parser(
+        "import", help="import communes and hamlets from a CSV (province, commune, hamlet "
+        "codes and names, households, eligible_citizens); repeatable")
+    places_import.add_argument("file", type=Path)
     households = sub.add_parser("import-households", help="import a household CSV")
     households.add_argument("file", type=Path)
     backup = sub.add_parser("backup", help="copy the database to a file while the bot runs "
@@ -102,6 +109,8 @@ def _command(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     if args.command == "invite":
         return asyncio.run(_invite(settings, args))
+    if args.command == "places":
+        return asyncio.run(_import_places(settings, args.file))
     if args.command == "import-households":
         return asyncio.run(_import(settings, args.file))
     if args.command == "digest":
@@ -147,7 +156,7 @@ async def _digest(settings: Settings, args: argparse.Namespace) -> int:
             digest = await services.digests.build(PeriodKind(args.period), args.commune,
                                                   previous=args.previous)
         except KeyError:
-            known = ", ".join(c.code for c in settings.communes)
+            known = ", ".join(c.code for c in services.settings.communes)
             print(f"error: unknown commune {args.commune}; known: {known}", file=sys.stderr)
             return 2
         with use_language(language):
@@ -242,6 +251,7 @@ async def _export_person(settings: Settings, channel: str, user: str) -> int:
 
 async def _invite(settings: Settings, args: argparse.Namespace) -> int:
     async with open_services(settings) as services:
+        settings = services.settings  # with the communes imported from the list of units
         with use_language(settings.bot.default_language):
             try:
                 invite = await services.members.create_invite(
@@ -261,6 +271,34 @@ async def _invite(settings: Settings, args: argparse.Namespace) -> int:
             print(_("The person opens the bot and sends: /start {code}").format(code=invite.code))
             print(invite.code)
     return 0
+
+
+async def _import_places(settings: Settings, path: Path) -> int:
+    from bot.services.places import COLUMNS, import_places, read_places_csv
+    from storage.engine import open_database
+
+    try:
+        rows, missing = read_places_csv(path.read_bytes())
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        print(f"error: cannot read {path}: {exc}", file=sys.stderr)
+        return 2
+    if missing:
+        print(f"error: {path} lacks the column(s): {', '.join(missing)} (expected: "
+              f"{', '.join(COLUMNS)})", file=sys.stderr)
+        return 2
+    async with open_database(settings.database_path) as db:  # opening migrates
+        report = await import_places(db, rows)
+    with use_language(settings.bot.default_language):
+        print(_("{communes} communes and {hamlets} hamlets in the list: {new_communes} new "
+                "communes, {new_hamlets} new hamlets, rejected {rejected}.").format(
+                    communes=report.communes, hamlets=report.hamlets,
+                    new_communes=report.new_communes, new_hamlets=report.new_hamlets,
+                    rejected=len(report.rejected)))
+        for row in report.rejected:
+            print(_("  line {line}: {reason}").format(line=row.line, reason=row.reason))
+        if report.new_communes or report.new_hamlets:
+            print(_("Running workers serve the new places after a restart."))
+    return 1 if report.rejected and not report.hamlets else 0
 
 
 async def _import(settings: Settings, path: Path) -> int:

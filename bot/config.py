@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tomllib
 from datetime import date
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -181,20 +182,26 @@ class Settings(_Strict):
                 seen_hamlets.add(hamlet.code)
         return self
 
+    # Indexes built once per Settings (it is frozen): a country's thousands of communes are
+    # looked up by code on every update, never scanned.
+    @cached_property
+    def _communes_by_code(self) -> dict[str, Commune]:
+        return {commune.code: commune for commune in self.communes}
+
+    @cached_property
+    def _hamlets_by_code(self) -> dict[str, tuple[Commune, Hamlet]]:
+        return {hamlet.code.lower(): (commune, hamlet)
+                for commune in self.communes for hamlet in commune.hamlets}
+
     def commune(self, code: str | None) -> Commune:
         """The commune with this code (KeyError if unknown or None)."""
-        for commune in self.communes:
-            if commune.code == code:
-                return commune
-        raise KeyError(code)
+        if code is None:
+            raise KeyError(code)
+        return self._communes_by_code[code]
 
     def hamlet(self, code: str) -> tuple[Commune, Hamlet] | None:
         """The hamlet with this code and its commune, or None."""
-        for commune in self.communes:
-            for hamlet in commune.hamlets:
-                if hamlet.code.lower() == code.lower():
-                    return commune, hamlet
-        return None
+        return self._hamlets_by_code.get(code.lower())
 
     @property
     def database_path(self) -> str:

@@ -1,0 +1,85 @@
+"""SQL of the places: communes (with their province) and hamlets, imported in bulk and read
+back whole at start."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from storage.engine import Database
+
+
+@dataclass(frozen=True)
+class PlaceRow:
+    """One hamlet of the list of units, with its commune and province."""
+
+    province_code: str
+    province: str
+    commune_code: str
+    commune: str
+    hamlet_code: str
+    hamlet: str
+    households: int
+    eligible_citizens: int
+
+
+@dataclass(frozen=True)
+class StoredCommune:
+    code: str
+    name: str
+    timezone: str
+    language: str
+
+
+@dataclass(frozen=True)
+class StoredHamlet:
+    code: str
+    commune_code: str
+    name: str
+    households: int
+    eligible_citizens: int
+    level2_baseline: int
+    activated_baseline: int
+
+
+class PlacesRepository:
+    """Bulk upserts of the list of units, and every place for the start of a worker."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def count(self) -> tuple[int, int]:
+        """(communes, hamlets) stored."""
+        communes = await self.db.fetchone("SELECT COUNT(*) FROM communes")
+        hamlets = await self.db.fetchone("SELECT COUNT(*) FROM hamlets")
+        return int(communes[0]) if communes else 0, int(hamlets[0]) if hamlets else 0
+
+    async def upsert(self, rows: Sequence[PlaceRow], timezone: str, language: str) -> None:
+        """Insert or update every commune and hamlet of `rows` (call inside a transaction).
+        A commune's time zone and language are set for new communes only: a deployment may
+        have changed them in its configuration."""
+        communes = {r.commune_code: r for r in rows}
+        await self.db.executemany(
+            "INSERT INTO communes (code, name, timezone, language, province_code, province)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (code) DO UPDATE SET name = excluded.name,"
+            " province_code = excluded.province_code, province = excluded.province",
+            [(r.commune_code, r.commune, timezone, language, r.province_code, r.province)
+             for r in communes.values()])
+        await self.db.executemany(
+            "INSERT INTO hamlets (code, commune_code, name, households, eligible_citizens)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (code) DO UPDATE SET"
+            " commune_code = excluded.commune_code, name = excluded.name,"
+            " households = excluded.households, eligible_citizens = excluded.eligible_citizens",
+            [(r.hamlet_code, r.commune_code, r.hamlet, r.households, r.eligible_citizens)
+             for r in rows])
+
+    async def everything(self) -> tuple[list[StoredCommune], list[StoredHamlet]]:
+        """Every commune and hamlet, in code order."""
+        communes = await self.db.fetchall(
+            "SELECT code, name, timezone, language FROM communes ORDER BY code")
+        hamlets = await self.db.fetchall(
+            "SELECT code, commune_code, name, households, eligible_citizens, level2_baseline,"
+            " activated_baseline FROM hamlets ORDER BY commune_code, code")
+        return ([StoredCommune(r[0], r[1], r[2], r[3]) for r in communes],
+                [StoredHamlet(r[0], r[1], r[2], int(r[3]), int(r[4]), int(r[5]), int(r[6]))
+                 for r in hamlets])
