@@ -183,8 +183,8 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     try:
         secrets = Secrets.from_env()
     except ValidationError:
-        print("error: BOT_WORKERS must be the number of worker processes, 1 to 64.",
-              file=sys.stderr)
+        print("error: BOT_WORKERS must be the number of worker processes, 1 to 64, and "
+              "TELEGRAM_MESSAGES_PER_SECOND a number from 1 to 1000.", file=sys.stderr)
         return 2
     setup_logging(secrets=secrets.hidden_values())
     if secrets.workers > 1 and not is_postgres(settings.database_path):

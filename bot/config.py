@@ -222,6 +222,9 @@ class Secrets(BaseModel):
     # How many worker processes serve this deployment (one database, one token): they divide
     # Telegram's overall budget and share each chat's spacing through the database.
     workers: int = Field(default=1, ge=1, le=64)
+    # Telegram's overall budget for one token: 30 a second; more only where the Bot API allows
+    # it (paid broadcasts), or in a benchmark that measures the workers rather than Telegram.
+    telegram_per_second: int = Field(default=30, ge=1, le=1000)
     zalo_bot_token: SecretStr | None = None
     zalo_base_url: str = "https://bot-api.zaloplatforms.com"
     zalo_webhook_secret: SecretStr | None = None
@@ -255,6 +258,7 @@ class Secrets(BaseModel):
             http_listen=env.get("BOT_HTTP_LISTEN"),
             public_url=env.get("BOT_PUBLIC_URL"),
             workers=env.get("BOT_WORKERS", 1),
+            telegram_per_second=env.get("TELEGRAM_MESSAGES_PER_SECOND", 30),
             zalo_bot_token=secret("ZALO_BOT_TOKEN"),
             zalo_base_url=env.get("ZALO_BASE_URL", cls.model_fields["zalo_base_url"].default),
             zalo_webhook_secret=secret("ZALO_WEBHOOK_SECRET"),

@@ -164,7 +164,8 @@ class TelegramChannel:
         if limiter is True:
             workers = secrets.workers
             shared = SharedChatPacing(runtime.services.db, CHANNEL) if workers > 1 else None
-            limiter = TelegramLimiter(chat_interval=chat_interval, workers=workers,
+            limiter = TelegramLimiter(per_second=secrets.telegram_per_second,
+                                      chat_interval=chat_interval, workers=workers,
                                       shared=shared)
         if limiter:
             # One limiter for replies and broadcasts alike (sliding windows, 429 retry_after);
