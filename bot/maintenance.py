@@ -20,8 +20,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.services import Services
-from storage.outbox import OutboxRepository
-from storage.pacing import PacingRepository
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +44,8 @@ async def prune(services: Services) -> Pruned:
         pruned = Pruned(
             await services.repos.prune_processed_updates(now - PROCESSED_UPDATES),
             await services.repos.prune_idle_conversations(now - IDLE_CONVERSATIONS),
-            await OutboxRepository(services.db).prune(now - SETTLED_OUTBOX),
-            await PacingRepository(services.db).prune(
+            await services.repos.outbox.prune(now - SETTLED_OUTBOX),
+            await services.repos.pacing.prune(
                 (now - SHARED_LIMITS).timestamp(), int((now - SHARED_LIMITS).timestamp() // 60)))
     log.info("retention: pruned %s", pruned)
     return pruned

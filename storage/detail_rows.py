@@ -15,7 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 from storage.engine import is_postgres
-from storage.repositories import FollowUp, VisitRow
+from storage.reports import FollowUp, VisitRow
 from storage.values import as_date, as_datetime, maybe_date, maybe_datetime
 
 

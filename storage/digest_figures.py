@@ -14,7 +14,7 @@ from datetime import date, datetime
 
 from bot.models import HamletCounts
 from storage.engine import Database
-from storage.repositories import FollowUp, HamletActivity, OfficeFigure, VolunteerActivity
+from storage.reports import FollowUp, HamletActivity, OfficeFigure, VolunteerActivity
 from storage.values import as_date
 
 

@@ -103,3 +103,9 @@ def placeholders(count: int) -> str:
     """`?, ?, ?` for an IN list of `count` values."""
     return ",".join("?" * count)
 
+
+async def insert_returning_id(db: Database, sql: str, params: Iterable[Any]) -> int:
+    """Run an INSERT and return the new row's id (`RETURNING id`: both engines have it)."""
+    row = await db.fetchone(sql + " RETURNING id", params)
+    assert row is not None
+    return int(row[0])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -22,21 +21,20 @@ from bot.models import (
     Role,
     Visit,
 )
+from storage.announcements import AnnouncementRepository
 from storage.channels import ChannelRepository, offered_options, offered_options_query
-from storage.engine import Database, Row, Statement
+from storage.engine import Database, Row, Statement, insert_returning_id
+from storage.feedback import FeedbackRepository
+from storage.helpdesk import HelpdeskRepository, HelpdeskStore
 from storage.outbox import OutboxRepository
+from storage.pacing import PacingRepository
+from storage.personal_data import PersonalDataRepository
+from storage.reports import ReportRepository, ReportStore
 from storage.values import as_date, as_datetime
 
 
 def _ts(value: datetime) -> str:
     return value.isoformat()
-
-
-async def insert_returning_id(db: Database, sql: str, params: Sequence[Any]) -> int:
-    """Run an INSERT and return the new row's id (`RETURNING id`: both engines have it)."""
-    row = await db.fetchone(sql + " RETURNING id", params)
-    assert row is not None
-    return int(row[0])
 
 
 def _member(row: Row) -> Member:
@@ -107,12 +105,22 @@ def _claim_statement(channel: str, update_id: str, at: datetime) -> Statement:
 
 
 class Repositories:
-    """Typed access to every table; one instance per database."""
+    """Typed access to every table; one instance per database, built in the composition root.
+
+    Members, households, records and conversations are its own methods; the other aggregates
+    are its attributes, each behind the protocol its services are written against.
+    """
 
     def __init__(self, db: Database) -> None:
         self.db = db
         self.channels = ChannelRepository(db)
         self.outbox = OutboxRepository(db)
+        self.reports: ReportStore = ReportRepository(db)
+        self.helpdesk: HelpdeskStore = HelpdeskRepository(db)
+        self.feedback = FeedbackRepository(db)
+        self.announcements = AnnouncementRepository(db)
+        self.personal_data = PersonalDataRepository(db)
+        self.pacing = PacingRepository(db)
 
     async def _insert(self, sql: str, params: Sequence[Any]) -> int:
         return await insert_returning_id(self.db, sql, params)
@@ -528,201 +536,3 @@ class Repositories:
             raise ValueError(table)
         row = await self.db.fetchone(f"SELECT COUNT(*) AS n FROM {table}")
         return int(row["n"]) if row else 0
-
-
-@dataclass(frozen=True)
-class HamletActivity:
-    """What was logged in one hamlet within a period."""
-
-    activation_records: int = 0
-    level2_registered: int = 0
-    activated: int = 0
-    newly_capable: int = 0
-    visits: int = 0
-
-
-@dataclass(frozen=True)
-class VolunteerActivity:
-    member_id: int
-    name: str
-    hamlet_code: str | None
-    activation_records: int
-    visits: int
-
-
-@dataclass(frozen=True)
-class FollowUp:
-    visit_id: int
-    household_code: str
-    head_name: str
-    hamlet_code: str
-    follow_up_on: date
-    member_id: int
-    member_name: str
-    topics: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class VisitRow:
-    recorded_at: datetime
-    hamlet_code: str
-    household_code: str
-    head_name: str
-    topics: tuple[str, ...]
-    outcome: str
-    follow_up_on: date | None
-    member_name: str
-
-
-@dataclass(frozen=True)
-class OfficeFigure:
-    indicator: str
-    done: int
-    total: int
-
-
-class ReportRepository:
-    """Queries behind digests, reminders and office figures."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    @staticmethod
-    def _marks(codes: Sequence[str]) -> str:
-        return ",".join("?" * len(codes))
-
-    async def waiting_follow_ups(self, codes: Sequence[str], *, due_on: date | None = None,
-                                 due_since: date | None = None,
-                                 member_id: int | None = None) -> list[FollowUp]:
-        """Follow-up visits not yet followed by a later visit to the household."""
-        sql = (
-            "SELECT v.id, h.code, h.head_name, v.hamlet_code, v.follow_up_on, m.id, "
-            " m.display_name, v.topics FROM visits v JOIN households h ON h.id = v.household_id"
-            " JOIN members m ON m.id = v.member_id WHERE v.voided_at IS NULL"
-            f" AND v.outcome = 'follow_up' AND v.hamlet_code IN ({self._marks(codes)})"
-            " AND NOT EXISTS (SELECT 1 FROM visits later WHERE later.household_id ="
-            " v.household_id AND later.voided_at IS NULL AND later.recorded_at > v.recorded_at)")
-        params: list[Any] = list(codes)
-        if due_on is not None:
-            sql += " AND v.follow_up_on = ?"
-            params.append(due_on.isoformat())
-        if due_since is not None:
-            sql += " AND v.follow_up_on >= ?"
-            params.append(due_since.isoformat())
-        if member_id is not None:
-            sql += " AND v.member_id = ?"
-            params.append(member_id)
-        rows = await self.db.fetchall(sql + " ORDER BY v.follow_up_on, h.code", params)
-        return [FollowUp(r[0], r[1], r[2], r[3], as_date(r[4]), r[5], r[6],
-                         tuple(r[7].split(","))) for r in rows]
-
-    async def office_figures(self, commune_code: str, period: str) -> dict[str, OfficeFigure]:
-        rows = await self.db.fetchall(
-            "SELECT indicator, done, total FROM office_figures WHERE commune_code = ?"
-            " AND period = ?", (commune_code, period))
-        return {r[0]: OfficeFigure(r[0], r[1], r[2]) for r in rows}
-
-    async def set_office_figure(self, commune_code: str, period: str, indicator: str,
-                                done: int, total: int, member_id: int | None,
-                                at: datetime) -> None:
-        await self.db.execute(
-            "INSERT INTO office_figures (commune_code, period, indicator, done, total,"
-            " entered_by, entered_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT(commune_code, period, indicator) DO UPDATE SET done=excluded.done,"
-            " total=excluded.total, entered_by=excluded.entered_by,"
-            " entered_at=excluded.entered_at",
-            (commune_code, period, indicator, done, total, member_id, _ts(at)))
-
-
-@dataclass(frozen=True)
-class CitizenQuestion:
-    id: int
-    channel: str
-    external_id: str
-    chat_id: str
-    commune_code: str
-    hamlet_code: str | None
-    text: str
-    status: str
-    created_at: datetime
-    answered_by: int | None
-
-
-def _question(row: Row) -> CitizenQuestion:
-    return CitizenQuestion(row["id"], row["channel"], row["external_id"], row["chat_id"],
-                           row["commune_code"], row["hamlet_code"], row["text"], row["status"],
-                           as_datetime(row["created_at"]), row["answered_by"])
-
-
-class HelpdeskRepository:
-    """Citizens' homes, handed-over questions and ratings."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    async def citizen_hamlet(self, channel: str, external_id: str) -> str | None:
-        row = await self.db.fetchone(
-            "SELECT hamlet_code FROM citizen_profiles WHERE channel = ? AND external_id = ?",
-            (channel, external_id))
-        return row["hamlet_code"] if row else None
-
-    async def set_citizen_hamlet(self, channel: str, external_id: str, hamlet: str) -> None:
-        await self.db.execute(
-            "INSERT INTO citizen_profiles (channel, external_id, hamlet_code) VALUES (?, ?, ?)"
-            " ON CONFLICT(channel, external_id) DO UPDATE SET hamlet_code=excluded.hamlet_code",
-            (channel, external_id, hamlet))
-
-    async def add_question(self, *, channel: str, external_id: str, chat_id: str,
-                           commune_code: str, hamlet_code: str | None, text: str,
-                           at: datetime) -> CitizenQuestion:
-        new_id = await insert_returning_id(
-            self.db, "INSERT INTO citizen_questions (channel, external_id, chat_id, commune_code,"
-            " hamlet_code, text, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (channel, external_id, chat_id, commune_code, hamlet_code, text, _ts(at)))
-        question = await self.question(new_id)
-        assert question is not None
-        return question
-
-    async def question(self, question_id: int) -> CitizenQuestion | None:
-        row = await self.db.fetchone("SELECT * FROM citizen_questions WHERE id = ?",
-                                     (question_id,))
-        return _question(row) if row else None
-
-    async def answer_question(self, question_id: int, member_id: int, answer: str,
-                              at: datetime) -> bool:
-        """Mark a question answered; False if someone answered it first."""
-        cursor = await self.db.execute(
-            "UPDATE citizen_questions SET status = 'answered', answered_by = ?,"
-            " answered_at = ?, answer = ? WHERE id = ? AND status = 'open'",
-            (member_id, _ts(at), answer, question_id))
-        return cursor.rowcount == 1
-
-    async def open_questions(self, commune_code: str, hamlet_code: str | None = None,
-                             limit: int = 20) -> list[CitizenQuestion]:
-        """Unanswered questions of a commune (or one hamlet), oldest first."""
-        sql = "SELECT * FROM citizen_questions WHERE status = 'open' AND commune_code = ?"
-        params: list[Any] = [commune_code]
-        if hamlet_code is not None:
-            sql += " AND (hamlet_code = ? OR hamlet_code IS NULL)"
-            params.append(hamlet_code)
-        rows = await self.db.fetchall(sql + " ORDER BY created_at, id LIMIT ?", [*params, limit])
-        return [_question(r) for r in rows]
-
-    async def rate(self, *, channel: str, external_id: str, subject: str, helpful: bool,
-                   commune_code: str | None, at: datetime) -> bool:
-        """Store a rating; False when this help was rated before (the first rating stands)."""
-        cursor = await self.db.execute(
-            "INSERT INTO ratings (channel, external_id, subject, helpful, commune_code, at)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(channel, external_id, subject) DO NOTHING",
-            (channel, external_id, subject, int(helpful), commune_code, _ts(at)))
-        return cursor.rowcount == 1
-
-    async def satisfaction(self, commune_code: str | None, since: datetime,
-                           until: datetime) -> tuple[int, int]:
-        """(helpful, all) ratings in [since, until) for a commune (None: not yet placed too)."""
-        row = await self.db.fetchone(
-            "SELECT COALESCE(SUM(helpful), 0) AS good, COUNT(*) AS n FROM ratings"
-            " WHERE commune_code IS NOT DISTINCT FROM ? AND at >= ? AND at < ?",
-            (commune_code, _ts(since), _ts(until)))
-        assert row is not None
-        return int(row["good"]), int(row["n"])

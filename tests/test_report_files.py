@@ -30,13 +30,7 @@ from bot.reports.digest import (
 from bot.reports.periods import Period, PeriodKind
 from bot.reports.workbook import render_workbook
 from storage.detail_rows import ActivationRow, PetitionRow, QuestionRow
-from storage.repositories import (
-    FollowUp,
-    HamletActivity,
-    OfficeFigure,
-    VisitRow,
-    VolunteerActivity,
-)
+from storage.reports import FollowUp, HamletActivity, OfficeFigure, VisitRow, VolunteerActivity
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 WEEK = Period(PeriodKind.WEEK, "2026-W47", date(2026, 11, 16), date(2026, 11, 23), TZ)

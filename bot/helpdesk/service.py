@@ -21,8 +21,8 @@ from bot.helpdesk.vocabulary import VOCABULARY_FILE, Vocabulary, load_vocabulary
 from bot.i18n import _
 from bot.models import Member, Role
 from bot.textnorm import parse_int
-from storage.pacing import PacingRepository
-from storage.repositories import CitizenQuestion, HelpdeskRepository, Repositories
+from storage.helpdesk import CitizenQuestion
+from storage.repositories import Repositories
 
 KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent.parent / "knowledge"
 
@@ -64,12 +64,12 @@ class HelpdeskService:
     def __init__(self, repos: Repositories, settings: Settings, clock: Clock,
                  knowledge_dir: Path = KNOWLEDGE_DIR) -> None:
         self.repos = repos
-        self.store = HelpdeskRepository(repos.db)
+        self.store = repos.helpdesk
         self.settings = settings
         self.clock = clock
         self.reader = knowledge(knowledge_dir)
         self.kb = self.reader.kb
-        self.pacing = PacingRepository(repos.db)
+        self.pacing = repos.pacing
 
     async def allow_message(self, channel: str, external_id: str) -> bool:
         """Count one message from a citizen; False when they are over FLOOD_LIMIT this minute.

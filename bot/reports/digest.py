@@ -29,15 +29,8 @@ from storage.detail_rows import (
     StoredDetailRows,
 )
 from storage.digest_figures import DigestFigures, Window
-from storage.repositories import (
-    FollowUp,
-    HamletActivity,
-    OfficeFigure,
-    ReportRepository,
-    Repositories,
-    VisitRow,
-    VolunteerActivity,
-)
+from storage.reports import FollowUp, HamletActivity, OfficeFigure, VisitRow, VolunteerActivity
+from storage.repositories import Repositories
 
 OFFICE_INDICATORS: dict[str, str] = {
     "online_dossiers": N_("Dossiers submitted online"),
@@ -222,7 +215,7 @@ class DigestService:
 
     def __init__(self, repos: Repositories, settings: Settings, clock: Clock) -> None:
         self.repos = repos
-        self.reports = ReportRepository(repos.db)
+        self.reports = repos.reports
         self.figures = DigestFigures(repos.db)
         self.settings = settings
         self.clock = clock

@@ -18,7 +18,6 @@ from bot.services import Services
 from bot.services.records import TOPICS
 from handlers.menu import next_actions
 from storage.outbox import OutboxItem, Recipient
-from storage.repositories import ReportRepository
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DIGESTS = {"digest-week": PeriodKind.WEEK, "digest-month": PeriodKind.MONTH,
@@ -63,7 +62,7 @@ class ReportJobs:
     def __init__(self, services: Services, digests: DigestService) -> None:
         self.services = services
         self.digests = digests
-        self.reports = ReportRepository(services.db)
+        self.reports = services.repos.reports
         self.outbox: Outbox | None = None
         # One build per digest and language, shared by every recipient (and by concurrent
         # deliveries asking at the same moment).

@@ -20,7 +20,7 @@ from bot.reports.digest import (
     furthest_behind,
 )
 from bot.reports.periods import Period, PeriodKind, key_label
-from storage.repositories import OfficeFigure
+from storage.reports import OfficeFigure
 
 MAX_FOLLOW_UPS_LISTED = 5
 BEHIND_SHOWN = 3

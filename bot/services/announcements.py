@@ -13,7 +13,7 @@ from bot.i18n import N_, _, fmt_int, ngettext, use_language
 from bot.models import Member, Role
 from bot.reports.outbox import Undelivered
 from bot.services.accounts import AccountService
-from storage.announcements import Announcement, AnnouncementRepository
+from storage.announcements import Announcement
 from storage.repositories import Repositories
 
 MAX_TEXT_CHARS = 1000  # one message, and short enough for a photo caption (1,024)
@@ -43,7 +43,7 @@ class AnnouncementService:
         self.settings = settings
         self.clock = clock
         self.accounts = accounts
-        self.store = AnnouncementRepository(repos.db)
+        self.store = repos.announcements
 
     async def recipients(self, commune_code: str, audience: Audience,
                          hamlet_code: str | None = None) -> list[Recipient]:

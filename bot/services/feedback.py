@@ -15,8 +15,8 @@ from bot.config import Settings
 from bot.errors import Refusal
 from bot.i18n import N_, _
 from bot.models import Member, Role
-from storage.feedback import FeedbackRepository, Petition
-from storage.repositories import HelpdeskRepository, Repositories
+from storage.feedback import Petition
+from storage.repositories import Repositories
 
 MAX_TEXT_CHARS = 2000
 # Where a petition stands, in words a citizen understands (msgids: translate when shown).
@@ -65,8 +65,8 @@ class FeedbackService:
         self.repos = repos
         self.settings = settings
         self.clock = clock
-        self.store = FeedbackRepository(repos.db)
-        self.homes = HelpdeskRepository(repos.db)
+        self.store = repos.feedback
+        self.homes = repos.helpdesk
 
     # -- citizens -------------------------------------------------------------------------
     async def home_of(self, channel: str, external_id: str) -> str | None:

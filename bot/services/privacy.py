@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.clock import Clock
-from storage.personal_data import ErasureCounts, PersonalDataRepository
+from storage.personal_data import ErasureCounts
 from storage.repositories import Repositories
 
 
@@ -26,7 +26,7 @@ class PrivacyService:
 
     def __init__(self, repos: Repositories, clock: Clock) -> None:
         self.repos = repos
-        self.store = PersonalDataRepository(repos.db)
+        self.store = repos.personal_data
         self.clock = clock
 
     async def export(self, channel: str, external_id: str) -> dict[str, Any]:

@@ -9,7 +9,8 @@ from bot.clock import Clock, local_date, week_start
 from bot.config import Commune, Hamlet, Settings
 from bot.measures import HamletIndicators, hamlet_indicators
 from bot.models import Member
-from storage.repositories import FollowUp, ReportRepository, Repositories
+from storage.reports import FollowUp
+from storage.repositories import Repositories
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class ProgressService:
 
     def __init__(self, repos: Repositories, settings: Settings, clock: Clock) -> None:
         self.repos = repos
-        self.reports = ReportRepository(repos.db)
+        self.reports = repos.reports
         self.settings = settings
         self.clock = clock
 
