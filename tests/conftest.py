@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -92,6 +93,15 @@ def clock() -> FakeClock:
 @pytest.fixture
 def settings() -> Settings:
     return small_settings()
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    """The environment of a command-line run: its own SQLite file, no token."""
+    values = dict(os.environ)
+    values["BOT_DATABASE"] = str(tmp_path / "cli.sqlite3")
+    values.pop("TELEGRAM_BOT_TOKEN", None)
+    return values
 
 
 @pytest.fixture

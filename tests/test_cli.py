@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import subprocess
 import sys
 from pathlib import Path
-
-import pytest
 
 from tests.botapi_stub import BotApiStub
 
@@ -19,14 +16,6 @@ ROOT = Path(__file__).resolve().parent.parent
 def bot(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, env=env, text=True,
                           capture_output=True, timeout=timeout, check=False)
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    values = dict(os.environ)
-    values["BOT_DATABASE"] = str(tmp_path / "cli.sqlite3")
-    values.pop("TELEGRAM_BOT_TOKEN", None)
-    return values
 
 
 def test_invite_prints_the_code_alone_on_the_last_line(env: dict[str, str]) -> None:

@@ -8,8 +8,6 @@ import re
 import time
 from pathlib import Path
 
-import pytest
-
 from bot.app import build_router, open_services
 from bot.channels.console import ConsoleChannel
 from bot.config import load_settings
@@ -102,13 +100,3 @@ async def test_an_imported_commune_is_served_like_a_configured_one(
         [line] = [h for h in built.hamlets if h.code == "01234-02"]
         assert (line.name, line.households, line.activation.done) == ("Thôn Đông 2", 102, 1)
         assert "Xã Đồng Tâm 1234" in render_text(digest)
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    import os
-
-    values = dict(os.environ)
-    values["BOT_DATABASE"] = str(tmp_path / "places.sqlite3")
-    values.pop("TELEGRAM_BOT_TOKEN", None)
-    return values
