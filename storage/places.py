@@ -73,13 +73,17 @@ class PlacesRepository:
             [(r.hamlet_code, r.commune_code, r.hamlet, r.households, r.eligible_citizens)
              for r in rows])
 
-    async def everything(self) -> tuple[list[StoredCommune], list[StoredHamlet]]:
-        """Every commune and hamlet, in code order."""
+    async def imported(self) -> tuple[list[StoredCommune], list[StoredHamlet]]:
+        """Every commune that came from the list of units (it has a province; those only in
+        the configuration have none) and its hamlets, in code order."""
         communes = await self.db.fetchall(
-            "SELECT code, name, timezone, language FROM communes ORDER BY code")
+            "SELECT code, name, timezone, language FROM communes WHERE province IS NOT NULL"
+            " ORDER BY code")
         hamlets = await self.db.fetchall(
-            "SELECT code, commune_code, name, households, eligible_citizens, level2_baseline,"
-            " activated_baseline FROM hamlets ORDER BY commune_code, code")
+            "SELECT h.code, h.commune_code, h.name, h.households, h.eligible_citizens,"
+            " h.level2_baseline, h.activated_baseline FROM hamlets h JOIN communes c"
+            " ON c.code = h.commune_code WHERE c.province IS NOT NULL"
+            " ORDER BY h.commune_code, h.code")
         return ([StoredCommune(r[0], r[1], r[2], r[3]) for r in communes],
                 [StoredHamlet(r[0], r[1], r[2], int(r[3]), int(r[4]), int(r[5]), int(r[6]))
                  for r in hamlets])

@@ -126,7 +126,7 @@ async def with_stored_places(settings: Settings, db: Database) -> Settings:
     """The settings with the communes imported into the database added after the configured
     ones (which keep their own targets, campaign and zone); the same settings when none were.
     """
-    communes, hamlets = await PlacesRepository(db).everything()
+    communes, hamlets = await PlacesRepository(db).imported()
     configured = {c.code for c in settings.communes}
     extra = [c for c in communes if c.code not in configured]
     if not extra:
