@@ -270,20 +270,23 @@ def _share(pairs: list[tuple[Row, Result]], good: Callable[[Row, Result], bool])
     return round(sum(good(r, x) for r, x in pairs) / len(pairs), 4) if pairs else 0.0
 
 
-def report(rows: list[Row], results: dict[str, list[Result]]) -> dict[str, object]:
-    """Figures per system, per split, and per style within each split."""
+def report(rows: list[Row], results: dict[str, list[Result]], *, pooled: str | None = None) -> dict[str, object]:
+    """Figures per system, per split, and per style within each split; `pooled`: also all the
+    rows together under that name."""
     splits = [s for s in SPLITS if any(r.split == s for r in rows)]
     out: dict[str, object] = {"questions": {s: sum(r.split == s for r in rows) for s in splits}}
+    if pooled:
+        out["questions"][pooled] = len(rows)  # type: ignore[index]
     for name, res in results.items():
         pairs = list(zip(rows, res, strict=True))
-        per: dict[str, object] = {}
-        for split in splits:
-            chosen = [(r, x) for r, x in pairs if r.split == split]
-            styles = sorted({r.style for r, _ in chosen})
-            per[split] = {"all": figures(chosen),
-                          "by_style": {s: figures([(r, x) for r, x in chosen if r.style == s]) for s in styles}}
-        out[name] = per
+        per = {split: _with_styles([(r, x) for r, x in pairs if r.split == split]) for split in splits}
+        out[name] = {pooled: _with_styles(pairs), **per} if pooled else per
     return out
+
+
+def _with_styles(pairs: list[tuple[Row, Result]]) -> dict[str, object]:
+    styles = sorted({r.style for r, _ in pairs})
+    return {"all": figures(pairs), "by_style": {s: figures([(r, x) for r, x in pairs if r.style == s]) for s in styles}}
 
 
 _SHOWN = ("right", "top1", "correct_handovers", "confident_wrong", "wrong_language",
@@ -338,15 +341,7 @@ def cross_rounds(systems: tuple[str, ...]) -> tuple[list[Row], dict[str, list[Re
         rows += read_rows(SPLITS[split], split)
         for name, found in _run_children(systems, split, leave_out=split).items():
             results[name] += found
-    data = report(rows, results)
-    data["questions"]["rounds"] = len(rows)  # type: ignore[index]
-    for name, found in results.items():
-        pairs = list(zip(rows, found, strict=True))
-        styles = sorted({r.style for r in rows})
-        data[name]["rounds"] = {  # type: ignore[index]
-            "all": figures(pairs),
-            "by_style": {s: figures([(r, x) for r, x in pairs if r.style == s]) for s in styles}}
-    return rows, results, data
+    return rows, results, report(rows, results, pooled="rounds")
 
 
 def main(argv: list[str] | None = None) -> None:
