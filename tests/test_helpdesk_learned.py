@@ -90,6 +90,14 @@ def test_a_round_the_model_did_not_learn_from(kb: KnowledgeBase, vocabulary: Voc
     assert wrong <= 2, wrong
 
 
+def test_a_base_of_one_entry_still_starts_and_answers(kb: KnowledgeBase, vocabulary: Vocabulary,
+                                                     tmp_path: Path) -> None:
+    # Nothing for the model to tell apart: the word matcher answers alone.
+    one = KnowledgeBase(kb.groups, (kb.get("forgot_passcode"),))
+    reading = build_reader(one, vocabulary, [], cache_dir=tmp_path).read("quên passcode vneid")
+    assert (reading.outcome, reading.entry_id) == (Outcome.ANSWER, "forgot_passcode")
+
+
 def test_a_second_start_loads_the_weights_without_fitting(kb: KnowledgeBase, vocabulary: Vocabulary,
                                                           tmp_path: Path) -> None:
     build_reader(kb, vocabulary, _LABELLED_LOST, cache_dir=tmp_path)

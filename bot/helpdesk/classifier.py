@@ -100,16 +100,9 @@ class Model:
     coef: np.ndarray  # classes × features
     intercept: np.ndarray
 
-    def vector(self, found: Counter[str]) -> tuple[list[int], np.ndarray]:
-        """Columns and unit-length TF-IDF values of a question's known features."""
-        cols = [self.columns[f] for f in found if f in self.columns]
-        values = np.array([(1 + math.log(found[f])) for f in found if f in self.columns]) * self.idf[cols]
-        norm = float(np.linalg.norm(values))
-        return cols, values / norm if norm else values
-
     def probabilities(self, words: Sequence[str]) -> dict[str, float]:
         """Each class's probability for a question's content words."""
-        cols, values = self.vector(features(words))
+        cols, values = _tfidf(features(words), self.columns, self.idf)
         logits = self.intercept + (self.coef[:, cols] @ values if cols else 0.0)
         exp = np.exp(logits - logits.max())
         return dict(zip(self.classes, (exp / exp.sum()).tolist(), strict=True))
@@ -132,21 +125,34 @@ class Model:
                        data["idf"], data["coef"], data["intercept"])
 
 
+def _tfidf(found: Counter[str], columns: dict[str, int], idf: np.ndarray) -> tuple[list[int], np.ndarray]:
+    """Columns and unit-length TF-IDF values (sublinear counts) of the known features."""
+    known = [name for name in found if name in columns]
+    cols = [columns[name] for name in known]
+    values = np.array([1 + math.log(found[name]) for name in known]) * idf[cols]
+    norm = float(np.linalg.norm(values))
+    return cols, values / norm if norm else values
+
+
 def train(documents: Sequence[tuple[Sequence[str], str]]) -> Model:
     """Fit the model on (content words, label) pairs."""
     # Imported here: scikit-learn takes about a second to import, and only training needs it.
     from scipy.sparse import csr_matrix
     from sklearn.linear_model import LogisticRegression
 
+    labels = sorted({label for _, label in documents})
+    if len(labels) < 2:
+        # Nothing to tell apart (a base of one entry and no labelled questions): a model without
+        # features, which the ensemble leaves out.
+        return Model(tuple(labels), {}, np.zeros(0), np.zeros((len(labels), 0)), np.zeros(len(labels)))
     found = [features(words) for words, _ in documents]
     frequency: Counter[str] = Counter(f for doc in found for f in doc)
     columns = {name: i for i, name in enumerate(sorted(frequency))}
     # scikit-learn's smoothed IDF.
     idf = np.array([math.log((1 + len(found)) / (1 + frequency[name])) + 1 for name in sorted(frequency)])
-    empty = Model((), columns, idf, np.zeros((0, len(columns))), np.zeros(0))
     rows, cols, values = [], [], []
     for i, doc in enumerate(found):
-        doc_cols, doc_values = empty.vector(doc)
+        doc_cols, doc_values = _tfidf(doc, columns, idf)
         rows += [i] * len(doc_cols)
         cols += doc_cols
         values += doc_values.tolist()

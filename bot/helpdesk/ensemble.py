@@ -34,6 +34,8 @@ class LearnedMatcher:
     def match(self, question: str, lang: str = "vi") -> MatchResult:
         """Rank entries for `question` and say whether the first can be answered alone."""
         words = self._matcher.match(question, lang)
+        if len(self._model.classes) < 2:
+            return words  # a model with nothing to tell apart has no opinion
         expanded = self._expand(question)
         probability = self._model.probabilities(content_words(expanded))
         best = max(probability, key=probability.__getitem__)
