@@ -98,6 +98,16 @@ def test_a_base_of_one_entry_still_starts_and_answers(kb: KnowledgeBase, vocabul
     assert (reading.outcome, reading.entry_id) == (Outcome.ANSWER, "forgot_passcode")
 
 
+def test_without_scikit_learn_the_word_matcher_answers_alone(
+        kb: KnowledgeBase, vocabulary: Vocabulary, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setitem(sys.modules, "sklearn.linear_model", None)  # importing it now fails
+    reader = build_reader(kb, vocabulary, _LABELLED_LOST, cache_dir=tmp_path)
+    assert reader.read("quên passcode vneid").entry_id == "forgot_passcode"
+    assert reader.read(_ASKED).entry_id is None  # what only the model knew is handed over
+    assert "scikit-learn is missing" in caplog.text
+
+
 def test_a_second_start_loads_the_weights_without_fitting(kb: KnowledgeBase, vocabulary: Vocabulary,
                                                           tmp_path: Path) -> None:
     build_reader(kb, vocabulary, _LABELLED_LOST, cache_dir=tmp_path)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import hashlib
+import logging
 import math
 import os
 import tempfile
@@ -28,6 +29,7 @@ from bot.helpdesk.knowledge import KnowledgeBase
 from bot.helpdesk.matcher import content_words
 from bot.helpdesk.vocabulary import Vocabulary
 
+log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent.parent
 # The labelled sets the model learns from. The held-out set (benchmarks/helpdesk_heldout.tsv) is
 # never among them: it measures the model.
@@ -181,6 +183,7 @@ def learned_model(kb: KnowledgeBase, vocabulary: Vocabulary, labelled: Sequence[
         return Model.load(path)
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
         pass  # not fitted yet for these inputs (or an unreadable file): fit again
+    log.info("help desk: fitting the model on %d questions (once per change of its inputs)", len(documents))
     model = train(documents)
     with contextlib.suppress(OSError):  # a read-only home only costs the fit at the next start
         model.save(path)

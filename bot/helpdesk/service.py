@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -24,6 +25,7 @@ from bot.textnorm import parse_int
 from storage.helpdesk import CitizenQuestion
 from storage.repositories import Repositories
 
+log = logging.getLogger(__name__)
 KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent.parent / "knowledge"
 
 
@@ -37,8 +39,16 @@ def build_reader(kb: KnowledgeBase, vocabulary: Vocabulary,
                  labelled: Sequence[Labelled] | None = None, cache_dir: Path | None = None) -> Reader:
     """The reader citizens get: the word matcher and the model learned from labelled questions
     (the repository's labelled sets unless `labelled` is given)."""
-    model = learned_model(kb, vocabulary, read_labelled() if labelled is None else labelled, cache_dir)
-    return Reader(kb, LearnedMatcher(kb, Matcher(kb, vocabulary=vocabulary), model, vocabulary), vocabulary)
+    matcher = Matcher(kb, vocabulary=vocabulary)
+    try:
+        model = learned_model(kb, vocabulary, read_labelled() if labelled is None else labelled, cache_dir)
+    except ImportError:
+        # Fitting needs scikit-learn; without it (and no weights cached) the desk still answers,
+        # less often right, and says why once.
+        log.warning("help desk: scikit-learn is missing and no fitted weights are cached; "
+                    "answering with the word matcher alone (pip install scikit-learn)")
+        return Reader(kb, matcher, vocabulary)
+    return Reader(kb, LearnedMatcher(kb, matcher, model, vocabulary), vocabulary)
 
 
 class RatingResult(StrEnum):
