@@ -24,6 +24,9 @@ RUN pybabel compile -d locales -D messages \
     && mkdir -p /data && chown bot:bot /data
 
 USER bot
+# The help desk's model is fitted once here, so the first start does not wait for it (the weights
+# land in the bot user's cache folder; a changed knowledge base is fitted again at start).
+RUN python -c "from bot.helpdesk.service import knowledge; knowledge()"
 VOLUME ["/data"]
 # TELEGRAM_BOT_TOKEN comes from the environment (docker run -e / secrets), never the image.
 CMD ["python", "-m", "bot", "run"]
