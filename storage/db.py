@@ -182,6 +182,16 @@ class Database:
             token = self._unit.set(unit)
             try:
                 yield
+                if unit.begun or unit.later:
+                    # The COMMIT is queued on the connection's thread before the lock is let
+                    # go, and awaited after: the next unit's BEGIN queues behind it, but
+                    # nobody holds the lock through the fsync and this task's wake-up.
+                    # sleep(0) lets the task just made run its first step (asyncio runs ready
+                    # callbacks in order), which queues the trip. A COMMIT that fails rolls
+                    # back on that thread, so the next unit never finds a transaction open.
+                    commit = asyncio.ensure_future(
+                        self._trip([*self._flush(unit), ("COMMIT", ())], atomic=True))
+                    await asyncio.sleep(0)
             except BaseException:
                 unit.later.clear()
                 # SQLite may already have rolled back by itself (disk full, I/O error); the
@@ -192,16 +202,6 @@ class Database:
                 raise
             finally:
                 self._unit.reset(token)
-            if unit.begun or unit.later:
-                # The COMMIT is queued on the connection's thread before the lock is let go,
-                # and awaited after: the next unit's BEGIN queues behind it, but nobody holds
-                # the lock through the fsync and this task's wake-up. sleep(0) lets the task
-                # just made run its first step (asyncio runs ready callbacks in order), which
-                # queues the trip. A COMMIT that fails rolls back on that thread, so the next
-                # unit never finds a transaction left open.
-                commit = asyncio.ensure_future(
-                    self._trip([*self._flush(unit), ("COMMIT", ())], atomic=True))
-                await asyncio.sleep(0)
         if commit is not None:
             await commit
 
