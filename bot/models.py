@@ -138,4 +138,6 @@ class OpenedUpdate:
     conversation: Conversation | None
     offered: list[Option]  # the options last shown, for a typed choice
     button_pressed: str | None  # the value of the button pressed, if one was
-    button_offered: bool  # and whether it was offered to this person
+    # Button values known to be offered to this person (and not yet forgotten): the pressed
+    # one if it was, and those of the options last shown.
+    offered_values: frozenset[str]

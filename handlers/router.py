@@ -8,7 +8,7 @@ import re
 import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.choices import offered, resolve
@@ -137,7 +137,7 @@ class Router:
                     replies, queued = await self._queue_others(dispatched)
                     await repos.channels.set_offered_options(msg.channel, msg.user_id,
                                                              offered(replies), now)
-                    await self._remember_options(msg.channel, msg.user_id, replies)
+                    await self._remember_options(msg.channel, msg.user_id, replies, now)
             if queued:
                 for callback in self.after_commit:
                     callback()
@@ -153,7 +153,7 @@ class Router:
             async with self.services.db.transaction():
                 await repos.channels.set_offered_options(msg.channel, msg.user_id,
                                                          offered(done), now)
-                await self._remember_options(msg.channel, msg.user_id, done)
+                await self._remember_options(msg.channel, msg.user_id, done, now)
             return done
         except Exception as exc:
             # The transaction rolled back: nothing of this update was kept, so a retry is safe.
@@ -206,7 +206,7 @@ class Router:
                 # Their next typed number picks from this message's options.
                 await store.set_offered_options(channel, chat_id,
                                                 offered([replace(reply, to=None)]), now)
-                await self._remember_options(channel, chat_id, [reply])
+                await self._remember_options(channel, chat_id, [reply], now)
             queued = True
         return own, queued
 
@@ -215,13 +215,14 @@ class Router:
 
         Navigation values (nav:…) do exactly what the typed commands do, which anyone may
         type, so they need no offer; everything else (question ids, households, ratings,
-        entries) must have been on a button sent to this very person. A pressed button was
-        looked up with the update's first reads; a typed choice is looked up now.
+        entries) must have been on a button sent to this very person. The update's first
+        reads looked up the pressed button and the options last shown; anything else (an
+        offer older than those) is looked up now.
         """
-        if msg.option.startswith("nav:"):
+        if msg.option.startswith("nav:") or msg.option in sender.offered_values:
             return True
         if sender.button_pressed == msg.option:
-            return sender.button_offered
+            return False
         return await self.services.repos.was_offered(msg.channel, msg.user_id, msg.option)
 
     async def _unknown_button(self, msg: Incoming, sender: OpenedUpdate) -> list[Reply]:
@@ -240,9 +241,11 @@ class Router:
         return [welcome(self.services.helpdesk, _(
             "That button is no longer valid. Type your question or choose a topic:"))]
 
-    async def _remember_options(self, channel: str, person: str, replies: list[Reply]) -> None:
-        """Note every button value sent to this person (on the channel it goes out on)."""
-        now = self.services.clock()
+    async def _remember_options(self, channel: str, person: str, replies: list[Reply],
+                                now: datetime) -> None:
+        """Note every button value sent to this person (on the channel it goes out on), at
+        the moment the options shown are stored: a typed choice then finds its offer among
+        those of the options last shown."""
         values = [v for reply in replies for v in reply.option_values()
                   if not v.startswith("nav:")]
         if values:

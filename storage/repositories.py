@@ -456,16 +456,26 @@ class Repositories:
                       _user_language_query(channel, external_id),
                       _conversation_query(channel, external_id),
                       offered_options_query(channel, external_id)]
+        # Button values still remembered from the options last shown (a typed choice picks
+        # one of those), and the pressed button's own value.
+        statements.append(
+            ("SELECT b.value FROM button_offers b JOIN offered_options o"
+             " ON o.channel = b.channel AND o.external_id = b.external_id"
+             " WHERE b.channel = ? AND b.external_id = ? AND b.offered_at >= o.offered_at",
+             (channel, external_id)))
         if button is not None:
             statements.append(_was_offered_query(channel, external_id, button))
-        claim, member, chosen, state, options, *offer = await self.db.batch(statements)
+        claim, member, chosen, state, options, latest, *pressed = await self.db.batch(statements)
+        values = {row[0] for row in latest.rows}
+        if button is not None and pressed[0].rows:
+            values.add(button)
         return OpenedUpdate(
             claimed=claim.rowcount == 1,
             member=_member(member.rows[0]) if member.rows else None,
             chosen_language=chosen.rows[0]["language"] if chosen.rows else None,
             conversation=_conversation(state.rows[0]) if state.rows else None,
             offered=offered_options(options.rows[0]) if options.rows else [],
-            button_pressed=button, button_offered=bool(offer and offer[0].rows))
+            button_pressed=button, offered_values=frozenset(values))
 
     async def conversation(self, channel: str, external_id: str) -> Conversation | None:
         row = await self.db.fetchone(*_conversation_query(channel, external_id))
