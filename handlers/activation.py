@@ -67,7 +67,7 @@ class ActivationFlow(household_step.HouseholdFlow):
             return await self._checked(ctx, state, household, state.data["level2"],
                                        state.data["activated"], state.data["capable"])
         state.step = missing[0]
-        replies = await self.prompt(ctx, state)
+        replies = await self.step_prompt(ctx, state, household)
         return Turn(with_reason(replies, _noted(counts)) if noted else replies, state)
 
     async def step_prompt(self, ctx: Ctx, state: Conversation,
@@ -119,7 +119,7 @@ class ActivationFlow(household_step.HouseholdFlow):
         if value == "custom":
             _clear_counts(state)
             state.step = "level2"
-            return stay(await self.prompt(ctx, state), state)
+            return stay(await self.step_prompt(ctx, state, household), state)
         preset = [parse_int(x) for x in value.split("-")] if value else []
         if len(preset) == 3 and None not in preset:
             chosen = [int(x or 0) for x in preset]
@@ -176,7 +176,7 @@ class ActivationFlow(household_step.HouseholdFlow):
             return await self.reprompt(ctx, state, str(refusal))
         state.data.update(level2=level2, activated=activated, capable=capable)
         state.step = "confirm"
-        return stay(await self.prompt(ctx, state), state)
+        return stay(await self.step_prompt(ctx, state, household), state)
 
     async def _confirm(self, ctx: Ctx, state: Conversation, household: Household,
                        value: str) -> Turn:
@@ -184,7 +184,7 @@ class ActivationFlow(household_step.HouseholdFlow):
         if choice == "edit":
             _clear_counts(state)
             state.step = "counts"
-            return stay(await self.prompt(ctx, state), state)
+            return stay(await self.step_prompt(ctx, state, household), state)
         if choice != "save":
             return await self.reprompt(ctx, state, _("Choose Save to keep this entry, or Cancel."))
         assert ctx.member is not None

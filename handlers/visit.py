@@ -73,7 +73,7 @@ class VisitFlow(household_step.HouseholdFlow):
                 chosen.remove(value)
             else:
                 chosen.append(value)
-            return stay(await self.prompt(ctx, state), state)
+            return stay(await self.step_prompt(ctx, state, household), state)
         word = fold(ctx.text)
         numbers = [parse_int(w) for w in split_words(word)]
         if numbers and all(n is not None and 1 <= n <= len(_TOPIC_CODES) for n in numbers):
@@ -82,7 +82,7 @@ class VisitFlow(household_step.HouseholdFlow):
                 code = _TOPIC_CODES[n - 1]
                 if code not in chosen:
                     chosen.append(code)
-            return stay(await self.prompt(ctx, state), state)
+            return stay(await self.step_prompt(ctx, state, household), state)
         if value == "=done" or word in _DONE_WORDS:
             if not chosen:
                 return await self.reprompt(ctx, state, _("Choose at least one topic."))
@@ -91,7 +91,7 @@ class VisitFlow(household_step.HouseholdFlow):
             if not chosen:
                 return await self.reprompt(ctx, state, _("Choose at least one topic."))
             state.step = "date"
-            return stay(await self.prompt(ctx, state), state)
+            return stay(await self.step_prompt(ctx, state, household), state)
         assert ctx.member is not None
         if chosen and ctx.text and parse_day(ctx.text, ctx.services.records.today(
                 ctx.member), ahead=MAX_FOLLOW_UP_DAYS) is not None:  # "hẹn thứ 6"
