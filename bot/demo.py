@@ -79,7 +79,7 @@ async def _volunteer_week(services: Services, channel: ConsoleChannel, hamlet_co
     await person.say(f"/start {invite.code}")
     if language != services.settings.bot.default_language:
         await person.say(f"/lang {language}")
-    households = await services.repos.households_in([hamlet_code])
+    households = await services.repos.households.households_in([hamlet_code])
     for household in rng.sample(households, k=rng.randint(10, 24)):
         await person.tap(_("Log activation"))
         await person.say(household.code)
@@ -141,7 +141,7 @@ async def _demo(services: Services, language: str, seed: int) -> None:
     await lan.say(f"/start {invite.code}")
     if language != settings.bot.default_language:
         await lan.say(f"/lang {language}")
-    households = await services.repos.households_in([first.code])
+    households = await services.repos.households.households_in([first.code])
     target = households[0]
     given = target.head_name.split()[-1]
     await lan.tap(_("Log activation"))

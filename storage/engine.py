@@ -109,3 +109,10 @@ async def insert_returning_id(db: Database, sql: str, params: Iterable[Any]) -> 
     row = await db.fetchone(sql + " RETURNING id", params)
     assert row is not None
     return int(row[0])
+
+
+async def insert_returning_row(db: Database, sql: str, params: Iterable[Any]) -> Row:
+    """Run an INSERT and return the whole new row (one statement, not two)."""
+    row = await db.fetchone(sql + " RETURNING *", params)
+    assert row is not None
+    return row

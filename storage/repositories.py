@@ -3,34 +3,29 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from bot.models import (
-    Activation,
     Conversation,
-    Entry,
-    HamletCounts,
-    Household,
-    HouseholdTotals,
     Invite,
     Member,
     OpenedUpdate,
-    Outcome,
     Role,
-    Visit,
 )
 from storage.announcements import AnnouncementRepository
 from storage.channels import ChannelRepository, offered_options, offered_options_query
-from storage.engine import Database, Row, Statement, insert_returning_id
+from storage.engine import Database, Row, Statement
 from storage.feedback import FeedbackRepository
 from storage.helpdesk import HelpdeskRepository, HelpdeskStore
+from storage.households import HouseholdRepository, HouseholdStore
 from storage.outbox import OutboxRepository
 from storage.pacing import PacingRepository
 from storage.personal_data import PersonalDataRepository
+from storage.records import RecordRepository, RecordStore
 from storage.reports import ReportRepository, ReportStore
-from storage.values import as_date, as_datetime
+from storage.values import as_datetime
 
 
 def _ts(value: datetime) -> str:
@@ -43,32 +38,6 @@ def _member(row: Row) -> Member:
         display_name=row["display_name"], role=Role(row["role"]),
         commune_code=row["commune_code"], hamlet_code=row["hamlet_code"],
         language=row["language"], joined_at=as_datetime(row["joined_at"]),
-    )
-
-
-def _household(row: Row) -> Household:
-    return Household(
-        id=row["id"], code=row["code"], hamlet_code=row["hamlet_code"],
-        head_name=row["head_name"], members=row["members"], address=row["address"],
-    )
-
-
-def _activation(row: Row) -> Activation:
-    return Activation(
-        id=row["id"], household_id=row["household_id"], member_id=row["member_id"],
-        hamlet_code=row["hamlet_code"], level2_registered=row["level2_registered"],
-        activated=row["activated"], household_capable=bool(row["household_capable"]),
-        recorded_at=as_datetime(row["recorded_at"]),
-    )
-
-
-def _visit(row: Row) -> Visit:
-    return Visit(
-        id=row["id"], household_id=row["household_id"], member_id=row["member_id"],
-        hamlet_code=row["hamlet_code"], topics=tuple(row["topics"].split(",")),
-        outcome=Outcome(row["outcome"]),
-        follow_up_on=as_date(row["follow_up_on"]) if row["follow_up_on"] else None,
-        recorded_at=as_datetime(row["recorded_at"]),
     )
 
 
@@ -115,21 +84,14 @@ class Repositories:
         self.db = db
         self.channels = ChannelRepository(db)
         self.outbox = OutboxRepository(db)
+        self.households: HouseholdStore = HouseholdRepository(db)
+        self.records: RecordStore = RecordRepository(db)
         self.reports: ReportStore = ReportRepository(db)
         self.helpdesk: HelpdeskStore = HelpdeskRepository(db)
         self.feedback = FeedbackRepository(db)
         self.announcements = AnnouncementRepository(db)
         self.personal_data = PersonalDataRepository(db)
         self.pacing = PacingRepository(db)
-
-    async def _insert(self, sql: str, params: Sequence[Any]) -> int:
-        return await insert_returning_id(self.db, sql, params)
-
-    async def _insert_row(self, sql: str, params: Sequence[Any]) -> Row:
-        """Run an INSERT and return the whole new row (one statement, not two)."""
-        row = await self.db.fetchone(sql + " RETURNING *", params)
-        assert row is not None
-        return row
 
     # -- communes and hamlets -------------------------------------------------------------
     async def sync_places(self, communes: Iterable[dict[str, Any]],
@@ -251,190 +213,6 @@ class Repositories:
             "SELECT at FROM invite_failures WHERE channel = ? AND external_id = ? AND at >= ?"
             " ORDER BY at", (channel, external_id, _ts(since)))
         return [as_datetime(r["at"]) for r in rows]
-
-    # -- households -----------------------------------------------------------------------
-    async def household(self, household_id: int) -> Household | None:
-        row = await self.db.fetchone("SELECT * FROM households WHERE id = ?", (household_id,))
-        return _household(row) if row else None
-
-    async def household_by_code(self, code: str) -> Household | None:
-        row = await self.db.fetchone(
-            "SELECT * FROM households WHERE UPPER(code) = UPPER(?)", (code,))
-        return _household(row) if row else None
-
-    async def households_in(self, hamlet_codes: Sequence[str]) -> list[Household]:
-        """Every household of these hamlets."""
-        marks = ",".join("?" * len(hamlet_codes))
-        rows = await self.db.fetchall(
-            f"SELECT * FROM households WHERE hamlet_code IN ({marks}) ORDER BY head_name_folded",
-            list(hamlet_codes))
-        return [_household(r) for r in rows]
-
-    async def household_names(self, hamlet_codes: Sequence[str]) -> list[tuple[int, str, str]]:
-        """(id, code, folded head's name) of every household of these hamlets: enough to search."""
-        marks = ",".join("?" * len(hamlet_codes))
-        rows = await self.db.fetchall(
-            f"SELECT id, code, head_name_folded FROM households WHERE hamlet_code IN ({marks})",
-            list(hamlet_codes))
-        return [(r[0], r[1], r[2]) for r in rows]
-
-    async def add_household(self, *, code: str, hamlet_code: str, head_name: str,
-                            head_name_folded: str, members: int | None, address: str | None,
-                            source: str, created_by: int | None, at: datetime) -> Household:
-        new_id = await self._insert(
-            "INSERT INTO households (code, hamlet_code, head_name, head_name_folded, members,"
-            " address, source, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (code, hamlet_code, head_name, head_name_folded, members, address, source,
-             created_by, _ts(at)))
-        household = await self.household(new_id)
-        assert household is not None
-        return household
-
-    async def update_household(self, household_id: int, *, head_name: str,
-                               head_name_folded: str, members: int | None,
-                               address: str | None) -> None:
-        await self.db.execute(
-            "UPDATE households SET head_name = ?, head_name_folded = ?, members = ?, address = ?"
-            " WHERE id = ?", (head_name, head_name_folded, members, address, household_id))
-
-    async def delete_added_household(self, household_id: int, created_by: int) -> bool:
-        """Delete a household this member added in the chat, if no record points to it (even a
-        voided one); False when it stays."""
-        cursor = await self.db.execute(
-            "DELETE FROM households WHERE id = ? AND source = 'chat' AND created_by = ? "
-            "AND NOT EXISTS (SELECT 1 FROM activations WHERE household_id = ?) "
-            "AND NOT EXISTS (SELECT 1 FROM visits WHERE household_id = ?)",
-            [household_id, created_by, household_id, household_id])
-        return cursor.rowcount > 0
-
-    async def household_codes_like(self, prefix: str) -> list[str]:
-        rows = await self.db.fetchall(
-            "SELECT code FROM households WHERE UPPER(code) LIKE UPPER(?) ORDER BY code", (prefix + "%",))
-        return [r["code"] for r in rows]
-
-    async def household_totals(self, household_id: int,
-                               exclude_activation: int | None = None) -> HouseholdTotals:
-        """What non-voided activation records say about a household so far."""
-        row = await self.db.fetchone(
-            "SELECT COALESCE(SUM(level2_registered), 0) AS l2, COALESCE(SUM(activated), 0) AS act,"
-            " COALESCE(MAX(household_capable), 0) AS cap FROM activations"
-            " WHERE household_id = ? AND voided_at IS NULL AND id IS DISTINCT FROM ?",
-            (household_id, exclude_activation))
-        assert row is not None
-        return HouseholdTotals(row["l2"], row["act"], bool(row["cap"]))
-
-    # -- records --------------------------------------------------------------------------
-    async def add_activation(self, *, household_id: int, member_id: int, hamlet_code: str,
-                             level2_registered: int, activated: int, household_capable: bool,
-                             at: datetime, replaces_id: int | None = None) -> Activation:
-        return _activation(await self._insert_row(
-            "INSERT INTO activations (household_id, member_id, hamlet_code, level2_registered,"
-            " activated, household_capable, recorded_at, replaces_id)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (household_id, member_id, hamlet_code, level2_registered, activated,
-             int(household_capable), _ts(at), replaces_id)))
-
-    async def activation(self, activation_id: int) -> Activation | None:
-        row = await self.db.fetchone(
-            "SELECT * FROM activations WHERE id = ? AND voided_at IS NULL", (activation_id,))
-        return _activation(row) if row else None
-
-    async def add_visit(self, *, household_id: int, member_id: int, hamlet_code: str,
-                        topics: Sequence[str], outcome: Outcome, follow_up_on: date | None,
-                        at: datetime, replaces_id: int | None = None) -> Visit:
-        return _visit(await self._insert_row(
-            "INSERT INTO visits (household_id, member_id, hamlet_code, topics, outcome,"
-            " follow_up_on, recorded_at, replaces_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (household_id, member_id, hamlet_code, ",".join(topics), outcome.value,
-             follow_up_on.isoformat() if follow_up_on else None, _ts(at), replaces_id)))
-
-    async def visit(self, visit_id: int) -> Visit | None:
-        row = await self.db.fetchone(
-            "SELECT * FROM visits WHERE id = ? AND voided_at IS NULL", (visit_id,))
-        return _visit(row) if row else None
-
-    async def void_record(self, kind: str, record_id: int, member_id: int, at: datetime) -> bool:
-        """Void one of a member's own records; False if it was already voided or is not theirs."""
-        table = {"activation": "activations", "visit": "visits"}[kind]
-        cursor = await self.db.execute(
-            f"UPDATE {table} SET voided_at = ?, voided_by = ?"
-            " WHERE id = ? AND member_id = ? AND voided_at IS NULL",
-            (_ts(at), member_id, record_id, member_id))
-        return cursor.rowcount == 1
-
-    async def recent_entries(self, member_id: int, since: datetime, limit: int) -> list[Entry]:
-        """A member's own non-voided records since a moment, newest first."""
-        rows = await self.db.fetchall(
-            "SELECT kind, r.id, r.household_id, h.code, h.head_name, r.recorded_at, r.level2,"
-            " r.activated, r.capable, r.topics, r.follow_up_on FROM ("
-            "  SELECT 'activation' AS kind, id, household_id, recorded_at,"
-            "   level2_registered AS level2, activated, household_capable AS capable,"
-            "   NULL AS topics, NULL AS follow_up_on FROM activations"
-            "   WHERE member_id = ? AND voided_at IS NULL AND recorded_at >= ?"
-            "  UNION ALL"
-            "  SELECT 'visit', id, household_id, recorded_at, 0, 0, 0, topics, follow_up_on"
-            "   FROM visits WHERE member_id = ? AND voided_at IS NULL AND recorded_at >= ?"
-            ") AS r JOIN households h ON h.id = r.household_id"
-            " ORDER BY r.recorded_at DESC, r.id DESC LIMIT ?",
-            (member_id, _ts(since), member_id, _ts(since), limit))
-        return [Entry(kind=r[0], id=r[1], household_id=r[2], household_code=r[3],
-                      head_name=r[4], recorded_at=as_datetime(r[5]),
-                      level2_registered=r[6], activated=r[7], household_capable=bool(r[8]),
-                      topics=tuple(r[9].split(",")) if r[9] else (),
-                      follow_up_on=as_date(r[10]) if r[10] else None)
-                for r in rows]
-
-    async def hamlet_counts(self, hamlet_codes: Sequence[str], *,
-                            visits_since: datetime | None = None,
-                            visits_until: datetime | None = None) -> dict[str, HamletCounts]:
-        """Logged totals per hamlet; visits only within [since, until) when given."""
-        marks = ",".join("?" * len(hamlet_codes))
-        codes = list(hamlet_codes)
-        visit_sql = (f"SELECT hamlet_code, COUNT(*) AS n FROM visits WHERE voided_at IS NULL"
-                     f" AND hamlet_code IN ({marks})")
-        visit_params: list[Any] = list(codes)
-        if visits_since is not None:
-            visit_sql += " AND recorded_at >= ?"
-            visit_params.append(_ts(visits_since))
-        if visits_until is not None:
-            visit_sql += " AND recorded_at < ?"
-            visit_params.append(_ts(visits_until))
-        act_rows, cap_rows, visit_rows = await self.db.batch([
-            ("SELECT hamlet_code, SUM(level2_registered) AS l2, SUM(activated) AS act"
-             f" FROM activations WHERE voided_at IS NULL AND hamlet_code IN ({marks})"
-             " GROUP BY hamlet_code", codes),
-            ("SELECT hamlet_code, COUNT(DISTINCT household_id) AS n FROM activations"
-             f" WHERE voided_at IS NULL AND household_capable = 1 AND hamlet_code IN ({marks})"
-             " GROUP BY hamlet_code", codes),
-            (visit_sql + " GROUP BY hamlet_code", visit_params)])
-        acts = {r["hamlet_code"]: r for r in act_rows.rows}
-        caps = {r["hamlet_code"]: r["n"] for r in cap_rows.rows}
-        visits = {r["hamlet_code"]: r["n"] for r in visit_rows.rows}
-        return {
-            code: HamletCounts(
-                hamlet_code=code,
-                capable_households=caps.get(code, 0),
-                level2_registered=acts[code]["l2"] if code in acts else 0,
-                activated=acts[code]["act"] if code in acts else 0,
-                visits=visits.get(code, 0),
-            )
-            for code in codes
-        }
-
-    async def member_counts(self, member_id: int, since: datetime
-                            ) -> tuple[int, int, int, int]:
-        """(activation records, activated accounts, visits, level-2 registrations) a member
-        logged since a moment."""
-        act = await self.db.fetchone(
-            "SELECT COUNT(*) AS n, COALESCE(SUM(activated), 0) AS a,"
-            " COALESCE(SUM(level2_registered), 0) AS l2 FROM activations"
-            " WHERE member_id = ? AND voided_at IS NULL AND recorded_at >= ?",
-            (member_id, _ts(since)))
-        vis = await self.db.fetchone(
-            "SELECT COUNT(*) AS n FROM visits WHERE member_id = ? AND voided_at IS NULL"
-            " AND recorded_at >= ?", (member_id, _ts(since)))
-        assert act is not None and vis is not None
-        return act["n"], act["a"], vis["n"], act["l2"]
 
     # -- audit ----------------------------------------------------------------------------
     async def audit(self, *, member_id: int | None, action: str, entity: str,

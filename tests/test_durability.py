@@ -100,7 +100,7 @@ async def test_a_full_disk_saves_nothing_says_so_and_the_next_try_works(
     await console.send("v1", "X01-001")
     await console.send("v1", "1 1 c")
     member = await services.repos.member("console", "v1")
-    household = await services.repos.household_by_code("X01-002")
+    household = await services.repos.households.household_by_code("X01-002")
     assert member is not None and household is not None
     pages = await services.db.fetchone("PRAGMA page_count")
     assert pages is not None

@@ -63,7 +63,7 @@ async def test_example_week_digest_shows_the_plan(tmp_path: Path, name: str, fri
                 invite = await services.members.create_invite(Role.VOLUNTEER,
                                                               hamlet_code=hamlet.code)
                 await console.send(user, f"/start {invite.code}", name=f"TNV {hamlet.code}")
-                for household in rng.sample(await services.repos.households_in([hamlet.code]),
+                for household in rng.sample(await services.repos.households.households_in([hamlet.code]),
                                             3):
                     await console.send(user, "/activate")
                     await console.send(user, household.code)

@@ -366,7 +366,7 @@ async def test_a_voided_entry_leaves_the_digest_and_its_workbook(
     [first] = [r["id"] for r in await services.db.fetchall(
         "SELECT id FROM activations ORDER BY id LIMIT 1")]
     async with services.db.transaction():
-        assert await services.repos.void_record("activation", first, member.id, clock())
+        assert await services.repos.records.void_record("activation", first, member.id, clock())
     digest = await services.digests.build(PeriodKind.WEEK)
     kim_tan = digest.communes[0].hamlets[0]
     assert (kim_tan.capable.done, kim_tan.level2.done, kim_tan.activation.done) == (1, 102, 81)

@@ -59,7 +59,7 @@ class HouseholdService:
 
     async def get_visible(self, member: Member, household_id: int) -> Household | None:
         """A household by id, only if the member may see it."""
-        household = await self.repos.household(household_id)
+        household = await self.repos.households.household(household_id)
         if household is None or household.hamlet_code not in self.visible_hamlets(member):
             return None
         return household
@@ -75,13 +75,13 @@ class HouseholdService:
         if not folded:
             return [], False
         hamlets = self.visible_hamlets(member)
-        by_code = await self.repos.household_by_code(folded.replace(" ", ""))
+        by_code = await self.repos.households.household_by_code(folded.replace(" ", ""))
         if by_code is not None and by_code.hamlet_code in hamlets:
             return [by_code], True
         # Rank more than shown: matching the typed diacritics below may drop some.
-        ids, exact = rank_households(await self.repos.household_names(hamlets), folded,
+        ids, exact = rank_households(await self.repos.households.household_names(hamlets), folded,
                                      limit * 5)
-        found = [h for h in [await self.repos.household(i) for i in ids] if h is not None]
+        found = [h for h in [await self.repos.households.household(i) for i in ids] if h is not None]
         if exact and has_diacritics(query):
             # "Lê Thị Hòa" is not "Lê Thị Hoa": only names with the typed diacritics are exact;
             # the others are shown to look at, never picked on their own.
@@ -94,7 +94,7 @@ class HouseholdService:
         theirs (diacritics aside, "Long" finds every Long), or (almost) the same name."""
         folded = fold(head_name)
         words = set(folded.split())
-        households = await self.repos.households_in([hamlet_code])
+        households = await self.repos.households.households_in([hamlet_code])
         return [h for h in households
                 if words <= set(fold(h.head_name).split())
                 or fuzz.token_sort_ratio(fold(h.head_name), folded) >= 90]
@@ -105,12 +105,12 @@ class HouseholdService:
         name = check_head_name(head_name)
         if hamlet_code not in self.visible_hamlets(member):
             raise Refusal(_("You can only add households in your own hamlet."))
-        existing = await self.repos.household_codes_like(f"{hamlet_code}-M")
+        existing = await self.repos.households.household_codes_like(f"{hamlet_code}-M")
         number = 1 + max((n for c in existing if (n := parse_int(c.rsplit("M", 1)[1]))),
                           default=0)
         now = self.clock()
         async with self.repos.db.transaction():
-            household = await self.repos.add_household(
+            household = await self.repos.households.add_household(
                 code=f"{hamlet_code}-M{number:03d}", hamlet_code=hamlet_code, head_name=name,
                 head_name_folded=fold(name), members=members, address=None, source="chat",
                 created_by=member.id, at=now)
@@ -128,7 +128,7 @@ class HouseholdService:
             return None, False
         now = self.clock()
         async with self.repos.db.transaction():
-            if not await self.repos.delete_added_household(household_id, member.id):
+            if not await self.repos.households.delete_added_household(household_id, member.id):
                 return household, False
             await self.repos.audit(member_id=member.id, action="delete", entity="household",
                                    entity_id=household_id,
@@ -152,9 +152,9 @@ class HouseholdService:
                     report.rejected.append(RejectedRow(line, str(refusal)))
                     continue
                 seen.add(code.lower())
-                current = await self.repos.household_by_code(code)
+                current = await self.repos.households.household_by_code(code)
                 if current is None:
-                    household = await self.repos.add_household(
+                    household = await self.repos.households.add_household(
                         code=code, hamlet_code=hamlet_code, head_name=name,
                         head_name_folded=fold(name), members=members, address=address,
                         source=source, created_by=None, at=now)
@@ -170,7 +170,7 @@ class HouseholdService:
                         name, members, address):
                     report.unchanged += 1
                 else:
-                    await self.repos.update_household(
+                    await self.repos.households.update_household(
                         current.id, head_name=name, head_name_folded=fold(name),
                         members=members, address=address)
                     await self.repos.audit(member_id=None, action="update", entity="household",

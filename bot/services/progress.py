@@ -49,7 +49,7 @@ class ProgressService:
         now = now or self.clock()
         chosen = [h for h in commune.hamlets if hamlet_codes is None or h.code in hamlet_codes]
         since = week_start(now, commune.tz)
-        counts = await self.repos.hamlet_counts(
+        counts = await self.repos.records.hamlet_counts(
             [h.code for h in chosen], visits_since=since, visits_until=since + timedelta(days=7))
         return [HamletProgress(h, commune, hamlet_indicators(commune, h, counts[h.code]),
                                counts[h.code].visits) for h in chosen]
@@ -66,7 +66,7 @@ class ProgressService:
         """What a member logged since Monday, in their commune's time zone."""
         commune = self.settings.commune(member.commune_code)
         since = week_start(self.clock(), commune.tz)
-        records, activated, visits, level2 = await self.repos.member_counts(member.id, since)
+        records, activated, visits, level2 = await self.repos.records.member_counts(member.id, since)
         today = local_date(self.clock(), commune.tz)
         hamlets = [member.hamlet_code] if member.hamlet_code else [h.code for h in
                                                                    commune.hamlets]

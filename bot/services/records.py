@@ -56,7 +56,7 @@ class RecordService:
                 raise Refusal(_("{n} is more than a household can have (at most {max}).")
                               .format(n=value, max=MAX_HOUSEHOLD_MEMBERS))
         if household.members:
-            totals = await self.repos.household_totals(household.id, exclude_activation=replaces)
+            totals = await self.repos.households.household_totals(household.id, exclude_activation=replaces)
             if totals.level2_registered + level2 > household.members:
                 raise Refusal(_(
                     "Household {code} has {n} members and {done} are already recorded as "
@@ -77,7 +77,7 @@ class RecordService:
         await self.check_counts(household, level2, activated, capable, replaces)
         return await self._record(
             member, "activation", replaces,
-            lambda now: self.repos.add_activation(
+            lambda now: self.repos.records.add_activation(
                 household_id=household.id, member_id=member.id,
                 hamlet_code=household.hamlet_code, level2_registered=level2, activated=activated,
                 household_capable=capable, at=now, replaces_id=replaces),
@@ -107,7 +107,7 @@ class RecordService:
         outcome = Outcome.FOLLOW_UP if follow_up_on else Outcome.DONE
         return await self._record(
             member, "visit", replaces,
-            lambda now: self.repos.add_visit(
+            lambda now: self.repos.records.add_visit(
                 household_id=household.id, member_id=member.id,
                 hamlet_code=household.hamlet_code, topics=chosen, outcome=outcome,
                 follow_up_on=follow_up_on, at=now, replaces_id=replaces),
@@ -118,7 +118,7 @@ class RecordService:
         """Void the corrected record, add the new one and its audit row, all in one transaction."""
         now = self.clock()
         async with self.repos.db.transaction():
-            if replaces is not None and not await self.repos.void_record(
+            if replaces is not None and not await self.repos.records.void_record(
                     kind, replaces, member.id, now):
                 raise Refusal(_("That entry was already changed or removed."))
             record = await add(now)
@@ -130,7 +130,7 @@ class RecordService:
     async def recent(self, member: Member, limit: int = 6) -> list[Entry]:
         """The member's own entries that may still be corrected, newest first."""
         since = self.clock() - timedelta(days=self.settings.bot.correction_window_days)
-        return await self.repos.recent_entries(member.id, since, limit)
+        return await self.repos.records.recent_entries(member.id, since, limit)
 
     async def find_recent(self, member: Member, kind: str, record_id: int) -> Entry | None:
         """One of the member's correctable entries, or None."""
@@ -146,7 +146,7 @@ class RecordService:
             raise Refusal(_("That entry can no longer be changed."))
         now = self.clock()
         async with self.repos.db.transaction():
-            if not await self.repos.void_record(kind, record_id, member.id, now):
+            if not await self.repos.records.void_record(kind, record_id, member.id, now):
                 raise Refusal(_("That entry was already changed or removed."))
             await self.repos.audit(member_id=member.id, action="undo", entity=kind,
                                    entity_id=record_id, details={}, at=now)
