@@ -13,7 +13,7 @@ import psycopg
 
 from bot import redaction
 from bot.clock import Clock, system_clock
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.reports.digest import DigestService
 from bot.reports.jobs import ReportJobs
 from bot.reports.outbox import Outbox, Sender
@@ -82,6 +82,10 @@ async def open_services(settings: Settings, *, clock: Clock = system_clock,
         await services.sync_places()
         # Communes imported from the list of units join the configured ones.
         merged = await with_stored_places(settings, db)
+        if not merged.communes:
+            raise ConfigError("error: no commune to serve: list one under [[communes]] in the "
+                              "configuration, or import the country's list of units with "
+                              "`python -m bot places import FILE.csv`.")
         if merged is not settings:
             services = Services.build(merged, db, clock, reader=reader)
         yield services

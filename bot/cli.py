@@ -86,6 +86,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return _command(settings, args)
+    except ConfigError as exc:  # e.g. no commune in the configuration nor imported
+        print(exc, file=sys.stderr)
+        return 2
     except DatabaseProblem as exc:
         # Every command meets a damaged, locked or full database the same way: one line, no trace.
         print(exc, file=sys.stderr)

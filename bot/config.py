@@ -166,7 +166,9 @@ class Settings(_Strict):
     bot: BotSettings = BotSettings()
     schedule: Schedule = Schedule()
     province: Province | None = None
-    communes: list[Commune] = Field(min_length=1)
+    # Empty when every commune comes from the list of units (`python -m bot places import`);
+    # bot.app.open_services refuses to start with no commune at all.
+    communes: list[Commune] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique_codes(self) -> Settings:

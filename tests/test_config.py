@@ -40,7 +40,9 @@ GOOD_HAMLET = 'code = "A1"\nname = "Thôn 1"\nhouseholds = 10\neligible_citizens
      f'[[communes.hamlets]]\n{GOOD_HAMLET}', "bot.default_language"),
     (f'[[communes]]\ncode = "C"\nname = "X"\nhamlet = 1\n[[communes.hamlets]]\n{GOOD_HAMLET}',
      "communes[0 'C'].hamlet"),
-    ('[database]\npath = "x"\n', "communes"),
+    # A commune needs its hamlets (a configuration with no commune at all is a national one:
+    # its communes are imported, tests/test_places.py).
+    ('[[communes]]\ncode = "C"\nname = "X"\n', "communes[0 'C'].hamlets"),
 ])
 def test_bad_config_names_the_field(tmp_path: Path, body: str, expected: str) -> None:
     with pytest.raises(ConfigError) as caught:

@@ -52,6 +52,22 @@ def test_the_country_is_imported_once_and_again_changes_nothing(env: dict[str, s
     assert invite.returncode == 0, invite.stderr
 
 
+def test_a_national_deployment_needs_no_commune_in_its_configuration(
+        env: dict[str, str], tmp_path: Path) -> None:
+    """config.toml keeps the deployment's settings only; the communes come from the list."""
+    config = tmp_path / "national.toml"
+    config.write_text('[bot]\ndefault_language = "vi"\n', encoding="utf-8")
+    before = bot("--config", str(config), "invite", "--role", "officer", env=env)
+    assert before.returncode == 2 and "places import" in before.stderr, before.stderr
+    assert "Traceback" not in before.stderr
+    imported = bot("--config", str(config), "places", "import",
+                   str(country_csv(tmp_path / "units.csv")), env=env, timeout=300)
+    assert imported.returncode == 0, imported.stderr
+    invite = bot("--config", str(config), "invite", "--role", "volunteer", "--hamlet",
+                 "03300-04", env=env)
+    assert invite.returncode == 0 and "03300-04" in invite.stdout, invite.stderr
+
+
 def test_bad_rows_are_listed_with_their_reason(env: dict[str, str], tmp_path: Path) -> None:
     csv = tmp_path / "units.csv"
     csv.write_text(HEADER + "01,Tỉnh A,00001,Xã A,00001-01,Thôn 1,120,300\n"
