@@ -76,8 +76,10 @@ def _claim_statement(channel: str, update_id: str, at: datetime) -> Statement:
 class Repositories:
     """Typed access to every table; one instance per database, built in the composition root.
 
-    Members, households, records and conversations are its own methods; the other aggregates
-    are its attributes, each behind the protocol its services are written against.
+    Members, invites and conversations are its own methods: the start of every update reads
+    them together in one trip (open_update). The other aggregates are its attributes,
+    households, records, reports and the help desk behind the protocols their services are
+    written against.
     """
 
     def __init__(self, db: Database) -> None:
