@@ -16,6 +16,7 @@ from bot.channels.console import ConsoleChannel
 from bot.config import Settings
 from bot.messages import Incoming, Kind
 from bot.services import Services
+from bot.textnorm import contains_citizen_id
 from storage import db as sqlite_engine
 from storage import postgres as postgres_engine
 from storage.backup import pg_dump_program
@@ -220,3 +221,14 @@ async def test_sends_to_one_chat_are_booked_a_spacing_apart(services: Services) 
         assert await store.prune(1500.0, 0) == 1  # chat 6's booking ran out at 1001.1
     assert starts == pytest.approx([1000.0, 1001.1, 1002.2])
     assert (other, later) == (pytest.approx(1000.0), pytest.approx(2000.0))
+
+
+async def test_queued_messages_leave_nothing_that_reads_as_an_id_number(
+        services: Services, clock: FakeClock) -> None:
+    """Each queued message gets a unique key of its own; none may hold twelve digits in a row,
+    which every privacy check takes for a citizen ID number."""
+    async with services.db.transaction():
+        for n in range(300):
+            await services.repos.outbox.queue_message("console", f"c{n}", {"text": "Chào"},
+                                                      clock())
+    assert not contains_citizen_id(await dump_tables(services.db))
