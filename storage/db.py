@@ -27,16 +27,16 @@ class _Unit:
     later: list[Statement] = field(default_factory=list)
 
 
-def _run(raw: sqlite3.Connection, statements: Sequence[Statement], many: bool = False,
-         atomic: bool = False) -> list[Batched]:
+def _run(raw: sqlite3.Connection, statements: Sequence[Statement], many: bool = False, *,
+         own: bool = False, closing: bool = False) -> list[Batched]:
     """Run statements in order on the connection's own thread; the last may be an executemany.
 
-    `atomic`: all of them or none. When no transaction is open they make one; a unit's last
-    trip (ending in COMMIT) rolls its transaction back here if anything fails, so whatever
-    the thread runs next finds no transaction left open.
+    `own`: when no transaction is open, the statements make one of their own (all or none).
+    `closing`: a unit's last trip (ending in COMMIT); if anything fails its transaction is
+    rolled back here, so whatever the thread runs next finds no transaction left open.
     """
-    own = atomic and not raw.in_transaction and statements[0][0] != "BEGIN IMMEDIATE"
-    if own:
+    begin = own and not raw.in_transaction
+    if begin:
         raw.execute("BEGIN")
     try:
         done = []
@@ -47,10 +47,10 @@ def _run(raw: sqlite3.Connection, statements: Sequence[Statement], many: bool = 
             else:
                 cursor = raw.execute(sql, params)
                 done.append(Batched(cursor.rowcount, cursor.fetchall()))
-        if own:
+        if begin:
             raw.execute("COMMIT")
     except BaseException:
-        if atomic and raw.in_transaction:
+        if (begin or closing) and raw.in_transaction:
             raw.execute("ROLLBACK")
         raise
     return done
@@ -190,7 +190,7 @@ class Database:
                     # callbacks in order), which queues the trip. A COMMIT that fails rolls
                     # back on that thread, so the next unit never finds a transaction open.
                     commit = asyncio.ensure_future(
-                        self._trip([*self._flush(unit), ("COMMIT", ())], atomic=True))
+                        self._trip([*self._flush(unit), ("COMMIT", ())], closing=True))
                     await asyncio.sleep(0)
             except BaseException:
                 unit.later.clear()
@@ -213,8 +213,8 @@ class Database:
         unit.later.clear()
         return head
 
-    async def _trip(self, statements: list[Statement], many: bool = False,
-                    atomic: bool = False) -> list[Batched]:
+    async def _trip(self, statements: list[Statement], many: bool = False, *,
+                    own: bool = False, closing: bool = False) -> list[Batched]:
         """One trip to the connection's thread running `statements` in order.
 
         aiosqlite has no public call to run a function on its thread; its `_execute` is what
@@ -222,7 +222,7 @@ class Database:
         (`executescript` takes no parameters).
         """
         conn = self.conn
-        return await conn._execute(_run, conn._conn, statements, many, atomic)
+        return await conn._execute(_run, conn._conn, statements, many, own=own, closing=closing)
 
     async def batch(self, statements: Sequence[Statement]) -> list[Batched]:
         """Run several statements in one trip, in order; each one's rowcount and rows.
@@ -231,7 +231,7 @@ class Database:
         write lock, and see one snapshot): all of them or none.
         """
         if self._unit.get() is None:
-            return await self._trip(list(statements), atomic=True)
+            return await self._trip(list(statements), own=True)
         return await self._statements(list(statements))
 
     async def _statements(self, statements: list[Statement], many: bool = False

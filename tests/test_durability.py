@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import random
 import sqlite3
 from collections.abc import Callable
@@ -75,6 +76,22 @@ async def test_a_commit_that_fails_leaves_no_transaction_open_for_the_next_unit(
         async with db.transaction():
             await db.execute("INSERT INTO t VALUES (2)")
         assert [r[0] for r in await db.fetchall("SELECT x FROM t")] == [2]
+
+
+async def test_a_failing_batch_from_elsewhere_leaves_the_open_unit_alone(
+        tmp_path: Path) -> None:
+    async with Database(tmp_path / "t.sqlite3") as db:
+        await db.execute("CREATE TABLE t (x INTEGER PRIMARY KEY)")
+
+        async def elsewhere() -> None:  # another task, outside any unit of work
+            with pytest.raises(sqlite3.IntegrityError):
+                await db.batch([("INSERT INTO t VALUES (1)", ())])
+
+        async with db.transaction():
+            await db.execute("INSERT INTO t VALUES (1)")
+            await asyncio.create_task(elsewhere(), context=contextvars.Context())
+            await db.execute("INSERT INTO t VALUES (2)")
+        assert [r[0] for r in await db.fetchall("SELECT x FROM t ORDER BY x")] == [1, 2]
 
 
 async def test_records_are_written_with_full_sync(services: Services) -> None:
