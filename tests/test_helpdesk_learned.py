@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.helpdesk import KnowledgeBase, Matcher, load_knowledge
+from bot.helpdesk import KnowledgeBase, Matcher, classifier, load_knowledge
 from bot.helpdesk.classifier import LABELLED_SETS, Labelled, read_labelled
 from bot.helpdesk.reader import Outcome, Reader
 from bot.helpdesk.service import build_reader, knowledge
@@ -109,7 +109,7 @@ def test_without_scikit_learn_the_word_matcher_answers_alone(
 
 
 def test_a_second_start_loads_the_weights_without_fitting(kb: KnowledgeBase, vocabulary: Vocabulary,
-                                                          tmp_path: Path) -> None:
+                                                          tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     build_reader(kb, vocabulary, _LABELLED_LOST, cache_dir=tmp_path)
     assert len(list(tmp_path.glob("helpdesk-*.npz"))) == 1
     script = (
@@ -126,6 +126,9 @@ def test_a_second_start_loads_the_weights_without_fitting(kb: KnowledgeBase, voc
     )
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["new_device", "False"]
-    # Other labelled questions are other weights: a new file, the first one left as it was.
-    build_reader(kb, vocabulary, _LABELLED_LOST[:2], cache_dir=tmp_path)
-    assert len(list(tmp_path.glob("helpdesk-*.npz"))) == 2
+    # Other labelled questions are other weights, in a new file; old files do not pile up.
+    monkeypatch.setattr(classifier, "_KEEP_FILES", 2)
+    first = next(tmp_path.glob("helpdesk-*.npz"))
+    for size in (2, 3):
+        build_reader(kb, vocabulary, _LABELLED_LOST[:size], cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("helpdesk-*.npz"))) == 2 and not first.exists()

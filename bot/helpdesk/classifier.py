@@ -48,6 +48,9 @@ _FORMAT = "1"
 # Weak regularisation: labelled questions are few and mostly clean. Chosen on the earlier rounds.
 _C = 10.0
 _MAX_ITER = 2000
+# Weight files kept in the cache folder (a few, so that switching between checkouts or labelled
+# sets does not fit again each time).
+_KEEP_FILES = 6
 
 
 @dataclass(frozen=True)
@@ -187,4 +190,12 @@ def learned_model(kb: KnowledgeBase, vocabulary: Vocabulary, labelled: Sequence[
     model = train(documents)
     with contextlib.suppress(OSError):  # a read-only home only costs the fit at the next start
         model.save(path)
+        _prune(path.parent)
     return model
+
+
+def _prune(folder: Path) -> None:
+    """Keep the newest weight files only: each change of the base leaves one behind."""
+    files = sorted(folder.glob("helpdesk-*.npz"), key=lambda f: f.stat().st_mtime, reverse=True)
+    for old in files[_KEEP_FILES:]:
+        old.unlink(missing_ok=True)
