@@ -133,6 +133,8 @@ def test_codes_phones_and_dates_are_not_ids(text: str) -> None:
     ("ve en e i de bi loi", "vi"),
     ("你好，怎么激活", "other"),
     ("ខ្ញុំភ្លេចពាក្យសម្ងាត់", "other"),
+    ("thanks bot", "en"),  # "bot" is a chat word in both languages, "thanks" only in English
+    ("cam on bot nhe", "vi"),
     ("ok", None),
     ("0912345678", None),
 ])

@@ -26,7 +26,7 @@ _OTHER_SCRIPT = re.compile(
 _ENGLISH_SHORT = word_set(
     "i a my hi hey is it at am we he she you your our please help how what who why when where "
     "which can't cannot don't doesn't didn't won't isn't id ok no yes get got lost this has "
-    "does his its")
+    "does his its thanks thank thx bye")
 # Folded Vietnamese words that English also writes ("the" is thẻ/thế, "can" is cần, "to" is tờ);
 # they vote for neither language.
 _SHARED = word_set(
@@ -37,7 +37,7 @@ _VIETNAMESE_SHORTHAND = word_set(
     "r j z bn hs ks gks hkd ubnd dd ddt m1 m2 t e ad hok hem dzay dzo alo")
 _NEUTRAL = word_set(
     "vneid otp app sms zalo facebook qr apk nfc pass passcode email wifi iphone android "
-    "internet online")
+    "internet online bot chatbot")
 
 
 def detect_language(text: str) -> str | None:
