@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import platform
 import statistics
+import subprocess
+import sys
 import time
 import tracemalloc
 from collections.abc import Iterator
@@ -66,3 +68,10 @@ def write(name: str, figures: dict[str, Any], out: Path | None = None) -> Path:
                "machine": platform.machine(), "figures": figures}
     path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return path
+
+
+def child_figures(module: str, *args: str) -> dict[str, Any]:
+    """Run one side of a comparison in its own Python process and read the JSON it prints."""
+    out = subprocess.run([sys.executable, "-m", module, *args],
+                         check=True, capture_output=True, text=True).stdout
+    return json.loads(out)

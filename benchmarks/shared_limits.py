@@ -13,12 +13,11 @@ import argparse
 import asyncio
 import json
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.common import child_figures
 from bot.channels.telegram_limiter import TelegramLimiter
 from bot.ratelimit import SharedChatPacing
 from storage.engine import open_database
@@ -60,10 +59,9 @@ def main(argv: list[str] | None = None) -> None:
         return
     results = {}
     for setting in ("in_process", "shared"):
-        out = subprocess.run([sys.executable, "-m", "benchmarks.shared_limits", args.url,
-                              "--setting", setting, *(["--quick"] if args.quick else [])],
-                             check=True, capture_output=True, text=True).stdout
-        results[setting] = figures = json.loads(out)
+        results[setting] = figures = child_figures(
+            "benchmarks.shared_limits", args.url, "--setting", setting,
+            *(["--quick"] if args.quick else []))
         print(f"{setting:10} per message: median {figures['median_ms']:.3f} ms, "
               f"p95 {figures['p95_ms']:.3f} ms")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
