@@ -64,7 +64,7 @@ async def prepare(database: Path, users: int) -> None:
             raise RuntimeError(f"households not imported: {report.rejected[:3]}")
         async with services.db.transaction():
             for u in range(users):
-                await services.repos.upsert_member(
+                await services.repos.members.upsert_member(
                     channel="telegram", external_id=str(OUR_USERS + u),
                     display_name=f"Tình nguyện viên {u}", role=Role.VOLUNTEER,
                     commune_code=settings.communes[0].code, hamlet_code=hamlet,

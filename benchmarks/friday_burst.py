@@ -72,7 +72,7 @@ async def _prepare(database: str, volunteers: int) -> list[str]:
             for n, code in enumerate(codes)])
         async with services.db.transaction():
             for n, code in enumerate(codes):
-                await services.repos.upsert_member(
+                await services.repos.members.upsert_member(
                     channel="telegram", external_id=str(FIRST_USER + n),
                     display_name=_name(n + 7), role=Role.VOLUNTEER,
                     commune_code="HD", hamlet_code=code.split("-")[0], language="vi",

@@ -42,8 +42,8 @@ async def prune(services: Services) -> Pruned:
     now = services.clock()
     async with services.db.transaction():
         pruned = Pruned(
-            await services.repos.prune_processed_updates(now - PROCESSED_UPDATES),
-            await services.repos.prune_idle_conversations(now - IDLE_CONVERSATIONS),
+            await services.repos.conversations.prune_processed_updates(now - PROCESSED_UPDATES),
+            await services.repos.conversations.prune_idle(now - IDLE_CONVERSATIONS),
             await services.repos.outbox.prune(now - SETTLED_OUTBOX),
             await services.repos.pacing.prune(
                 (now - SHARED_LIMITS).timestamp(), int((now - SHARED_LIMITS).timestamp() // 60)))

@@ -145,7 +145,7 @@ class PetitionDesk:
                      status=status_label(petition, service.is_overdue(petition))),
                  _("Time limit: {day}.").format(day=fmt_date(petition.due_on))]
         if petition.assignee_id is not None:
-            assignee = await ctx.services.repos.member_by_id(petition.assignee_id)
+            assignee = await ctx.services.repos.members.member_by_id(petition.assignee_id)
             lines.append(_("Handled by: {name}.").format(
                 name=assignee.display_name if assignee else petition.assignee_id))
         if petition.answer:

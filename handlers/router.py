@@ -223,7 +223,7 @@ class Router:
             return True
         if sender.button_pressed == msg.option:
             return False
-        return await self.services.repos.was_offered(msg.channel, msg.user_id, msg.option)
+        return await self.services.repos.conversations.was_offered(msg.channel, msg.user_id, msg.option)
 
     async def _unknown_button(self, msg: Incoming, sender: OpenedUpdate) -> list[Reply]:
         """A button never offered to this person (forged or long expired): ask again."""
@@ -249,7 +249,7 @@ class Router:
         values = [v for reply in replies for v in reply.option_values()
                   if not v.startswith("nav:")]
         if values:
-            await self.services.repos.remember_options(channel, person, values, now,
+            await self.services.repos.conversations.remember_options(channel, person, values, now,
                                                        now - OFFER_LIFETIME)
 
     async def _dispatch(self, msg: Incoming, member: Member | None,
@@ -366,7 +366,7 @@ class Router:
             started = await self.flows[name].begin(ctx, data)
             replies += started.replies
             state = started.state
-        await self.services.repos.save_conversation(ctx.msg.channel, ctx.msg.user_id, state,
+        await self.services.repos.conversations.save(ctx.msg.channel, ctx.msg.user_id, state,
                                                     self.services.clock())
         return replies
 
@@ -482,7 +482,7 @@ class Router:
         # takes back what it can and says exactly what stays.
         kept = (await flow.stopped(ctx, state)
                 if state is not None and isinstance(flow, Stoppable) else None)
-        await self.services.repos.save_conversation(ctx.msg.channel, ctx.msg.user_id, None,
+        await self.services.repos.conversations.save(ctx.msg.channel, ctx.msg.user_id, None,
                                                     self.services.clock())
         text = kept or (_("Stopped. Nothing was saved.") if state
                         else _("There was nothing to stop."))
@@ -492,7 +492,7 @@ class Router:
 
     async def _set_language(self, ctx: Ctx, language: str) -> list[Reply]:
         await self.services.members.set_language(ctx.msg.channel, ctx.msg.user_id, language)
-        member = await self.services.repos.member(ctx.msg.channel, ctx.msg.user_id)
+        member = await self.services.repos.members.member(ctx.msg.channel, ctx.msg.user_id)
         with use_language(language):
             replies = [Reply(_("I will speak English with you."),
                              commands=commands_for(member), replace=False)]
@@ -529,7 +529,7 @@ class Router:
             if ctx.member is None:
                 turn = await self.desk.begin(ctx, {})
                 return [*await self._finish(ctx, turn), Reply(commands=commands_for(None))]
-            await self.services.repos.save_conversation(ctx.msg.channel, ctx.msg.user_id, None,
+            await self.services.repos.conversations.save(ctx.msg.channel, ctx.msg.user_id, None,
                                                         self.services.clock())
             hello = (_("Hello, {name}!").format(name=ctx.member.display_name)
                      if ctx.member.display_name else _("Hello!"))
@@ -558,7 +558,7 @@ class Router:
                 "You are already on the team ({place}), so I did not use this code: it still "
                 "works for the person it was meant for.").format(place=_place(ctx, member))
                 + "\n" + _("What would you like to do?"))]
-        await self.services.repos.save_conversation(ctx.msg.channel, ctx.msg.user_id, None,
+        await self.services.repos.conversations.save(ctx.msg.channel, ctx.msg.user_id, None,
                                                     self.services.clock())
         return [main_menu(member, _welcome(ctx, member)),
                 Reply(commands=commands_for(member))]

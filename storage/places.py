@@ -3,8 +3,9 @@ back whole at start."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from storage.engine import Database
 
@@ -53,6 +54,27 @@ class PlacesRepository:
         communes = await self.db.fetchone("SELECT COUNT(*) FROM communes")
         hamlets = await self.db.fetchone("SELECT COUNT(*) FROM hamlets")
         return int(communes[0]) if communes else 0, int(hamlets[0]) if hamlets else 0
+
+    async def sync_configured(self, communes: Iterable[dict[str, Any]],
+                              hamlets: Iterable[dict[str, Any]]) -> None:
+        """Insert or update the communes and hamlets the configuration lists."""
+        async with self.db.transaction():
+            await self.db.executemany(
+                "INSERT INTO communes (code, name, timezone, language) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT(code) DO UPDATE SET name=excluded.name,"
+                " timezone=excluded.timezone, language=excluded.language",
+                [(c["code"], c["name"], c["timezone"], c["language"]) for c in communes])
+            await self.db.executemany(
+                "INSERT INTO hamlets (code, commune_code, name, households, eligible_citizens,"
+                " level2_baseline, activated_baseline) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT(code) DO UPDATE SET commune_code=excluded.commune_code,"
+                " name=excluded.name, households=excluded.households,"
+                " eligible_citizens=excluded.eligible_citizens,"
+                " level2_baseline=excluded.level2_baseline,"
+                " activated_baseline=excluded.activated_baseline",
+                [(h["code"], h["commune_code"], h["name"], h["households"],
+                  h["eligible_citizens"], h["level2_baseline"], h["activated_baseline"])
+                 for h in hamlets])
 
     async def upsert(self, rows: Sequence[PlaceRow], timezone: str, language: str) -> None:
         """Insert or update every commune and hamlet of `rows` (call inside a transaction).

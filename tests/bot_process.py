@@ -47,7 +47,7 @@ async def add_officers(config: Path, database: Path | str, count: int, first: in
     settings = load_settings(config)
     async with open_services(settings, database_path=str(database)) as services, services.db.transaction():
         for n in range(count):
-            await services.repos.upsert_member(
+            await services.repos.members.upsert_member(
                 channel="telegram", external_id=str(first + n), display_name=f"Cán bộ {n}",
                 role=Role.OFFICER, commune_code="HD", hamlet_code=None, language="vi",
                 at=services.clock())

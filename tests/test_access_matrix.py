@@ -138,7 +138,7 @@ async def test_nobody_reads_or_changes_what_is_not_theirs(
     for user in ACTORS:
         for value in [*values, *COMMANDS]:
             is_command = value.startswith("/")
-            mine = not is_command and await services.repos.was_offered("console", user, value)
+            mine = not is_command and await services.repos.conversations.was_offered("console", user, value)
             if mine and value.startswith("del:"):
                 continue  # erasing oneself is covered in test_privacy
             before = await _snapshot(services)

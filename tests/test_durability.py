@@ -116,7 +116,7 @@ async def test_a_full_disk_saves_nothing_says_so_and_the_next_try_works(
     await console.send("v1", "/activate")
     await console.send("v1", "X01-001")
     await console.send("v1", "1 1 c")
-    member = await services.repos.member("console", "v1")
+    member = await services.repos.members.member("console", "v1")
     household = await services.repos.households.household_by_code("X01-002")
     assert member is not None and household is not None
     pages = await services.db.fetchone("PRAGMA page_count")
@@ -137,7 +137,7 @@ async def test_a_full_disk_saves_nothing_says_so_and_the_next_try_works(
     assert "hết dung lượng" in replies[0].text and "chưa được lưu" in replies[0].text
     assert (await services.repos.count("activations"),
             await services.repos.count("audit_log")) == before
-    state = await services.repos.conversation("console", "v1")
+    state = await services.repos.conversations.conversation("console", "v1")
     assert state is not None and state.step == "confirm"  # the volunteer can try again
     await services.db.execute("PRAGMA max_page_count = 1073741823")  # space freed
     replies = await console.tap("v1", "Lưu")

@@ -191,8 +191,8 @@ async def test_officer_assigns_volunteer_answers_officer_closes(
     assert "đã được xử lý xong" in (world.stub.sent_to(CITIZEN)[-1].text or "")
     audit = await services.db.fetchall("SELECT action, member_id, details FROM audit_log"
                                        " WHERE entity = 'petition' ORDER BY id")
-    officer = await services.repos.member("telegram", str(OFFICER))
-    volunteer = await services.repos.member("telegram", str(VOLUNTEER))
+    officer = await services.repos.members.member("telegram", str(OFFICER))
+    volunteer = await services.repos.members.member("telegram", str(VOLUNTEER))
     assert officer is not None and volunteer is not None
     assert [(r["action"], r["member_id"]) for r in audit] == [
         ("submit", None), ("assign", officer.id), ("answer", volunteer.id),

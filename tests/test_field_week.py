@@ -54,7 +54,7 @@ async def test_an_invite_sent_by_a_member_is_not_used_up(world: TelegramWorld,
     assert "vẫn dùng được" in text_of(sent)
     sent = await world.say(5002, f"/start {spare.code}")
     assert "Chào mừng" in text_of(sent)
-    newcomer = await services.repos.member("telegram", "5002")
+    newcomer = await services.repos.members.member("telegram", "5002")
     assert newcomer is not None and newcomer.hamlet_code == "X01"
 
 
@@ -136,7 +136,7 @@ async def test_names_that_are_numbers_or_commands_are_never_added(
         await world.say(USER, "/activate")
         sent = await world.say(USER, stop_word)
         assert sent[0].text.startswith("Đã dừng. Chưa lưu gì cả."), stop_word
-        assert await services.repos.conversation("telegram", str(USER)) is None
+        assert await services.repos.conversations.conversation("telegram", str(USER)) is None
     await world.say(USER, "/visit")
     await world.say(USER, "X01-001")
     for stop_word in ("thôi", "huy", "hủy"):

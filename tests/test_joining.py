@@ -13,7 +13,7 @@ async def test_invite_joins_with_role_and_hamlet(services: Services,
                                                  console: ConsoleChannel) -> None:
     invite = await services.members.create_invite(Role.VOLUNTEER, hamlet_code="x02")
     replies = await console.send("u1", f"/start {invite.code.lower()}", name="Minh")
-    member = await services.repos.member("console", "u1")
+    member = await services.repos.members.member("console", "u1")
     assert member is not None and member.role is Role.VOLUNTEER and member.hamlet_code == "X02"
     assert "Xóm Yên Giang" in texts(replies)
     assert any(r.commands for r in replies)  # the role's command menu is set
@@ -24,7 +24,7 @@ async def test_reused_invite_is_refused(services: Services, console: ConsoleChan
     invite = await services.members.create_invite(Role.VOLUNTEER, hamlet_code="X01")
     await console.send("u1", f"/start {invite.code}")
     replies = await console.send("u2", f"/start {invite.code}")
-    assert await services.repos.member("console", "u2") is None
+    assert await services.repos.members.member("console", "u2") is None
     assert "đã được dùng" in texts(replies)
 
 
@@ -33,7 +33,7 @@ async def test_expired_invite_is_refused(services: Services, console: ConsoleCha
     invite = await services.members.create_invite(Role.OFFICER)
     clock.advance(days=7, seconds=1)
     replies = await console.send("u1", f"/start {invite.code}")
-    assert await services.repos.member("console", "u1") is None
+    assert await services.repos.members.member("console", "u1") is None
     assert "hết hạn" in texts(replies)
 
 
@@ -45,11 +45,11 @@ async def test_repeated_wrong_codes_are_slowed_down(services: Services,
         replies = await console.send("u1", f"/start WRONG{attempt}CODE")
         assert "không đúng" in texts(replies)
     replies = await console.send("u1", f"/start {good.code}")
-    assert await services.repos.member("console", "u1") is None
+    assert await services.repos.members.member("console", "u1") is None
     assert "15" in texts(replies)  # minutes to wait
     clock.advance(minutes=16)
     await console.send("u1", f"/start {good.code}")
-    assert await services.repos.member("console", "u1") is not None
+    assert await services.repos.members.member("console", "u1") is not None
 
 
 async def test_stranger_is_treated_as_citizen(services: Services,
@@ -71,7 +71,7 @@ async def test_officer_creates_invite_in_chat(services: Services,
     code = next(line.split(":")[-1].strip() for line in texts(replies).splitlines()
                 if "/start" not in line and ":" in line)
     await console.send("v9", f"/start {code}", name="Tú")
-    member = await services.repos.member("console", "v9")
+    member = await services.repos.members.member("console", "v9")
     assert member is not None and member.hamlet_code == "X02"
 
 

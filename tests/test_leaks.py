@@ -84,7 +84,7 @@ async def test_a_volunteer_cannot_open_another_hamlets_question(
     assert "ngập nước" not in texts(replies)
     assert "ngập nước" not in texts(await console.send("v1", "/questions"))
     # Even past the button check, the service refuses before showing anything.
-    v1 = await services.repos.member("console", "v1")
+    v1 = await services.repos.members.member("console", "v1")
     assert v1 is not None
     assert await services.helpdesk.question_for(v1, int(value.rsplit(":", 1)[1])) is None
     replies = await console.send("v1", "Gọi trưởng xóm nhé")
@@ -124,8 +124,8 @@ async def test_invite_guessing_is_limited_across_accounts(
         await console.send(f"g{n}", "/start WRONGCODE1")  # one try per account
     invite = await services.members.create_invite(Role.VOLUNTEER, hamlet_code="X01")
     replies = await console.send("fresh", f"/start {invite.code}")
-    assert await services.repos.member("console", "fresh") is None
+    assert await services.repos.members.member("console", "fresh") is None
     assert "phút" in texts(replies)
     clock.advance(minutes=services.settings.bot.invite_failure_window_minutes + 1)
     await console.send("fresh", f"/start {invite.code}")
-    assert await services.repos.member("console", "fresh") is not None
+    assert await services.repos.members.member("console", "fresh") is not None

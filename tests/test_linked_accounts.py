@@ -32,8 +32,8 @@ async def test_link_then_reminders_on_the_preferred_app(services: Services) -> N
             assert "✅ Đã liên kết" in linked and "1. Ghi kích hoạt" in linked
             again = await world.say("z8", f"/link {code.group(1)}")  # a code works once
             assert "không đúng" in again
-            on_zalo = await services.repos.member("zalo_bot", "z9")
-            on_telegram = await services.repos.member("telegram", str(VOLUNTEER))
+            on_zalo = await services.repos.members.member("zalo_bot", "z9")
+            on_telegram = await services.repos.members.member("telegram", str(VOLUNTEER))
             assert on_zalo is not None and on_telegram is not None
             assert on_zalo.id == on_telegram.id
 

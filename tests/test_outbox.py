@@ -91,7 +91,7 @@ async def test_chat_pacer_spaces_one_chat_from_the_end_of_the_previous_send() ->
 async def add_officers(services: Services, count: int, first: int = 7000) -> list[int]:
     async with services.db.transaction():
         for n in range(count):
-            await services.repos.upsert_member(
+            await services.repos.members.upsert_member(
                 channel="telegram", external_id=str(first + n), display_name=f"Cán bộ {n}",
                 role=Role.OFFICER, commune_code="HD", hamlet_code=None, language="vi",
                 at=services.clock())

@@ -33,10 +33,10 @@ async def test_a_volunteer_erases_their_data_and_the_figures_stay(
     replies = await console.send("v1", "/xoadulieu")
     assert "vẫn được giữ" in texts(replies) or "không còn" in texts(replies)
     await console.send("v1", "để tôi nghĩ đã")  # not a yes: nothing happens
-    assert await services.repos.member("console", "v1") is not None
+    assert await services.repos.members.member("console", "v1") is not None
     replies = await console.tap("v1", "Đồng ý xóa")
     assert "✅" in texts(replies)
-    assert await services.repos.member("console", "v1") is None
+    assert await services.repos.members.member("console", "v1") is None
     assert await services.repos.count("activations") == 1  # the commune's figure stays
     dump = dump_database(Path(services.db.path))
     assert "Trần Thị Hoa" not in dump and "'v1'" not in dump
@@ -59,7 +59,7 @@ async def test_cancel_keeps_everything(services: Services, console: ConsoleChann
     await join(services, console, "v1")
     await console.send("v1", "/erase")
     await console.tap("v1", "Dừng lại")
-    assert await services.repos.member("console", "v1") is not None
+    assert await services.repos.members.member("console", "v1") is not None
 
 
 async def test_an_officer_exports_what_is_held_about_a_person(

@@ -68,7 +68,7 @@ async def _invariants(services: Services) -> None:
 async def test_any_input_at_any_step_gets_a_next_step(
         services: Services, console: ConsoleChannel, caplog: pytest.LogCaptureFixture,
         start: str, sequence: list[tuple[str, object]]) -> None:
-    if await services.repos.member("console", "vol") is None:
+    if await services.repos.members.member("console", "vol") is None:
         await join(services, console, "vol")
         await join(services, console, "off", role=Role.OFFICER, hamlet=None)
     user = "cit" if start in ("quên mật khẩu vneid", "cho tôi gặp cán bộ", "/phananh") \

@@ -361,7 +361,7 @@ async def test_a_voided_entry_leaves_the_digest_and_its_workbook(
     kim_tan = digest.communes[0].hamlets[0]
     assert (kim_tan.capable.done, kim_tan.level2.done, kim_tan.activation.done) == (2, 103, 82)
     assert kim_tan.logged.activation_records == 2 and kim_tan.logged.newly_capable == 2
-    member = await services.repos.member("console", "v-busy")
+    member = await services.repos.members.member("console", "v-busy")
     assert member is not None
     [first] = [r["id"] for r in await services.db.fetchall(
         "SELECT id FROM activations ORDER BY id LIMIT 1")]

@@ -36,8 +36,8 @@ async def test_retention_job_prunes_old_update_ids_and_abandoned_conversations(
     finally:
         reporting.scheduler.shutdown()
     assert (pruned.processed_updates, pruned.conversations) == (4, 1)
-    assert await repos.conversation("console", "old") is None
-    assert await repos.conversation("console", "recent") is not None
+    assert await repos.conversations.conversation("console", "old") is None
+    assert await repos.conversations.conversation("console", "recent") is not None
     assert await repos.count("processed_updates") == 0  # the newest was 11 days old
     assert PROCESSED_UPDATES < timedelta(days=11) < IDLE_CONVERSATIONS
     # The bot still answers "old" as a member, at the main menu.

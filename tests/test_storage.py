@@ -108,7 +108,7 @@ async def test_failure_mid_update_leaves_nothing_half_written(
     replies = await console.tap("v1", "Lưu")
     assert "chưa được lưu" in texts(replies) or "Chưa" in texts(replies)
     assert await services.repos.count("activations") == 0
-    state = await services.repos.conversation("console", "v1")
+    state = await services.repos.conversations.conversation("console", "v1")
     assert state is not None and state.step == "confirm"  # the user can simply try again
     monkeypatch.undo()
     replies = await console.tap("v1", "Lưu")
@@ -130,7 +130,7 @@ async def test_a_write_sent_with_the_commit_that_fails_leaves_nothing_half_writt
     replies = await console.tap("v1", "Lưu")
     assert "thông tin chưa được lưu" in texts(replies)
     assert await services.repos.count("activations") == 0
-    state = await services.repos.conversation("console", "v1")
+    state = await services.repos.conversations.conversation("console", "v1")
     assert state is not None and state.step == "confirm"  # the user can simply try again
 
 

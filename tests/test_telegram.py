@@ -71,7 +71,7 @@ async def test_sticker_and_photo_get_a_reprompt(world: TelegramWorld, stub: BotA
         await world._handled(1, lambda p=push: p(USER))  # noqa: SLF001
         answer = stub.sent_to(USER)[seen:]
         assert answer and "chữ" in (answer[-1].text or "")
-    state = await services.repos.conversation("telegram", str(USER))
+    state = await services.repos.conversations.conversation("telegram", str(USER))
     assert state is not None and state.step == "household"
 
 
@@ -153,7 +153,7 @@ async def test_deep_link_invite_from_officer(world: TelegramWorld, stub: BotApiS
     assert f"https://t.me/{username}?start=" in text
     code = text.split("?start=")[1].split()[0]
     await world.say(7002, f"/start {code}")
-    member = await services.repos.member("telegram", "7002")
+    member = await services.repos.members.member("telegram", "7002")
     assert member is not None and member.hamlet_code == "X02"
     sent = await world.say(7003, f"/start {code}")
     assert "đã được dùng" in (sent[-1].text or "")
@@ -245,7 +245,7 @@ async def test_wrong_and_expired_invites_over_telegram(world: TelegramWorld,
     clock.advance(days=8)
     sent = await world.say(USER, f"/start {invite.code}")
     assert "hết hạn" in (sent[-1].text or "")
-    assert await services.repos.member("telegram", str(USER)) is None
+    assert await services.repos.members.member("telegram", str(USER)) is None
 
 
 async def test_new_household_on_the_spot_over_telegram(world: TelegramWorld,

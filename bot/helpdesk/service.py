@@ -96,7 +96,7 @@ class HelpdeskService:
 
     async def chosen_language(self, channel: str, external_id: str) -> str | None:
         """The language a citizen picked with /lang, or None when they never did."""
-        return await self.repos.user_language(channel, external_id)
+        return await self.repos.members.user_language(channel, external_id)
 
     def entry(self, entry_id: str) -> Entry | None:
         try:
@@ -127,9 +127,9 @@ class HelpdeskService:
                 commune_code=commune_code, hamlet_code=hamlet,
                 text=redact_ids(text).text[:MAX_QUESTION_CHARS],
                 at=self.clock())
-        recipients = await self.repos.members(commune_code=commune_code, role=Role.OFFICER)
+        recipients = await self.repos.members.matching(commune_code=commune_code, role=Role.OFFICER)
         if hamlet is not None:
-            recipients = await self.repos.members(hamlet_code=hamlet,
+            recipients = await self.repos.members.matching(hamlet_code=hamlet,
                                                   role=Role.VOLUNTEER) + recipients
         return Handover(question, recipients)
 

@@ -82,9 +82,9 @@ class ReportJobs:
         """Officers (and province officers) get digests; volunteers reminders and follow-ups."""
         repos = self.services.repos
         if report in DIGESTS:
-            return (await repos.members(commune_code=commune.code, role=Role.OFFICER)
-                    + await repos.members(role=Role.PROVINCE))
-        volunteers = await repos.members(commune_code=commune.code, role=Role.VOLUNTEER)
+            return (await repos.members.matching(commune_code=commune.code, role=Role.OFFICER)
+                    + await repos.members.matching(role=Role.PROVINCE))
+        volunteers = await repos.members.matching(commune_code=commune.code, role=Role.VOLUNTEER)
         if report == REMINDER:
             return volunteers
         due = await self.reports.waiting_follow_ups([h.code for h in commune.hamlets],

@@ -268,7 +268,7 @@ class Outbox:
         if item.payload is not None:
             messages = [from_payload(item.payload)]
         else:
-            member = await self.repos.member_by_id(item.member_id) if item.member_id else None
+            member = await self.repos.members.member_by_id(item.member_id) if item.member_id else None
             if member is None:
                 await self._postpone(item, item.next_part, "no member to write for", stats,
                                      permanent=True)

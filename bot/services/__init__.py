@@ -66,7 +66,7 @@ class Services:
 
     async def sync_places(self) -> None:
         """Copy communes and hamlets from the configuration into the database."""
-        await self.repos.sync_places(
+        await self.repos.places.sync_configured(
             [{"code": c.code, "name": c.name, "timezone": c.timezone, "language": c.language}
              for c in self.settings.communes],
             [{"code": h.code, "commune_code": c.code, "name": h.name, "households": h.households,

@@ -36,7 +36,7 @@ class AccountService:
     async def link(self, channel: str, external_id: str, typed_code: str) -> Member:
         """Attach this account to the membership the code belongs to; the code is spent."""
         async with self.repos.db.transaction():
-            if await self.repos.member(channel, external_id) is not None:
+            if await self.repos.members.member(channel, external_id) is not None:
                 raise Refusal(_("This account is already a team member's account, so there is "
                                 "nothing to link."))
             member_id = await self.store.use_link_code(clean_code(typed_code), self.clock())
@@ -47,7 +47,7 @@ class AccountService:
             await self.repos.audit(member_id=member_id, action="link", entity="account",
                                    entity_id=f"{channel}:{external_id}", details={},
                                    at=self.clock())
-        member = await self.repos.member_by_id(member_id)
+        member = await self.repos.members.member_by_id(member_id)
         assert member is not None
         return member
 
@@ -61,7 +61,7 @@ class AccountService:
 
     async def reach(self, channel: str, external_id: str) -> tuple[str, str]:
         """Where to write to the owner of an account: their preferred linked account, if any."""
-        member = await self.repos.member(channel, external_id)
+        member = await self.repos.members.member(channel, external_id)
         if member is None:
             return channel, external_id
         preferred = await self.store.preferred_channel(member.id)

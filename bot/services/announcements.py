@@ -56,7 +56,7 @@ class AnnouncementService:
                 raise Refusal(_("That hamlet is not in your commune."))
             hamlets = [str(hamlet_code)]
         if audience in (Audience.VOLUNTEERS, Audience.HAMLET):
-            for member in await self.repos.members(commune_code=commune_code,
+            for member in await self.repos.members.matching(commune_code=commune_code,
                                                    role=Role.VOLUNTEER):
                 if member.hamlet_code in hamlets:
                     people.append(Recipient(member.channel, member.external_id))
@@ -106,7 +106,7 @@ class AnnouncementService:
         async with self.repos.db.transaction():
             for announcement in await self.store.settled_unreported():
                 await self.store.mark_reported(announcement.id, self.clock())
-                officer = await self.repos.member_by_id(announcement.created_by)
+                officer = await self.repos.members.member_by_id(announcement.created_by)
                 if officer is None:
                     continue
                 outcome = await self.repos.outbox.topic_outcome(announcement.topic)

@@ -95,7 +95,7 @@ class FeedbackService:
             await self.repos.audit(member_id=None, action="submit", entity="petition",
                                    entity_id=petition.ref,
                                    details={"photo": photo_file_id is not None}, at=now)
-        officers = await self.repos.members(commune_code=commune.code, role=Role.OFFICER)
+        officers = await self.repos.members.matching(commune_code=commune.code, role=Role.OFFICER)
         return Submitted(petition, [m for m in officers if m.channel == channel])
 
     async def mine(self, channel: str, external_id: str) -> list[Petition]:
@@ -158,10 +158,10 @@ class FeedbackService:
         """Who may take it: the commune's officers and the volunteers of its hamlet."""
         if not self.can_manage(member, petition):
             return []
-        people = await self.repos.members(commune_code=petition.commune_code,
+        people = await self.repos.members.matching(commune_code=petition.commune_code,
                                           role=Role.OFFICER)
         if petition.hamlet_code is not None:
-            people += await self.repos.members(hamlet_code=petition.hamlet_code,
+            people += await self.repos.members.matching(hamlet_code=petition.hamlet_code,
                                                role=Role.VOLUNTEER)
         return people
 

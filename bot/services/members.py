@@ -97,7 +97,7 @@ class MembershipService:
             used_by=None,
         )
         async with self.repos.db.transaction():
-            await self.repos.add_invite(invite, created_by.id if created_by else None)
+            await self.repos.invites.add(invite, created_by.id if created_by else None)
             await self.repos.audit(member_id=created_by.id if created_by else None,
                                    action="create", entity="invite", entity_id=invite.code,
                                    details={"role": role.value, "hamlet": hamlet_code,
@@ -113,9 +113,9 @@ class MembershipService:
         # Per account, and across all accounts: many accounts guessing together are slowed
         # down as much as one.
         for failures, limit in (
-                (await self.repos.invite_failures_since(channel, external_id, window_start),
+                (await self.repos.invites.failures_since(channel, external_id, window_start),
                  cfg.max_invite_failures),
-                (await self.repos.all_invite_failures_since(window_start),
+                (await self.repos.invites.all_failures_since(window_start),
                  cfg.max_invite_failures_global)):
             if len(failures) >= limit:
                 unlock = failures[-limit] + timedelta(minutes=cfg.invite_failure_window_minutes)
@@ -123,11 +123,11 @@ class MembershipService:
                 return JoinResult(JoinStatus.PAUSED, wait_minutes=minutes)
 
         code = clean_code(typed_code)
-        invite = await self.repos.invite(code) if _CODE_SHAPE.match(code) else None
+        invite = await self.repos.invites.get(code) if _CODE_SHAPE.match(code) else None
         if invite is None:
-            await self.repos.add_invite_failure(channel, external_id, now)
+            await self.repos.invites.add_failure(channel, external_id, now)
             return JoinResult(JoinStatus.UNKNOWN)
-        existing = await self.repos.member(channel, external_id)
+        existing = await self.repos.members.member(channel, external_id)
         if invite.used_by is not None:
             if existing is not None and existing.id == invite.used_by:
                 return JoinResult(JoinStatus.JOINED, existing)
@@ -141,12 +141,12 @@ class MembershipService:
             return JoinResult(JoinStatus.ALREADY, existing)
 
         language = await self.language_of(channel, external_id)
-        member = await self.repos.upsert_member(
+        member = await self.repos.members.upsert_member(
             channel=channel, external_id=external_id,
             display_name=clean_display_name(display_name),
             role=invite.role, commune_code=invite.commune_code, hamlet_code=invite.hamlet_code,
             language=language, at=now)
-        if not await self.repos.use_invite(code, member.id, now):
+        if not await self.repos.invites.use(code, member.id, now):
             raise RuntimeError("invite was used concurrently")  # rolls the whole update back
         await self.repos.audit(member_id=member.id, action="join", entity="member",
                                entity_id=member.id,
@@ -158,8 +158,8 @@ class MembershipService:
         """The language to answer in: the person's own choice, else the deployment default."""
         # The client's language hint is ignored on purpose: many Vietnamese phones run in
         # English, and the product speaks Vietnamese until the person asks otherwise (/lang).
-        member = await self.repos.member(channel, external_id)
-        chosen = None if member else await self.repos.user_language(channel, external_id)
+        member = await self.repos.members.member(channel, external_id)
+        chosen = None if member else await self.repos.members.user_language(channel, external_id)
         return self.language_from(member, chosen)
 
     def language_from(self, member: Member | None, chosen: str | None) -> str:
@@ -171,8 +171,8 @@ class MembershipService:
     async def set_language(self, channel: str, external_id: str, language: str) -> None:
         """Remember someone's language choice."""
         language = normalize_language(language)
-        member = await self.repos.member(channel, external_id)
+        member = await self.repos.members.member(channel, external_id)
         if member is not None:
-            await self.repos.set_member_language(member.id, language)
+            await self.repos.members.set_member_language(member.id, language)
         else:
-            await self.repos.set_user_language(channel, external_id, language)
+            await self.repos.members.set_user_language(channel, external_id, language)

@@ -37,7 +37,7 @@ class PrivacyService:
 
     async def erase(self, channel: str, external_id: str) -> ErasureCounts:
         """Erase the account's personal data (see the module's docstring for what stays)."""
-        member = await self.repos.member(channel, external_id)
+        member = await self.repos.members.member(channel, external_id)
         async with self.repos.db.transaction():
             counts = await self.store.erase(channel, external_id)
             await self.repos.audit(member_id=member.id if member else None, action="erase",
