@@ -19,7 +19,6 @@ from bot.reports.jobs import ReportJobs
 from bot.reports.outbox import Outbox, Sender
 from bot.scheduler import ReportScheduler
 from bot.services import Services
-from bot.services.places import with_stored_places
 from handlers.router import Router
 from storage.engine import open_database
 
@@ -80,14 +79,13 @@ async def open_services(settings: Settings, *, clock: Clock = system_clock,
         reader = await db.open_reader()
         services = Services.build(settings, db, clock, reader=reader)
         await services.sync_places()
-        # Communes imported from the list of units join the configured ones.
-        merged = await with_stored_places(settings, db)
-        if not merged.communes:
+        # Communes imported from the list of units join the configured ones (and are read
+        # again whenever an import moves their version).
+        await services.follow_places()
+        if not services.settings.communes:
             raise ConfigError("error: no commune to serve: list one under [[communes]] in the "
                               "configuration, or import the country's list of units with "
                               "`python -m bot places import FILE.csv`.")
-        if merged is not settings:
-            services = Services.build(merged, db, clock, reader=reader)
         yield services
     finally:
         if reader is not db:
@@ -126,5 +124,5 @@ def build_reporting(services: Services, senders: dict[str, Sender],
     outbox = Outbox(services.db, services.repos, services.clock, jobs.content, senders,
                     **outbox_options)
     jobs.outbox = outbox
-    scheduler = ReportScheduler(services.settings, jobs, outbox, services.clock)
+    scheduler = ReportScheduler(jobs, outbox, services.clock)
     return Reporting(digests, jobs, outbox, scheduler)

@@ -138,13 +138,15 @@ async def _migrate(settings: Settings) -> int:
 
 def _ask(settings: Settings, question: str, language: str | None) -> int:
     from bot.helpdesk.service import HelpdeskService
+    from bot.live_settings import LiveSettings
     from handlers.citizen import render_answer
     from storage.engine import open_database
     from storage.repositories import Repositories
 
     # Answering needs the knowledge base only; the database is never opened. Without --lang the
     # answer is in the question's language, as a citizen who never chose one gets in the chat.
-    service = HelpdeskService(Repositories(open_database(":memory:")), settings, system_clock)
+    service = HelpdeskService(Repositories(open_database(":memory:")), LiveSettings(settings),
+                              system_clock)
     print(render_answer(service, question, language))
     return 0
 
@@ -299,8 +301,6 @@ async def _import_places(settings: Settings, path: Path) -> int:
                     rejected=len(report.rejected)))
         for row in report.rejected:
             print(_("  line {line}: {reason}").format(line=row.line, reason=row.reason))
-        if report.new_communes or report.new_hamlets:
-            print(_("Running workers serve the new places after a restart."))
     return 1 if report.rejected and not report.hamlets else 0
 
 

@@ -195,6 +195,14 @@ class Settings(_Strict):
         return {hamlet.code.lower(): (commune, hamlet)
                 for commune in self.communes for hamlet in commune.hamlets}
 
+    def serving(self, communes: list[Commune]) -> Settings:
+        """These settings serving other communes (with indexes of their own)."""
+        copy = self.model_copy(update={"communes": communes})
+        # model_copy copies the instance's dict, cached indexes included: drop them.
+        for index in ("_communes_by_code", "_hamlets_by_code"):
+            copy.__dict__.pop(index, None)
+        return copy
+
     def commune(self, code: str | None) -> Commune:
         """The commune with this code (KeyError if unknown or None)."""
         if code is None:

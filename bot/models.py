@@ -141,3 +141,5 @@ class OpenedUpdate:
     # Button values known to be offered to this person (and not yet forgotten): the pressed
     # one if it was, and those of the options last shown.
     offered_values: frozenset[str]
+    # The places' version in the database: a worker whose places are older reloads them.
+    places_version: int

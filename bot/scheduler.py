@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -15,6 +16,7 @@ from bot.config import Commune, Schedule, Settings
 from bot.maintenance import prune
 from bot.reports.jobs import FOLLOW_UP, REMINDER, ReportJobs
 from bot.reports.outbox import Outbox
+from bot.services.places import IMPORTED_TIMEZONE
 
 log = logging.getLogger(__name__)
 
@@ -58,16 +60,18 @@ class Planned:
         return f"{self.report}:{self.zone}"
 
 
-def plan(settings: Settings) -> list[Planned]:
-    """Every report with its trigger, once per time zone: the schedule is the deployment's, so
-    a country of thousands of communes (one zone) has five report triggers, not five each."""
+def plan(settings: Settings, *, zone: str | None = None) -> list[Planned]:
+    """Every report with its trigger, once per time zone of the communes (or for one zone
+    only): the schedule is the deployment's, so a country of thousands of communes (one
+    zone) has five report triggers, not five each."""
     reports = ("digest-week", REMINDER, FOLLOW_UP, "digest-month", "digest-quarter")
-    zones: dict[str, list[Commune]] = {}
+    zones: dict[str, list[Commune]] = {} if zone is None else {zone: []}
     for commune in settings.communes:
-        zones.setdefault(commune.timezone, []).append(commune)
-    return [Planned(report, zone, tuple(communes),
-                    CronTrigger(timezone=communes[0].tz, **cron_fields(report, settings.schedule)))
-            for zone, communes in zones.items() for report in reports]
+        if zone is None or commune.timezone == zone:
+            zones.setdefault(commune.timezone, []).append(commune)
+    return [Planned(report, name, tuple(communes),
+                    CronTrigger(timezone=ZoneInfo(name), **cron_fields(report, settings.schedule)))
+            for name, communes in zones.items() for report in reports]
 
 
 def last_fire_time(trigger: CronTrigger, now: datetime, window: timedelta) -> datetime | None:
@@ -83,17 +87,23 @@ def last_fire_time(trigger: CronTrigger, now: datetime, window: timedelta) -> da
 class ReportScheduler:
     """Runs report triggers and a delivery loop; catches up on reports missed while down."""
 
-    def __init__(self, settings: Settings, jobs: ReportJobs, outbox: Outbox, clock: Clock,
+    def __init__(self, jobs: ReportJobs, outbox: Outbox, clock: Clock,
                  *, deliver_every: timedelta = timedelta(seconds=30)) -> None:
-        self.settings = settings
+        self.services = jobs.services
         self.jobs = jobs
         self.outbox = outbox
         self.clock = clock
         self.deliver_every = deliver_every
         self.scheduler: AsyncIOScheduler | None = None
 
+    @property
+    def settings(self) -> Settings:
+        """The deployment's settings with the places as this worker last read them."""
+        return self.services.settings
+
     async def catch_up(self) -> int:
         """Queue reports whose time came while the bot was down (within the grace window)."""
+        await self.services.follow_places()
         now = self.clock()
         window = timedelta(hours=self.settings.schedule.catch_up_hours)
         queued = 0
@@ -107,19 +117,25 @@ class ReportScheduler:
         await self.deliver()
         return queued
 
-    async def run(self, report: str, *commune_codes: str) -> None:
-        """A trigger fired: queue the report and deliver it. Every worker runs the triggers;
-        only the leader fires them (a second fire would find the outbox rows queued already)."""
-        if not await self.jobs.services.db.try_lead("scheduler"):
+    async def run(self, report: str, *commune_codes: str, zone: str | None = None) -> None:
+        """A trigger fired: queue the report for these communes, or for every commune of a
+        time zone as the places are now, and deliver it. Every worker runs the triggers; only
+        the leader fires them (a second fire would find the outbox rows queued already)."""
+        if not await self.services.db.try_lead("scheduler"):
             return
-        now = self.clock()
-        for code in commune_codes:
-            await self.jobs.fire(report, self.settings.commune(code), now)
+        await self.services.follow_places()
+        settings, now = self.settings, self.clock()
+        communes = ([c for c in settings.communes if c.timezone == zone] if zone is not None
+                    else [settings.commune(code) for code in commune_codes])
+        for commune in communes:
+            await self.jobs.fire(report, commune, now)
         await self.deliver()
 
     async def deliver(self) -> None:
-        """Send what is due, then drop cached digests so the next run is fresh."""
+        """Send what is due (digests drawn with the current places), then drop cached digests
+        so the next run is fresh."""
         try:
+            await self.services.follow_places()
             await self.outbox.deliver_due()
         finally:
             self.jobs.forget_cache()
@@ -129,17 +145,21 @@ class ReportScheduler:
         grace = int(self.settings.schedule.catch_up_hours * 3600) or None
         # Each trigger carries its commune's zone; UTC here keeps the host's zone out of it.
         scheduler = AsyncIOScheduler(timezone=UTC)
-        for planned in plan(self.settings):
-            scheduler.add_job(self.run, planned.trigger,
-                              args=[planned.report, *(c.code for c in planned.communes)],
-                              id=planned.job_id,
+        planned = plan(self.settings)
+        # The zone of the imported list too, though no commune of it is served yet: a later
+        # import finds its triggers running. Each fire looks its communes up then.
+        if all(p.zone != IMPORTED_TIMEZONE for p in planned):
+            planned += plan(self.settings, zone=IMPORTED_TIMEZONE)
+        for one in planned:
+            scheduler.add_job(self.run, one.trigger, args=[one.report],
+                              kwargs={"zone": one.zone}, id=one.job_id,
                               misfire_grace_time=grace, coalesce=True, max_instances=1)
         scheduler.add_job(self.deliver, IntervalTrigger(seconds=self.deliver_every.seconds),
                           id="outbox", coalesce=True, max_instances=1)
         # Retention (bot/maintenance.py), at night in the first commune's zone.
         scheduler.add_job(prune, CronTrigger(hour=2, minute=30,
                                              timezone=self.settings.communes[0].tz),
-                          args=[self.jobs.services], id="retention", coalesce=True,
+                          args=[self.services], id="retention", coalesce=True,
                           max_instances=1, misfire_grace_time=3600)
         scheduler.start()
         self.scheduler = scheduler

@@ -124,6 +124,8 @@ class Router:
                 if not sender.claimed:
                     log.info("duplicate update %s/%s ignored", msg.channel, msg.update_id)
                     return []
+                # Another process may have imported places since this worker read them.
+                await self.services.follow_places(sender.places_version)
                 await repos.channels.touch_contact(msg.channel, msg.user_id, now)
                 language = self.services.members.language_from(sender.member,
                                                                sender.chosen_language)

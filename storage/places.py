@@ -1,5 +1,5 @@
-"""SQL of the places: communes (with their province) and hamlets, imported in bulk and read
-back whole at start."""
+"""SQL of the places: communes (with their province) and hamlets, imported in bulk, and read
+back whole by each worker at start and whenever their version moved."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from storage.engine import Database
+from storage.engine import Database, Statement
+
+# Read with each update's first trip (Repositories.open_update): one row of one table.
+VERSION_QUERY: Statement = ("SELECT version FROM places_version", ())
 
 
 @dataclass(frozen=True)
@@ -44,10 +47,15 @@ class StoredHamlet:
 
 
 class PlacesRepository:
-    """Bulk upserts of the list of units, and every place for the start of a worker."""
+    """Bulk upserts of the list of units, their version, and every place for a worker."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
+
+    async def version(self) -> int:
+        """The places' version: it moves with every import."""
+        row = await self.db.fetchone(*VERSION_QUERY)
+        return int(row[0]) if row else 0
 
     async def count(self) -> tuple[int, int]:
         """(communes, hamlets) stored."""
@@ -77,9 +85,11 @@ class PlacesRepository:
                  for h in hamlets])
 
     async def upsert(self, rows: Sequence[PlaceRow], timezone: str, language: str) -> None:
-        """Insert or update every commune and hamlet of `rows` (call inside a transaction).
-        A commune's time zone and language are set for new communes only: a deployment may
-        have changed them in its configuration."""
+        """Insert or update every commune and hamlet of `rows`, and move the places' version
+        so running workers reload them (call inside a transaction). A commune's time zone and
+        language are set for new communes only: a deployment may have changed them in its
+        configuration."""
+        await self.db.execute("UPDATE places_version SET version = version + 1")
         communes = {r.commune_code: r for r in rows}
         await self.db.executemany(
             "INSERT INTO communes (code, name, timezone, language, province_code, province)"

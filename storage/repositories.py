@@ -28,7 +28,7 @@ from storage.members import MemberRepository, MemberStore, member_from, member_q
 from storage.outbox import OutboxRepository
 from storage.pacing import PacingRepository
 from storage.personal_data import PersonalDataRepository
-from storage.places import PlacesRepository
+from storage.places import VERSION_QUERY, PlacesRepository
 from storage.records import RecordRepository, RecordStore
 from storage.reports import ReportRepository, ReportStore
 from storage.values import ts
@@ -39,7 +39,8 @@ class Repositories:
 
     Each aggregate is an attribute, behind the protocol its services are written against.
     The start of every update reads the sender's member, language, conversation and offered
-    buttons together in one trip (open_update), from the statements those modules expose.
+    buttons, and the places' version, together in one trip (open_update), from the
+    statements those modules expose.
     """
 
     def __init__(self, db: Database) -> None:
@@ -67,10 +68,12 @@ class Repositories:
                       user_language_query(channel, external_id),
                       conversation_query(channel, external_id),
                       offered_options_query(channel, external_id),
-                      latest_offers_query(channel, external_id)]
+                      latest_offers_query(channel, external_id),
+                      VERSION_QUERY]
         if button is not None:
             statements.append(was_offered_query(channel, external_id, button))
-        claim, member, chosen, state, options, latest, *pressed = await self.db.batch(statements)
+        claim, member, chosen, state, options, latest, places, *pressed = await self.db.batch(
+            statements)
         values = {row[0] for row in latest.rows}
         if button is not None and pressed[0].rows:
             values.add(button)
@@ -80,7 +83,8 @@ class Repositories:
             chosen_language=chosen.rows[0]["language"] if chosen.rows else None,
             conversation=conversation_from(state.rows[0]) if state.rows else None,
             offered=offered_options(options.rows[0]) if options.rows else [],
-            button_pressed=button, offered_values=frozenset(values))
+            button_pressed=button, offered_values=frozenset(values),
+            places_version=int(places.rows[0][0]) if places.rows else 0)
 
     # -- audit ----------------------------------------------------------------------------
     async def audit(self, *, member_id: int | None, action: str, entity: str,

@@ -4,18 +4,22 @@ volunteer joins a hamlet of an imported commune, logs an activation, and its dig
 
 from __future__ import annotations
 
+import os
 import re
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.app import build_router, open_services
+from bot.app import build_reporting, build_router, open_services
 from bot.channels.console import ConsoleChannel
 from bot.config import load_settings
 from bot.reports.periods import PeriodKind
 from bot.reports.text import render_text
-from bot.services.places import import_places, read_places_csv
+from bot.services import Services
+from bot.services.places import IMPORTED_TIMEZONE, import_places, read_places_csv
 from tests.conftest import ON_BOTH_ENGINES, FakeClock, join
 from tests.test_cli import ROOT, bot
+from tests.test_reports import RecordingSender
 
 COMMUNES, HAMLETS = 3300, 4
 HEADER = "Mã tỉnh,Tên tỉnh,Mã xã,Tên xã,Mã thôn,Tên thôn,Số hộ,Số dân đủ tuổi\n"
@@ -116,3 +120,43 @@ async def test_an_imported_commune_is_served_like_a_configured_one(
         [line] = [h for h in built.hamlets if h.code == "01234-02"]
         assert (line.name, line.households, line.activation.done) == ("Thôn Đông 2", 102, 1)
         assert "Xã Đồng Tâm 1234" in render_text(digest)
+
+
+def units_csv(path: Path, *, households: int) -> Path:
+    """One new commune of two hamlets; the first hamlet's household count as given."""
+    path.write_text(HEADER + f"01,Tỉnh Mới,90001,Xã Tân Lập,90001-01,Thôn Bắc,{households},300\n"
+                    "01,Tỉnh Mới,90001,Xã Tân Lập,90001-02,Thôn Nam,30,80\n", encoding="utf-8")
+    return path
+
+
+@ON_BOTH_ENGINES
+async def test_a_running_worker_follows_imports_made_by_another_process(
+        services: Services, console: ConsoleChannel, clock: FakeClock, database_target: str,
+        tmp_path: Path) -> None:
+    """The worker's services were opened before any import; the import (and the invites)
+    run as their own commands. The worker's next update serves the new commune, and its next
+    scheduled digest counts a hamlet's household figure as re-imported meanwhile."""
+    env = {**os.environ, "BOT_DATABASE": database_target}
+    imported = bot("places", "import", str(units_csv(tmp_path / "a.csv", households=40)),
+                   env=env)
+    assert imported.returncode == 0, imported.stderr
+    codes = [bot("invite", *args, env=env).stdout.split()[-1]
+             for args in (("--role", "volunteer", "--hamlet", "90001-01"),
+                          ("--role", "officer", "--commune", "90001"))]
+    welcome = await console.send("v9", f"/start {codes[0]}", name="Hằng")
+    assert "Thôn Bắc" in welcome[0].text, welcome[0].text
+    welcome = await console.send("o9", f"/start {codes[1]}", name="Tâm")
+    assert "Xã Tân Lập" in welcome[0].text, welcome[0].text
+
+    sender = RecordingSender()
+    reporting = build_reporting(services, {"console": sender})
+    clock.now = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)  # Friday 15:00 in Vietnam
+    await reporting.scheduler.run("digest-week", zone=IMPORTED_TIMEZONE)
+    again = bot("places", "import", str(units_csv(tmp_path / "b.csv", households=55)), env=env)
+    assert again.returncode == 0, again.stderr
+    clock.advance(days=7)
+    await reporting.scheduler.run("digest-week", zone=IMPORTED_TIMEZONE)
+    first, second = (report[0].text or "" for report in sender.to("o9"))
+    # The commune's households: 40 + 30 in the first list, 55 + 30 in the second.
+    assert "Xã Tân Lập" in first and "VNeID: 0/70" in first, first
+    assert "VNeID: 0/85" in second, second

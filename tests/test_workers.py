@@ -22,6 +22,7 @@ from tests.zalo_world import free_port
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "webhook-secret-for-tests"
 USER = 5001
+OFFICER = 5002
 
 
 
@@ -41,9 +42,9 @@ class Workers:
                 headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}) as response:
             return response.status
 
-    def text_update(self, text: str) -> dict[str, Any]:
-        """A message from the test volunteer, as Telegram would POST it."""
-        return self.stub.take_update(self.stub.push_text(USER, text))
+    def text_update(self, text: str, user: int = USER) -> dict[str, Any]:
+        """A message from the test volunteer (or another user), as Telegram would POST it."""
+        return self.stub.take_update(self.stub.push_text(user, text))
 
     def count(self, sql: str) -> int:
         with psycopg.connect(self.url) as conn:
@@ -173,3 +174,37 @@ async def test_three_workers_together_keep_to_thirty_messages_a_second(workers: 
                    if call.ok and call.method.startswith("send"))
     busiest = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
     assert 10 < busiest <= 30, busiest
+
+
+def _units(path: Path, households: int) -> str:
+    """A list of units adding one commune of two hamlets (the first one's households given)."""
+    path.write_text("Mã tỉnh,Tên tỉnh,Mã xã,Tên xã,Mã thôn,Tên thôn,Số hộ,Số dân đủ tuổi\n"
+                    f"01,Tỉnh Mới,90001,Xã Tân Lập,90001-01,Thôn Bắc,{households},300\n"
+                    "01,Tỉnh Mới,90001,Xã Tân Lập,90001-02,Thôn Nam,30,80\n", encoding="utf-8")
+    return str(path)
+
+
+async def test_places_imported_while_workers_run_reach_every_worker(
+        workers: Workers, tmp_path: Path) -> None:
+    """The workers started before the import: none is restarted. The officer joins through
+    one worker, the volunteer through another, and a re-import of a hamlet's households
+    shows in the next digest, asked of a third."""
+    env = {**os.environ, "BOT_DATABASE": workers.url}
+    await _cli(env, "places", "import", _units(tmp_path / "units.csv", 40))
+    officer = (await _cli(env, "invite", "--role", "officer", "--commune", "90001")).split()[-1]
+    volunteer = (await _cli(env, "invite", "--role", "volunteer", "--hamlet",
+                            "90001-01")).split()[-1]
+    assert await workers.post(0, workers.text_update(f"/start {officer}", OFFICER)) == 200
+    assert "Xã Tân Lập" in (workers.stub.last_message(OFFICER).text or "")
+    assert await workers.post(1, workers.text_update(f"/start {volunteer}")) == 200
+    assert "Thôn Bắc" in (workers.stub.last_message(USER).text or "")
+
+    async def digest(worker: int) -> str:
+        seen = len(workers.stub.sent_to(OFFICER))
+        assert await workers.post(worker, workers.text_update("/digest", OFFICER)) == 200
+        return "\n".join(m.text or "" for m in workers.stub.sent_to(OFFICER)[seen:])
+
+    assert "VNeID: 0/70" in await digest(2)  # 40 + 30 households
+    await _cli(env, "places", "import", _units(tmp_path / "again.csv", 55))
+    for worker in range(3):
+        assert "VNeID: 0/85" in await digest(worker)  # 55 + 30, on every worker

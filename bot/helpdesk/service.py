@@ -10,7 +10,6 @@ from functools import cache
 from pathlib import Path
 
 from bot.clock import Clock
-from bot.config import Settings
 from bot.errors import Refusal
 from bot.helpdesk.classifier import Labelled, learned_model, read_labelled
 from bot.helpdesk.ensemble import LearnedMatcher
@@ -20,6 +19,7 @@ from bot.helpdesk.privacy import redact_ids
 from bot.helpdesk.reader import MAX_QUESTION_CHARS, Reader, Reading
 from bot.helpdesk.vocabulary import VOCABULARY_FILE, Vocabulary, load_vocabulary
 from bot.i18n import _
+from bot.live_settings import LiveSettings, ReadsLiveSettings
 from bot.models import Member, Role
 from bot.textnorm import parse_int
 from storage.helpdesk import CitizenQuestion
@@ -68,14 +68,14 @@ class Handover:
 FLOOD_LIMIT = 30
 
 
-class HelpdeskService:
+class HelpdeskService(ReadsLiveSettings):
     """Citizens' questions: matched answers, hand-over to volunteers and officers, ratings."""
 
-    def __init__(self, repos: Repositories, settings: Settings, clock: Clock,
+    def __init__(self, repos: Repositories, settings: LiveSettings, clock: Clock,
                  knowledge_dir: Path = KNOWLEDGE_DIR) -> None:
         self.repos = repos
         self.store = repos.helpdesk
-        self.settings = settings
+        self.live = settings
         self.clock = clock
         self.reader = knowledge(knowledge_dir)
         self.kb = self.reader.kb

@@ -15,9 +15,10 @@ from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from bot.clock import Clock
-from bot.config import Commune, Settings
+from bot.config import Commune
 from bot.errors import Refusal
 from bot.i18n import N_, _
+from bot.live_settings import LiveSettings, ReadsLiveSettings
 from bot.measures import Indicator, hamlet_indicators
 from bot.models import Member
 from bot.reports.periods import Period, PeriodKind, period_containing, period_from_key
@@ -210,14 +211,14 @@ def _sum_lines(code: str, name: str, commune_name: str, lines: list[HamletLine],
     return total
 
 
-class DigestService:
+class DigestService(ReadsLiveSettings):
     """Builds digests from stored records and the configured targets."""
 
-    def __init__(self, repos: Repositories, settings: Settings, clock: Clock) -> None:
+    def __init__(self, repos: Repositories, settings: LiveSettings, clock: Clock) -> None:
         self.repos = repos
         self.reports = repos.reports
         self.figures = DigestFigures(repos.db)
-        self.settings = settings
+        self.live = settings
         self.clock = clock
 
     def period(self, kind: PeriodKind, commune: Commune, *, previous: bool = False,

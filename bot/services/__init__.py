@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from bot.clock import Clock
 from bot.config import Settings
 from bot.helpdesk.service import HelpdeskService
+from bot.live_settings import LiveSettings
 from bot.reports.digest import DigestService
 from bot.services.accounts import AccountService
 from bot.services.announcements import AnnouncementService
@@ -24,7 +25,7 @@ from storage.repositories import Repositories
 class Services:
     """Everything flows and jobs need, built once in the composition root."""
 
-    settings: Settings
+    live: LiveSettings
     db: Database
     repos: Repositories
     clock: Clock
@@ -48,29 +49,39 @@ class Services:
         """Wire the services over one database (and a read-only connection for reports)."""
         repos = Repositories(db)
         accounts = AccountService(repos, clock)
+        live = LiveSettings(settings)
         return cls(
-            settings=settings, db=db, repos=repos, clock=clock,
-            members=MembershipService(repos, settings, clock),
-            households=HouseholdService(repos, settings, clock),
-            records=RecordService(repos, settings, clock),
-            progress=ProgressService(repos, settings, clock),
-            digests=DigestService(repos, settings, clock),
-            report_builds=DigestService(Repositories(reader) if reader else repos, settings,
-                                        clock),
-            helpdesk=HelpdeskService(repos, settings, clock),
-            feedback=FeedbackService(repos, settings, clock),
+            live=live, db=db, repos=repos, clock=clock,
+            members=MembershipService(repos, live, clock),
+            households=HouseholdService(repos, live, clock),
+            records=RecordService(repos, live, clock),
+            progress=ProgressService(repos, live, clock),
+            digests=DigestService(repos, live, clock),
+            report_builds=DigestService(Repositories(reader) if reader else repos, live, clock),
+            helpdesk=HelpdeskService(repos, live, clock),
+            feedback=FeedbackService(repos, live, clock),
             accounts=accounts,
-            announcements=AnnouncementService(repos, settings, clock, accounts),
+            announcements=AnnouncementService(repos, live, clock, accounts),
             privacy=PrivacyService(repos, clock),
         )
 
+    @property
+    def settings(self) -> Settings:
+        """The deployment's settings with the places this worker last read."""
+        return self.live.current
+
+    async def follow_places(self, version: int | None = None) -> None:
+        """Reload the places if another process imported some since they were read."""
+        await self.live.follow(self.db, version)
+
     async def sync_places(self) -> None:
         """Copy communes and hamlets from the configuration into the database."""
+        configured = self.live.configured
         await self.repos.places.sync_configured(
             [{"code": c.code, "name": c.name, "timezone": c.timezone, "language": c.language}
-             for c in self.settings.communes],
+             for c in configured.communes],
             [{"code": h.code, "commune_code": c.code, "name": h.name, "households": h.households,
               "eligible_citizens": h.eligible_citizens, "level2_baseline": h.level2_baseline,
               "activated_baseline": h.activated_baseline}
-             for c in self.settings.communes for h in c.hamlets],
+             for c in configured.communes for h in c.hamlets],
         )

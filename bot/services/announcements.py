@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.clock import Clock
-from bot.config import Settings
 from bot.errors import Refusal
 from bot.i18n import N_, _, fmt_int, ngettext, use_language
+from bot.live_settings import LiveSettings, ReadsLiveSettings
 from bot.models import Member, Role
 from bot.reports.outbox import Undelivered
 from bot.services.accounts import AccountService
@@ -34,13 +34,13 @@ class Recipient:
     external_id: str
 
 
-class AnnouncementService:
+class AnnouncementService(ReadsLiveSettings):
     """Picks the audience, stores the announcement and tells its officer the outcome."""
 
-    def __init__(self, repos: Repositories, settings: Settings, clock: Clock,
+    def __init__(self, repos: Repositories, settings: LiveSettings, clock: Clock,
                  accounts: AccountService) -> None:
         self.repos = repos
-        self.settings = settings
+        self.live = settings
         self.clock = clock
         self.accounts = accounts
         self.store = repos.announcements

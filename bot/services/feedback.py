@@ -11,9 +11,9 @@ from functools import cache
 import holidays
 
 from bot.clock import Clock, local_date
-from bot.config import Settings
 from bot.errors import Refusal
 from bot.i18n import N_, _
+from bot.live_settings import LiveSettings, ReadsLiveSettings
 from bot.models import Member, Role
 from storage.feedback import Petition
 from storage.repositories import Repositories
@@ -58,12 +58,12 @@ class Submitted:
     recipients: list[Member]  # officers to tell, reachable on the citizen's channel
 
 
-class FeedbackService:
+class FeedbackService(ReadsLiveSettings):
     """Petitions from citizens to their commune, followed until an officer closes them."""
 
-    def __init__(self, repos: Repositories, settings: Settings, clock: Clock) -> None:
+    def __init__(self, repos: Repositories, settings: LiveSettings, clock: Clock) -> None:
         self.repos = repos
-        self.settings = settings
+        self.live = settings
         self.clock = clock
         self.store = repos.feedback
         self.homes = repos.helpdesk

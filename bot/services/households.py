@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from rapidfuzz import fuzz, process
 
 from bot.clock import Clock
-from bot.config import Settings
 from bot.errors import Refusal
 from bot.i18n import _
+from bot.live_settings import LiveSettings, ReadsLiveSettings
 from bot.models import Household, Member
 from bot.services.names import has_diacritics, matches
 from bot.services.parsers import looks_like_command
@@ -43,12 +43,12 @@ class ImportReport:
     rejected: list[RejectedRow] = field(default_factory=list)
 
 
-class HouseholdService:
+class HouseholdService(ReadsLiveSettings):
     """Rules about households: who may see them, how they are found and added."""
 
-    def __init__(self, repos: Repositories, settings: Settings, clock: Clock) -> None:
+    def __init__(self, repos: Repositories, settings: LiveSettings, clock: Clock) -> None:
         self.repos = repos
-        self.settings = settings
+        self.live = settings
         self.clock = clock
 
     def visible_hamlets(self, member: Member) -> list[str]:

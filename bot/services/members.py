@@ -10,9 +10,9 @@ from datetime import timedelta
 from enum import StrEnum
 
 from bot.clock import Clock
-from bot.config import Settings
 from bot.errors import Refusal
 from bot.i18n import _, normalize_language
+from bot.live_settings import LiveSettings, ReadsLiveSettings
 from bot.models import Invite, Member, Role
 from bot.textnorm import redact_citizen_ids
 from storage.repositories import Repositories
@@ -56,12 +56,12 @@ class JoinResult:
     wait_minutes: int = 0
 
 
-class MembershipService:
+class MembershipService(ReadsLiveSettings):
     """Rules for invites and joining."""
 
-    def __init__(self, repos: Repositories, settings: Settings, clock: Clock) -> None:
+    def __init__(self, repos: Repositories, settings: LiveSettings, clock: Clock) -> None:
         self.repos = repos
-        self.settings = settings
+        self.live = settings
         self.clock = clock
 
     async def create_invite(self, role: Role, *, hamlet_code: str | None = None,

@@ -1,5 +1,5 @@
-"""The country's administrative units from a CSV: checked, imported in bulk, and added to the
-deployment's settings at start, so lookups by code stay indexed whatever the number of communes.
+"""The country's administrative units from a CSV: checked and imported in bulk (each worker
+then adds them to the deployment's settings: bot/live_settings.py).
 
 The file is the official list of units after the 2025 merger (two levels: province, commune),
 with each commune's hamlets (thôn, xóm, tổ dân phố) and the two figures the plan's targets are
@@ -19,7 +19,6 @@ import csv
 import io
 from dataclasses import dataclass, field
 
-from bot.config import Commune, Hamlet, Settings
 from bot.errors import Refusal
 from bot.i18n import _
 from bot.services.households import RejectedRow
@@ -38,6 +37,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "eligible_citizens": ("eligible_citizens", "so dan du tuoi"),
 }
 _ALIASES = {alias: column for column, aliases in COLUMNS.items() for alias in aliases}
+# Every unit of the list is in Vietnam: one zone for all (the scheduler always plans it).
+IMPORTED_TIMEZONE = "Asia/Ho_Chi_Minh"
 _CODE_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 
 
@@ -114,32 +115,9 @@ async def import_places(db: Database, rows: list[dict[str, str]]) -> PlacesRepor
     store = PlacesRepository(db)
     before = await store.count()
     async with db.transaction():
-        await store.upsert(list(good.values()), "Asia/Ho_Chi_Minh", "vi")
+        await store.upsert(list(good.values()), IMPORTED_TIMEZONE, "vi")
     after = await store.count()
     report.communes = len({p.commune_code for p in good.values()})
     report.hamlets = len(good)
     report.new_communes, report.new_hamlets = after[0] - before[0], after[1] - before[1]
     return report
-
-
-async def with_stored_places(settings: Settings, db: Database) -> Settings:
-    """The settings with the communes imported into the database added after the configured
-    ones (which keep their own targets, campaign and zone); the same settings when none were.
-    """
-    communes, hamlets = await PlacesRepository(db).imported()
-    configured = {c.code for c in settings.communes}
-    extra = [c for c in communes if c.code not in configured]
-    if not extra:
-        return settings
-    by_commune: dict[str, list[Hamlet]] = {}
-    for h in hamlets:
-        # Checked when imported: built without validating again (a country is 10⁴ hamlets).
-        by_commune.setdefault(h.commune_code, []).append(Hamlet.model_construct(
-            code=h.code, name=h.name, households=h.households,
-            eligible_citizens=h.eligible_citizens, level2_baseline=h.level2_baseline,
-            activated_baseline=h.activated_baseline))
-    added = [Commune.model_construct(code=c.code, name=c.name, timezone=c.timezone,
-                                     language="en" if c.language == "en" else "vi",
-                                     hamlets=by_commune[c.code])
-             for c in extra if by_commune.get(c.code)]
-    return settings.model_copy(update={"communes": [*settings.communes, *added]})

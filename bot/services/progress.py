@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from bot.clock import Clock, local_date, week_start
-from bot.config import Commune, Hamlet, Settings
+from bot.config import Commune, Hamlet
+from bot.live_settings import LiveSettings, ReadsLiveSettings
 from bot.measures import HamletIndicators, hamlet_indicators
 from bot.models import Member
 from storage.reports import FollowUp
@@ -34,13 +35,13 @@ class MemberWeek:
     today: date | None = None
 
 
-class ProgressService:
+class ProgressService(ReadsLiveSettings):
     """Computes progress from stored records and the configured targets."""
 
-    def __init__(self, repos: Repositories, settings: Settings, clock: Clock) -> None:
+    def __init__(self, repos: Repositories, settings: LiveSettings, clock: Clock) -> None:
         self.repos = repos
         self.reports = repos.reports
-        self.settings = settings
+        self.live = settings
         self.clock = clock
 
     async def hamlets(self, commune: Commune, hamlet_codes: list[str] | None = None,

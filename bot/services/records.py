@@ -7,9 +7,9 @@ from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 from bot.clock import Clock, local_date
-from bot.config import Settings
 from bot.errors import Refusal
 from bot.i18n import N_, _, fmt_date
+from bot.live_settings import LiveSettings, ReadsLiveSettings
 from bot.models import Activation, Entry, Household, Member, Outcome, Visit
 from bot.services.households import MAX_HOUSEHOLD_MEMBERS
 from storage.repositories import Repositories
@@ -30,12 +30,12 @@ MAX_FOLLOW_UP_DAYS = 60
 R = TypeVar("R", Activation, Visit)
 
 
-class RecordService:
+class RecordService(ReadsLiveSettings):
     """The rules for what a volunteer may record, and the audit trail of every change."""
 
-    def __init__(self, repos: Repositories, settings: Settings, clock: Clock) -> None:
+    def __init__(self, repos: Repositories, settings: LiveSettings, clock: Clock) -> None:
         self.repos = repos
-        self.settings = settings
+        self.live = settings
         self.clock = clock
 
     def today(self, member: Member) -> date:
