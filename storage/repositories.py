@@ -19,7 +19,7 @@ from storage.conversations import (
     latest_offers_query,
     was_offered_query,
 )
-from storage.engine import Database
+from storage.engine import Database, Statement
 from storage.feedback import FeedbackRepository
 from storage.helpdesk import HelpdeskRepository, HelpdeskStore
 from storage.households import HouseholdRepository, HouseholdStore
@@ -32,6 +32,13 @@ from storage.places import VERSION_QUERY, PlacesRepository
 from storage.records import RecordRepository, RecordStore
 from storage.reports import ReportRepository, ReportStore
 from storage.values import ts
+
+
+def _language_and_places_query(channel: str, external_id: str) -> Statement:
+    """The language chosen before joining and the places' version, as one row: the version
+    rides on a read every update makes anyway, so it costs no round trip of its own."""
+    language, params = user_language_query(channel, external_id)
+    return (f"SELECT ({language}) AS language, ({VERSION_QUERY[0]}) AS places_version", params)
 
 
 class Repositories:
@@ -65,26 +72,24 @@ class Repositories:
         """Claim an update and read what the router needs about its sender, in one trip."""
         statements = [claim_statement(channel, update_id, at),
                       member_query(channel, external_id),
-                      user_language_query(channel, external_id),
+                      _language_and_places_query(channel, external_id),
                       conversation_query(channel, external_id),
                       offered_options_query(channel, external_id),
-                      latest_offers_query(channel, external_id),
-                      VERSION_QUERY]
+                      latest_offers_query(channel, external_id)]
         if button is not None:
             statements.append(was_offered_query(channel, external_id, button))
-        claim, member, chosen, state, options, latest, places, *pressed = await self.db.batch(
-            statements)
+        claim, member, chosen, state, options, latest, *pressed = await self.db.batch(statements)
         values = {row[0] for row in latest.rows}
         if button is not None and pressed[0].rows:
             values.add(button)
         return OpenedUpdate(
             claimed=claim.rowcount == 1,
             member=member_from(member.rows[0]) if member.rows else None,
-            chosen_language=chosen.rows[0]["language"] if chosen.rows else None,
+            chosen_language=chosen.rows[0]["language"],
             conversation=conversation_from(state.rows[0]) if state.rows else None,
             offered=offered_options(options.rows[0]) if options.rows else [],
             button_pressed=button, offered_values=frozenset(values),
-            places_version=int(places.rows[0][0]) if places.rows else 0)
+            places_version=int(chosen.rows[0]["places_version"]))
 
     # -- audit ----------------------------------------------------------------------------
     async def audit(self, *, member_id: int | None, action: str, entity: str,
