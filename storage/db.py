@@ -5,25 +5,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
 from storage.engine import Batched, Statement
 
+T = TypeVar("T")
+
 
 @dataclass
 class _Unit:
-    """The transaction in progress in this context: whether BEGIN was sent yet, and writes
-    whose results nobody reads, sent with the next statement or with COMMIT."""
+    """The transaction in progress in this context: whether BEGIN was sent yet, whether it
+    succeeded (the write lock is held), and writes whose results nobody reads, sent with the
+    next statement or with COMMIT."""
 
     begun: bool = False
+    held: bool = False
     later: list[Statement] = field(default_factory=list)
 
 
@@ -66,8 +71,32 @@ def _migrations() -> list[tuple[int, str, str]]:
     return sorted(found)
 
 
+def _copy_to(raw: sqlite3.Connection, target: str) -> None:
+    """SQLite's online backup into a new file, then a journal mode that needs no -wal file."""
+    with contextlib.closing(sqlite3.connect(target)) as copy:
+        raw.backup(copy)
+        copy.execute("PRAGMA journal_mode = DELETE")
+
+
+def _rollback(raw: sqlite3.Connection) -> None:
+    # SQLite may already have rolled back by itself (disk full, I/O error).
+    if raw.in_transaction:
+        with contextlib.suppress(sqlite3.Error):
+            raw.execute("ROLLBACK")
+
+
 class Database:
-    """One connection shared by the process; writes are serialised by a lock around transactions."""
+    """One connection shared by the process; writes are serialised by a lock around transactions.
+
+    Where statements run: a unit of work holding the write lock (its BEGIN IMMEDIATE done)
+    runs its statements on the event loop's own thread. They cannot wait for anyone then (in
+    WAL mode readers never block the writer) and take microseconds, less than the two thread
+    wake-ups a trip to aiosqlite's thread costs, which on a busy machine were most of an
+    update's CPU. What may wait goes to that thread: BEGIN IMMEDIATE (another process may
+    hold the lock, up to the busy timeout), COMMIT (its fsync), executemany (imports), and
+    everything outside a unit. The two never use the connection at the same time: a
+    statement run here first waits until the thread has finished everything queued to it.
+    """
 
     engine = "sqlite"
     # One writer at a time (BEGIN IMMEDIATE): a claim never meets a row locked by another.
@@ -82,6 +111,9 @@ class Database:
         self.read_only = read_only
         self._conn: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
+        # The last piece of work queued to the connection's thread (the thread runs them in
+        # order): done means the thread has left the connection alone.
+        self._last_trip: asyncio.Future[Any] | None = None
         # Per database: a report read on the reader never joins the writer's transaction.
         self._unit: ContextVar[_Unit | None] = ContextVar(f"unit_{id(self)}", default=None)
 
@@ -90,7 +122,10 @@ class Database:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: we issue BEGIN/COMMIT ourselves so a unit of work is explicit.
-        self._conn = await aiosqlite.connect(self.path, isolation_level=None)
+        # check_same_thread=False: units holding the write lock run statements on the loop's
+        # thread, never while the connection's own thread works (see the class docstring).
+        self._conn = await aiosqlite.connect(self.path, isolation_level=None,
+                                             check_same_thread=False)
         try:
             await self._configure()
         except BaseException:
@@ -168,10 +203,10 @@ class Database:
     async def transaction(self) -> AsyncIterator[None]:
         """All writes inside commit together or not at all; nested use joins the outer one.
 
-        BEGIN IMMEDIATE goes with the first statement and deferred writes with COMMIT: each
-        trip to aiosqlite's thread costs a thread switch both ways, and an update is a
-        transaction of a few statements. Inside the lock nothing else writes meanwhile, so
-        the unit sees and does exactly what it would with a trip per statement.
+        BEGIN IMMEDIATE goes with the first statement (a trip to the connection's thread),
+        the statements after it run on the loop's thread, and deferred writes go with COMMIT
+        (another trip). Inside the lock nothing else writes meanwhile, so the unit sees and
+        does exactly what it would with a trip per statement.
         """
         if self._unit.get() is not None:
             yield
@@ -185,25 +220,20 @@ class Database:
                 if unit.begun or unit.later:
                     # The COMMIT is queued on the connection's thread before the lock is let
                     # go, and awaited after: the next unit's BEGIN queues behind it, but
-                    # nobody holds the lock through the fsync and this task's wake-up.
-                    # sleep(0) lets the task just made run its first step (asyncio runs ready
-                    # callbacks in order), which queues the trip. A COMMIT that fails rolls
-                    # back on that thread, so the next unit never finds a transaction open.
-                    commit = asyncio.ensure_future(
-                        self._trip([*self._flush(unit), ("COMMIT", ())], closing=True))
-                    await asyncio.sleep(0)
+                    # nobody holds the lock through the fsync and this task's wake-up. A
+                    # COMMIT that fails rolls back on that thread, so the next unit never
+                    # finds a transaction open.
+                    commit = self._queue(_run, self.conn._conn,
+                                         [*self._flush(unit), ("COMMIT", ())], closing=True)
             except BaseException:
                 unit.later.clear()
-                # SQLite may already have rolled back by itself (disk full, I/O error); the
-                # original error is the one worth raising.
-                if self.conn.in_transaction:
-                    with contextlib.suppress(sqlite3.Error):
-                        await self.conn.execute("ROLLBACK")
+                # The original error is the one worth raising, not a failed ROLLBACK's.
+                await self._on_thread(_rollback, self.conn._conn)
                 raise
             finally:
                 self._unit.reset(token)
         if commit is not None:
-            await commit
+            await asyncio.shield(commit)
 
     def _flush(self, unit: _Unit) -> list[Statement]:
         """What must run before the next statement of this unit: BEGIN, then deferred writes."""
@@ -213,16 +243,39 @@ class Database:
         unit.later.clear()
         return head
 
-    async def _trip(self, statements: list[Statement], many: bool = False, *,
-                    own: bool = False, closing: bool = False) -> list[Batched]:
-        """One trip to the connection's thread running `statements` in order.
+    def _queue(self, function: Callable[..., T], *args: Any, **kwargs: Any
+               ) -> asyncio.Future[T]:
+        """Queue a function to the connection's thread (after what is queued there already).
 
-        aiosqlite has no public call to run a function on its thread; its `_execute` is what
-        every one of its own methods uses, and a list of parameterised statements needs it
-        (`executescript` takes no parameters).
+        aiosqlite has no public call to run a function on its thread; its worker reads
+        (future, function) pairs from `_tx`, which is what every one of its own methods
+        uses. The future is ours and awaited shielded, so it is done exactly when the thread
+        has finished, even if its caller was cancelled meanwhile.
         """
         conn = self.conn
-        return await conn._execute(_run, conn._conn, statements, many, own=own, closing=closing)
+        if not conn._running or conn._connection is None:
+            raise ValueError("Connection closed")
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        conn._tx.put_nowait((future, partial(function, *args, **kwargs)))
+        self._last_trip = future
+        return future
+
+    async def _on_thread(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a function on the connection's thread and wait for it."""
+        return await asyncio.shield(self._queue(function, *args, **kwargs))
+
+    async def _trip(self, statements: list[Statement], many: bool = False, *,
+                    own: bool = False, closing: bool = False) -> list[Batched]:
+        """One trip to the connection's thread running `statements` in order (a list of
+        parameterised statements: `executescript` takes no parameters)."""
+        return await self._on_thread(_run, self.conn._conn, statements, many, own=own,
+                                     closing=closing)
+
+    async def _here(self, statements: list[Statement]) -> list[Batched]:
+        """Run statements on the loop's thread once the connection's thread is idle."""
+        while self._last_trip is not None and not self._last_trip.done():
+            await asyncio.shield(self._last_trip)
+        return _run(self.conn._conn, statements)
 
     async def batch(self, statements: Sequence[Statement]) -> list[Batched]:
         """Run several statements in one trip, in order; each one's rowcount and rows.
@@ -240,7 +293,11 @@ class Database:
         if unit is None:
             return await self._trip(statements, many)
         head = self._flush(unit)
-        return (await self._trip([*head, *statements], many))[len(head):]
+        if unit.held and not many:
+            return (await self._here([*head, *statements]))[len(head):]
+        done = await self._trip([*head, *statements], many)
+        unit.held = True  # BEGIN IMMEDIATE went with this trip, or an earlier one
+        return done[len(head):]
 
     async def execute_later(self, sql: str, params: Iterable[Any] = ()) -> None:
         """A write whose outcome nobody reads: inside a transaction it goes with the next
@@ -271,9 +328,7 @@ class Database:
         """
         target = Path(destination)
         target.parent.mkdir(parents=True, exist_ok=True)
-        async with aiosqlite.connect(str(target)) as copy:
-            await self.conn.backup(copy)
-            await copy.execute("PRAGMA journal_mode = DELETE")
+        await self._on_thread(_copy_to, self.conn._conn, str(target))
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> Batched:
         """Run one statement (inside a transaction when it writes)."""

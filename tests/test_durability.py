@@ -143,3 +143,24 @@ async def test_a_full_disk_saves_nothing_says_so_and_the_next_try_works(
     replies = await console.tap("v1", "Lưu")
     assert "✅" in replies[0].text
     assert await services.repos.count("activations") == before[0] + 1
+
+
+async def test_a_unit_goes_on_only_after_work_queued_from_elsewhere_has_finished(
+        tmp_path: Path) -> None:
+    # Once a unit holds the write lock its statements run on the loop's thread; the
+    # connection's own thread may still be busy with another task's query then, and the two
+    # must never use the connection at the same time.
+    async with Database(tmp_path / "t.sqlite3") as db:
+        await db.execute("CREATE TABLE t (x INTEGER)")
+        slow_sql = ("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+                    " WHERE i < 300000) SELECT SUM(i) FROM n")
+        async with db.transaction():
+            await db.execute("INSERT INTO t VALUES (1)")
+            slow = asyncio.create_task(db.fetchone(slow_sql), context=contextvars.Context())
+            await asyncio.sleep(0)  # the other task queues its query
+            await db.execute("INSERT INTO t VALUES (2)")
+            assert slow.done()
+            await db.execute_later("INSERT INTO t VALUES (3)")
+        result = await slow
+        assert result is not None and result[0] == 300000 * 300001 // 2
+        assert [r[0] for r in await db.fetchall("SELECT x FROM t ORDER BY x")] == [1, 2, 3]
