@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from datetime import timedelta
@@ -46,6 +47,10 @@ class Runtime:
 
     async def start(self, *, scheduler: bool = True) -> None:
         """Deliver queued messages from now on; catch up and start the scheduler if asked."""
+        # What start-up made (catalogs, the help desk's index, the libraries' classes) lives
+        # as long as the process: frozen out of the cyclic collector, whose full passes
+        # would otherwise scan it all again every few thousand updates.
+        gc.freeze()
         self._tasks.append(asyncio.create_task(self.messages.run()))
         if scheduler:
             self.reporting.scheduler.start()
