@@ -235,15 +235,19 @@ async def _backup(settings: Settings, destination: Path) -> int:
         async with open_services(settings) as services:
             if isinstance(services.db, SqliteDatabase):
                 await services.db.backup(destination)
+                restore = "stop the bot, put this file at the database path"
             else:
                 dump_postgres(services.db.target, destination)
+                # The URL is not printed: it may hold a password.
+                restore = (f'stop the workers, then pg_restore --no-owner --dbname '
+                           f'"$BOT_DATABASE" {destination} (into an empty database)')
             households = await services.repos.count("households")
             members = await services.repos.count("members")
     except DatabaseProblem as exc:
         print(exc, file=sys.stderr)
         return EXIT_DATABASE
     print(f"wrote {destination} ({destination.stat().st_size:,} bytes: {households} households, "
-          f"{members} members). Restore: stop the bot, put this file at the database path.")
+          f"{members} members). Restore: {restore}.")
     return 0
 
 
