@@ -16,6 +16,7 @@ from enum import StrEnum
 
 from bot.helpdesk.matcher import asks_for_person_in
 from bot.helpdesk.vocabulary import Vocabulary, word_set
+from bot.textnorm import fold
 
 
 class Intent(StrEnum):
@@ -41,15 +42,20 @@ def _any(*patterns: str) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{p})" for p in patterns))
 
 
+# A person named in the message ("bà Nguyễn Thị Mai", "anh Phúc", "Mrs Thu"), as `_mark_names` writes them.
+_NAMED = r"\bnguoi duoc neu ten\b"
+_NAME_MARK = "người được nêu tên"
 # Someone other than the writer ("của mẹ tôi", "của bà Lan", "của nó", "of Mr Nam").
 _OTHER = (r"(?:ong|ba|anh|chi|co|chu|bac|di|cau|thim|chau|em|chong|vo|con|me|bo|cha|no|ho|nguoi"
           r"|hang xom|chu tich|pho chu tich|bi thu|truong|can bo|tinh nguyen vien|user|thanh vien"
           r"|cac|tat ca|moi|nha)\b")
-_DATA = (r"(?:so dien thoai|dien thoai|zalo|facebook|can cuoc|so dinh danh|dinh danh ca nhan"
-         r"|dia chi|mat khau|passcode|otp|ma xac thuc|thong tin ca nhan|thong tin rieng|so tai khoan"
-         r"|danh sach)")
+# "điện thoại" alone is the number only when it is not the device something is done on
+# ("xin trên điện thoại của nó" is using the grandson's phone).
+_DATA = (r"(?:so dien thoai|(?<!tren )(?<!bang )(?<!qua )(?<!trong )(?<!vao )dien thoai|zalo|facebook|can cuoc"
+         r"|so dinh danh|dinh danh ca nhan|dia chi|mat khau|passcode|otp|ma xac thuc|thong tin ca nhan"
+         r"|thong tin rieng|so tai khoan|danh sach)")
 _REVEAL = (r"(?:cho|dua|gui|cung cap|tra|tim|xem|doc|noi|bao|lay|liet ke|tiet lo|chia se|xin"
-           r"|kiem tra)")
+           r"|kiem tra|in|xuat)")
 _SELF = r"(?:toi|tui|minh|tao|em|chau|con)"
 _REFUSE = _any(
     # asking to be given another person's data
@@ -63,7 +69,15 @@ _REFUSE = _any(
     rf"\b(?:doc|gui|cho|dua|noi|chuyen|xem)\s+(?:(?:cho|giup|gium|dum)\s+)?{_SELF}\b(?:\s+\w+){{0,6}}\s+otp\b",
     rf"\b(?:doc|gui|dua|noi|chuyen|xem|lay)\b(?:\s+\w+){{0,5}}\s+otp\b(?:\s+\w+){{0,8}}\s+cho\s+{_SELF}\b",
     # lists of residents and what they owe
-    r"\bdanh sach\b(?:\s+\w+){0,4}\s+(?:ho|nguoi|dan|cong dan|ca nhan|tinh nguyen vien)\b",
+    rf"\b{_REVEAL}\b(?:\s+(?!khoi\b)\w+){{0,3}}\s+danh sach\b(?:\s+\w+){{0,4}}\s+(?:ho|nguoi|dan|cong dan|ca nhan"
+    r"|tinh nguyen vien|gia dinh)\b",
+    # a named person's data or status: "số điện thoại của Lê Văn Tâm", "anh Phúc có sổ đỏ chưa"
+    rf"\b{_DATA}\b(?:\s+\w+){{0,4}}\s+(?:cua|of)\s+(?:\w+\s+){{0,2}}{_NAMED}",
+    rf"{_NAMED}(?:\s+\w+){{0,3}}\s+(?:co|da)\b(?:\s+\w+){{0,4}}\s+(?:chua|khong)\b",
+    rf"{_NAMED}(?:\s+\w+){{0,2}}\s+(?:o dau|song o|la ai|ten gi|dung ten ai|lives?\b"
+    rf"|s (?:phone|address|id|number|residence|passcode|password|otp))",
+    rf"\b(?:tra|kiem tra|tim|look up|check|find)\b(?:\s+\w+){{0,4}}\s+{_NAMED}",
+    rf"\b(?:tell|give|send|need)\b(?:\s+\S+){{0,4}}\s+{_NAMED}\s+s\b",
     r"\b(?:ai|nguoi nao|ho nao|nha nao)\s+(?:trong|o)\s+(?:thon|xom|xa|ap|ban|to)\b(?:\s+\w+){0,3}\s+"
     r"(?:con no|no|chua dong|chua nop|chua kich hoat)",
     # English
@@ -77,7 +91,34 @@ _REFUSE = _any(
     r"|the chairman|my neighbou?r|someone|another|other)\b",
     r"\b(?:private|personal)\s+(?:phone\s+)?(?:number|phone|address)\b",
     r"\blist (?:of|with)\b(?:\s+\S+){0,3}\s+(?:households|residents|people|citizens|families|names)\b",
-    # attempts to make the assistant drop its rules
+    # everything at once: "in ra toàn bộ dữ liệu", "export all user records"
+    r"\b(?:in ra|in|xuat|xuat ra|liet ke|cho xem|gui|dua|cung cap|trich xuat|tai ve)\b(?:\s+\w+){0,3}\s+"
+    r"(?:toan bo|tat ca|het|moi)\b(?:\s+\w+){0,3}\s+(?:du lieu|thong tin|ho so|so dien thoai|so dinh danh"
+    r"|tai khoan|nguoi dung|cong dan)",
+    r"\b(?:print|dump|export|list|show|give)\b(?:\s+\S+){0,3}\s+(?:all|every|the whole|the entire|entire)\b"
+    r"(?:\s+\S+){0,3}\s+(?:data|records|database|users|accounts|citizens)",
+    # the system's own keys: "mật khẩu tài khoản quản trị", "admin password"
+    r"\b(?:mat khau|password|token|api key|ma truy cap)\b(?:\s+\w+){0,4}\s+(?:quan tri|admin|he thong|may chu"
+    r"|server|co so du lieu|database)\b",
+    r"\b(?:admin|administrator|root|server|database)\s+(?:password|credentials|token)\b",
+    # where someone lives or stays: "cô ấy đang tạm trú ở đâu", "where does she live now"
+    r"\b(?:co ay|anh ay|ong ay|ba ay|chi ay|em ay|nguoi nay|nguoi do|ong ta|ba ta|co ta|anh ta|chi ta|vo cu toi"
+    r"|chong cu toi)\s+(?:hien\s+)?(?:dang\s+|hien dang\s+)?(?:dang ky\s+)?(?:o|song|tam tru|thuong tru|cu tru"
+    r"|lam viec|tro)\s+(?:o\s+|tai\s+)?(?:dau|cho nao|noi nao|thon nao|xa nao)\b",
+    # … or of a tenant, a lodger, a neighbour: "người thuê trọ nhà tôi thường trú ở đâu, quê quán thế nào"
+    r"\b(?:nguoi thue (?:tro|nha)|khach (?:tro|thue)|nguoi o tro|hang xom|nguoi la)\b"
+    r"(?:\s+(?!thi\b|de\b|can\b|phai\b|muon\b|khai\b|dang ky\b)\w+){0,3}\s+"
+    r"(?:(?:hien|dang) o|song o|thuong tru|tam tru|que quan|que o)\s+(?:o\s+|tai\s+|la\s+)?(?:dau|cho nao"
+    r"|noi nao|the nao|gi)\b",
+    r"\bwhere\s+(?:does|is|do)\s+(?:he|she|they|mr|mrs|ms|miss|my ex)\b(?:\s+\S+){0,4}\s+(?:live|living|stay"
+    r"|staying|work)",
+    # a stranger's record: "tôi là hàng xóm … cho xem hồ sơ của bà"
+    r"\b(?:hang xom|nha ben|ben canh nha|nguoi la|nguoi khac|vo cu|chong cu|nguoi yeu cu)\b.*\b(?:xem|kiem tra"
+    r"|tra|cho biet|tim)\b(?:\s+\w+){0,4}\s+(?:ho so|tro cap|thong tin|giay to|tai khoan|du lieu|tien)\b"
+    r"(?:\s+\w+){0,3}\s+cua\s+(?:ba|ong|anh|chi|co|chu|bac|em|nguoi|ho|ban)\b",
+    # attempts to make the assistant drop its rules, or a "mode" that does not exist
+    r"\bche do\s+(?:kiem thu|quan tri|admin|debug|nha phat trien|developer|test|bao tri)\b",
+    r"\b(?:admin|debug|test|maintenance|god)\s+mode\b",
     r"\bbo qua\s+(?:\w+\s+){0,2}(?:quy tac|luat|huong dan|chi dan|quy dinh)",
     r"\b(?:hay\s+)?dong vai\b|\bkhong co luat\b|\bkhong can tuan thu\b",
     r"\b(?:ignore|forget|disregard)\s+(?:\w+\s+){0,3}(?:rules|instructions|prompt)\b",
@@ -90,7 +131,7 @@ _SCAM = _any(r"\botp\b|\bmat khau\b|\bpasscode\b|\bma xac thuc\b|\bpassword\b|\b
 _HOW_TO_SEND = _any(r"\b(?:gui|nop)\b(?:\s+\w+){0,6}\s+(?:o dau|qua dau|bang cach nao|the nao|cho ai)",
                     r"\b(?:o dau|qua dau|bang cach nao|cach nao|where|how)\b")
 _COMPLAINT = _any(
-    r"\bkhieu nai\b|\bto cao\b|\bbuc xuc\b|\bphan nan\b|\bcomplain\w*",
+    r"\bkhieu nai\b|\bto cao\b|\bbuc xuc\b|\bphan nan\b|\bcomplain\w*|\bkhong dong y\b|\bdisagree\b",
 )
 _MISCONDUCT = _any(
     r"\bcan bo\b(?:\s+\w+){0,8}\s+(?:thai do|hach dich|nhung nhieu|an tien|nhan tien|voi tien"
@@ -104,8 +145,14 @@ _OWN_CASE = _any(
     r"(?:chua|khong|van chua)\s+(?:\w+\s+){0,2}(?:duoc nhan|nhan duoc|ve|duoc duyet|duyet|tra|chi tra"
     r"|giai quyet|len)\b",
     r"\bbi tra ve\b|\bbi tu choi\b|\bai xu ly\b|\bai giai quyet\b|\bgap nguoi giai quyet\b",
+    # "nhờ xã xem giúp trường hợp nhà tôi", "3 tháng nay mà chưa có quyết định"
+    r"\btruong hop\s+(?:cua\s+)?(?:nha\s+)?(?:toi|tui|minh|em|me toi|bo toi|ong toi|ba toi|con toi)\b",
+    r"\b(?:thang|tuan|nam)\s+(?:nay|roi|truoc)\b(?:\s+\w+){0,3}\s+(?:ma\s+)?(?:van\s+)?chua\s+(?:co\s+)?"
+    r"(?:quyet dinh|ket qua|tra loi|duoc duyet|nhan duoc)",
     r"\b(?:xem|kiem tra|tra)\s+(?:giup|gium|dum|ho)\b(?:\s+\w+){0,6}\s+(?:ho so|tien|tro cap)\b"
-    r"(?:\s+\w+){0,4}\s+(?:cua|nha)\s+(?:toi|tui|minh|em|nha|me|bo|ong|ba)",
+    r"(?:\s+\w+){0,4}\s+(?:cua|nha)\s+(?:toi|tui|minh|em|nha|me|bo|ong|ba|vo|chong|con|anh|chi)",
+    # a mistake in their own papers: "ghi sai năm sinh, ai sửa cho tôi"
+    r"\bai\s+(?:sua|chiu trach nhiem|dinh chinh)\b",
     r"\b(?:why|when)\b(?:\s+\S+){0,8}\s+(?:allowance|pension|payment|benefit|money)\b",
     r"\b(?:my|our|his|her)\b(?:\s+\S+){0,4}\s+(?:pension|allowance|benefit|payment)\b",
 )
@@ -116,7 +163,8 @@ _DISPUTE = _any(
     r"\bhang xom\b(?:\s+\w+){0,6}\s+(?:lan|do rac|on ao|xay|chan|danh|no tien|chui)",
     r"\bdispute\b|\bneighbou?r\b(?:\s+\S+){0,6}\s+(?:built|fence|land|noise)",
     # asking the commune to step in: "nhờ xã giải quyết", "báo công an xử lý"
-    r"\b(?:nho|de nghi|yeu cau|bao)\s+(?:xa|uy ban|chinh quyen|cong an|thon)\s+(?:giai quyet|xu ly|can thiep|xuong)",
+    r"\b(?:nho|de nghi|yeu cau|bao|muon)\s+(?:xa|uy ban|chinh quyen|cong an|thon)\s+(?:giai quyet|xu ly|can thiep"
+    r"|xuong|kiem tra|xac minh)",
 )
 _JOB = _any(r"\btuyen dung\b|\btuyen\s+(?:nguoi|them|nhan vien|can bo|tinh nguyen vien)\b|\bviec lam\b"
             r"|\btim viec\b|\bxin viec\b|\blam viec tai xa\b",
@@ -128,16 +176,41 @@ _GREETING_WORDS = word_set(
     "vang ok oke okay em anh chi ong ba co chu bac chau toi tui minh con ban bot ad admin "
     "muon hoi chut viec cai nay voi nhe nha ne ai khong o do day cho phep can giup gi duoc "
     "hieu biet dang moi nguoi it xiu ti are you anyone is me please test cam on camon thank "
-    "thanks thx ty nhen nghen hen chiec truc vay bo tra loi")
+    "thanks thx ty nhen nghen hen chiec truc vay bo tra loi buoi sang trua chieu toi haha hihi hehe ca "
+    "uh um uhm u oh ah cool alright okie oki")
 # Only after thanks: "cảm ơn nhiều lắm", "thank you so much".
 _THANKS_WORDS = word_set(
     "nhieu lam so much very")
-_THANKS = re.compile(r"\bcam on\b|\bthank|\bthanks\b|\bthx\b|\bcamon\b")
+_THANKS = re.compile(r"\bcam on\b|\bthank|\bthanks\b|\bthx\b|\bcamon\b|\btks\b|\bcam ta\b")
+# Small talk that closes or warms a conversation rather than opening a question: wishes, praise,
+# "it worked", goodbyes. Such a message is small talk only when it asks nothing (_ASKS) and is short.
+_SOCIAL = _any(
+    r"\bchuc\b(?:\s+\w+){0,8}\s+(?:vui ve|suc khoe|thanh cong|may man|binh an|an lanh|tot lanh|hanh phuc"
+    r"|thuan loi|cuoi tuan|nam moi|ngay moi|an khang|thinh vuong)\b",
+    r"\b(?:have a (?:nice|good|great) (?:day|weekend)|wish you|happy new year)\b",
+    r"\b(?:de thuong|gioi (?:qua|ghe|that|lam)|hay (?:qua|ghe|lam)|tuyet voi|tuyet|nhiet tinh|tan tinh|chu dao"
+    r"|good (?:bot|job)|great|awesome|helpful|nice|lovely|perfect)\b",
+    r"\b(?:(?:lam|duoc|xong|on|hieu|ro|vao)\s+(?:duoc\s+)?roi|got it|it works|it worked|all good|understood"
+    r"|that works|done now)\b",
+    r"\b(?:tam biet|hen gap lai|bye|goodbye|see you)\b",
+)
+# A question, a problem or a request: then it is not small talk, whatever else it says.
+_ASKS = re.compile(
+    r"\b(?:khong|ko|sao|gi|dau|nao|chua|bao gio|bao nhieu|lam sao|the nao|van|bi|loi|nhung|hoi|muon"
+    r"|can(?! bo)|cach|giup|xin|how|what|where|why|when|cannot|not|but|still|help|need|want|please)\b")
+_SOCIAL_MAX_WORDS = 15
+# Questions about the assistant itself ("bạn là ai", "bot có khỏe không", "are you a robot"): a
+# greeting answers them (it says what the assistant is for).
+_ABOUT_BOT = _any(
+    r"\b(?:ban|bot|em|may|chatbot|tro ly)\s+(?:la ai|la gi|ten (?:la )?gi|(?:co )?khoe khong|la nguoi that"
+    r"|la nguoi hay may|la may|la robot)\b",
+    r"\b(?:who|what) are you\b|\bare you (?:a |an )?(?:bot|robot|human|real|ai|machine)\b|\bhow are you\b")
+_ABOUT_BOT_MAX_WORDS = 8
 
 
 def classify(text: str, vocabulary: Vocabulary) -> Reading:
     """The intent of one message (ID numbers already removed)."""
-    rewritten = vocabulary.rewrite(text)
+    rewritten = vocabulary.rewrite(_mark_names(text))
     if _REFUSE.search(rewritten):
         return Reading(Intent.REFUSE, scam=bool(_SCAM.search(rewritten)))
     words = rewritten.split()
@@ -153,7 +226,58 @@ def classify(text: str, vocabulary: Vocabulary) -> Reading:
     small = _GREETING_WORDS | _THANKS_WORDS if thanks else _GREETING_WORDS
     if len(words) <= 12 and all(word in small for word in words):
         return Reading(Intent.THANKS if thanks else Intent.GREETING)
-    return Reading(Intent.QUESTION)
+    if (thanks or _SOCIAL.search(rewritten)) and len(words) <= _SOCIAL_MAX_WORDS and "?" not in text \
+            and not _ASKS.search(rewritten):
+        return Reading(Intent.THANKS)  # "you're welcome, ask me anything else" fits each of them
+    if _ABOUT_BOT.search(rewritten) and len(words) <= _ABOUT_BOT_MAX_WORDS:
+        return Reading(Intent.GREETING)
+    # The scam flag travels with a question too: the learned model may still refuse it.
+    return Reading(Intent.QUESTION, scam=bool(_SCAM.search(rewritten)))
+
+
+# Titles before a given name, and the commonest family names, which start a full name.
+_TITLES = word_set("anh chị ông bà cô chú bác em cháu dì cậu thím mợ bé thằng mr mrs ms miss")
+_FAMILY_NAMES = frozenset(fold(name) for name in word_set(
+    "Nguyễn Trần Lê Phạm Hoàng Huỳnh Phan Vũ Võ Đặng Bùi Đỗ Hồ Ngô Dương Lý Đinh Đoàn Trịnh Lâm Tạ "
+    "Lương Tô Quách Lưu Kiều Chu"))
+# Capitalised words after a title that are not names ("bà Con", "anh Công an", "Anh Chị").
+_NOT_NAMES = frozenset(fold(word) for word in word_set("con công cán tổ thôn xã ấy ơi vneid anh chị em"))
+# Words before a place that starts like a name ("ở Hà Nội", "tỉnh Lâm Đồng", "TP Hồ Chí Minh").
+_BEFORE_PLACE = word_set("o tai ve den ra vao tu di tinh thanh pho tp huyen quan xa phuong que in at from to")
+_TOKEN = re.compile(r"\S+")
+
+
+def _mark_names(text: str) -> str:
+    """The text with each person's name replaced by a fixed phrase, so the rules can speak of "a
+    named person": a capitalised word after a title ("anh Phúc"), or a full name starting with a
+    family name ("Lê Văn Tâm", "Nguyen Thi Mai"). The first word of a sentence is not a name."""
+    tokens = _TOKEN.findall(unicodedata.normalize("NFC", text))
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        word = re.sub(r"['’]s$", "", tokens[i].strip(".,!?;:\"()"))
+        start = i == 0 or tokens[i - 1][-1] in ".!?"
+        after_title = i > 0 and tokens[i - 1].lower().strip(",.") in _TITLES
+        place = i > 0 and fold(tokens[i - 1].strip(",.")) in _BEFORE_PLACE
+        if _capitalised(word) and (after_title or (not start and not place and fold(word) in _FAMILY_NAMES)) \
+                and fold(word) not in _NOT_NAMES:
+            j = i + 1
+            while j < len(tokens) and j - i < 4 and not re.search(r"[,.!?;:]$", tokens[j - 1]) \
+                    and _capitalised(tokens[j].strip(".,!?;:'\"()")):
+                j += 1
+            if after_title or j - i >= 2:
+                last = tokens[j - 1]
+                possessive = " s" if re.search(r"['’]s\W*$", last) else ""
+                out.append(_NAME_MARK + possessive + ("" if last[-1].isalnum() else last[-1]))
+                i = j
+                continue
+        out.append(tokens[i])
+        i += 1
+    return " ".join(out)
+
+
+def _capitalised(word: str) -> bool:
+    return len(word) > 1 and word[0].isupper() and word[1:].islower()
 
 
 # Ways of asking for a person, removed to see whether anything else was said.

@@ -2,8 +2,9 @@
 
 Hand-written on purpose: language-identification libraries are trained on full sentences with
 diacritics and take short Vietnamese typed without marks ("quen mat khau", "tk bi khoa") for
-another language. Here Vietnamese marks decide at once; otherwise each word votes by whether it
-can be a Vietnamese syllable at all, with small lists for the words both languages share.
+another language. Here each word votes: a run of words with Vietnamese marks is one Vietnamese
+vote (English writers borrow terms like "tạm trú"), an unmarked word by whether it can be a
+Vietnamese syllable at all, with small lists for the words both languages share.
 """
 
 from __future__ import annotations
@@ -26,12 +27,13 @@ _OTHER_SCRIPT = re.compile(
 _ENGLISH_SHORT = word_set(
     "i a my hi hey is it at am we he she you your our please help how what who why when where "
     "which can't cannot don't doesn't didn't won't isn't id ok no yes get got lost this has "
-    "does his its thanks thank thx bye")
+    "does his its thanks thank thx bye of if as us or")
 # Folded Vietnamese words that English also writes ("the" is thẻ/thế, "can" is cần, "to" is tờ);
 # they vote for neither language.
 _SHARED = word_set(
     "the can an to do me so no on it in ban ma ok id")
 # Chat shorthand and names every Vietnamese speaker types; they are not English evidence.
+_SHARED_WEIGHT = 0.5
 _VIETNAMESE_SHORTHAND = word_set(
     "k ko kh khg dc dk dt sdt tk mk qmk cccd cmnd dvc dvcqg dvctt bhyt bhxh gplx lltp ntn vs "
     "r j z bn hs ks gks hkd ubnd dd ddt m1 m2 t e ad hok hem dzay dzo alo")
@@ -45,13 +47,21 @@ def detect_language(text: str) -> str | None:
     if _OTHER_SCRIPT.search(text):
         return OTHER
     lowered = unicodedata.normalize("NFC", text.lower())
-    decomposed = unicodedata.normalize("NFD", lowered)
-    if _VIETNAMESE_LETTERS.intersection(lowered) or any(
-            unicodedata.combining(ch) for ch in decomposed):
-        return VIETNAMESE
     english = vietnamese = 0.0
+    shared = 0
+    in_term = False
     for word in _WORD.findall(lowered.replace("'", "")):
-        if word in _NEUTRAL or word in _SHARED:
+        # Words with Vietnamese marks are Vietnamese; a run of them is one term, which English
+        # writers borrow ("how do I register tạm trú", "the sổ đỏ"): one vote per run.
+        if _marked(word):
+            vietnamese += not in_term
+            in_term = True
+            continue
+        in_term = False
+        if word in _NEUTRAL:
+            continue
+        if word in _SHARED:
+            shared += 1
             continue
         if word in _VIETNAMESE_SHORTHAND:
             vietnamese += 1
@@ -63,7 +73,16 @@ def detect_language(text: str) -> str | None:
             vietnamese += 1
     if english == vietnamese == 0:
         return None
+    if english:
+        # Beside English words, "the", "can", "do", "me" are English too; alone they tell nothing.
+        english += _SHARED_WEIGHT * shared
     return ENGLISH if english > vietnamese else VIETNAMESE
+
+
+def _marked(word: str) -> bool:
+    """True for a word written with Vietnamese letters or tone marks."""
+    return bool(_VIETNAMESE_LETTERS.intersection(word)) or any(
+        unicodedata.combining(ch) for ch in unicodedata.normalize("NFD", word))
 
 
 _TELEX_MARKS = re.compile(r"dd|aa|ee|oo|ow|aw|uw")

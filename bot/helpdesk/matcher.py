@@ -165,6 +165,8 @@ _HUMAN_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         rf"\b(?:cho|muon|can|xin|de nghi|mong|yeu cau|goi)\b(?:\s+\w+){{0,3}}\s+"
         rf"(?:gap|noi chuyen|chat|trao doi|lien he|lien lac)\s+(?:voi\s+|truc tiep\s+)?{_PERSON}\b",
         rf"\b(?:can|muon|xin)\s+(?:\w+\s+)?{_PERSON}\s+(?:huong dan|ho tro|giup)\b",
+        # "tôi muốn hỏi cán bộ thuế": a question for a person, not for the assistant
+        rf"\b(?:muon|can|xin)\s+hoi\s+(?:truc tiep\s+)?(?:{_PERSON}|nguoi phu trach)\b",
         rf"\bchuyen\s+(?:cho|sang|qua|toi|den)\s+{_PERSON}\b",
         r"\btong dai vien\b|\bnguoi that\b",
         r"\b(?:gap|goi) can bo\b\W*$|^\W*gap (?:can bo|nguoi|nhan vien)\b",
@@ -215,6 +217,9 @@ class MatchResult:
     wants_human: bool
     # The question held something shaped like a citizen ID number: warn, never echo or store it.
     contains_citizen_id: bool = False
+    # "REFUSE" or "GREET" when the learned model is sure the message is a request to refuse or
+    # small talk, not a question (the word matcher never says so).
+    verdict: str | None = None
 
     @property
     def top(self) -> str | None:
@@ -314,7 +319,7 @@ class _Fit:
 _OTHER_SERVICE = re.compile(
     r"\b(?:zalo|facebook|fb|messenger|tiktok|youtube|gmail|email|sim|nha mang|viettel"
     r"|vinaphone|mobifone|vietnamobile|ngan hang|banking|momo|zalopay|vi dien tu"
-    r"|shopee|lazada)\b")
+    r"|shopee|lazada|vssid|etax|icanhan)\b")
 _OURS = re.compile(
     r"\b(?:vneid|dinh danh|dich vu cong|can cuoc|cong an|ho so|thu tuc|cong dich vu|muc 2"
     r"|khai sinh|cu tru|ly lich|chung thuc|le phi|tra phi|nop phi|doc than|hon nhan)\b")

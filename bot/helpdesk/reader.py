@@ -11,6 +11,7 @@ from enum import StrEnum
 from functools import partial
 from typing import Protocol
 
+from bot.helpdesk.classifier import GREET, REFUSE
 from bot.helpdesk.intents import Intent, address_of, classify, focus
 from bot.helpdesk.knowledge import KnowledgeBase
 from bot.helpdesk.language import SUPPORTED, VIETNAMESE, detect_language
@@ -84,6 +85,10 @@ class Reader:
         if not any(ch.isalpha() for ch in text):
             return reading(Outcome.GREET)  # only numbers (or nothing left): ask what they want
         result = self._match(text, reply_language)
+        if result.verdict == REFUSE and not result.wants_human:
+            return reading(Outcome.REFUSE, scam=intent.scam)
+        if result.verdict == GREET and not result.wants_human:
+            return reading(Outcome.GREET)
         entry_id = result.answer_id
         if entry_id is not None and entry_id not in self._handoff:
             return reading(Outcome.ANSWER, entry_id=entry_id, match=result)
