@@ -27,6 +27,9 @@ from storage.engine import Batched, Statement
 # Any constant works; it only has to be the same in every worker that migrates.
 _MIGRATION_LOCK = 0x636E7363  # "cnsc"
 _current: ContextVar[AsyncConnection[Any] | None] = ContextVar("pg_connection", default=None)
+# Writes of the transaction in progress whose results nobody reads (execute_later): sent with
+# its next statement or before COMMIT, in one pipeline.
+_later: ContextVar[list[Statement] | None] = ContextVar("pg_later", default=None)
 _TOKENS = re.compile(r"'(?:[^']|'')*'|\?(\d+)?|%")
 
 
@@ -175,11 +178,13 @@ class PostgresDatabase:
             yield
             return
         async with self.pool.connection() as conn, conn.transaction():
-            token = _current.set(conn)
+            token, later = _current.set(conn), _later.set([])
             try:
                 yield
+                await self._send(conn, [])  # deferred writes, before COMMIT
             finally:
                 _current.reset(token)
+                _later.reset(later)
 
     async def lock_chat(self, channel: str, chat_id: str) -> None:
         """Wait until no other worker's transaction holds this chat; held until commit."""
@@ -219,48 +224,75 @@ class PostgresDatabase:
             async with self.pool.connection() as borrowed:
                 yield borrowed
 
+    @staticmethod
+    async def _send(conn: AsyncConnection[Any], statements: Sequence[Statement]
+                    ) -> list[Batched]:
+        """Run statements in order on a connection, after the transaction's deferred writes;
+        each one's rowcount and rows.
+
+        Several go in one pipeline (psycopg 3's pipeline mode): sent together, answered
+        together, one round trip to the server instead of one each. The first that fails
+        raises and the server skips the rest; the transaction around them rolls back whole.
+        """
+        pending = _later.get()
+        skipped = 0
+        if pending:
+            statements = [*pending, *statements]
+            skipped = len(pending)
+            pending.clear()
+        if not statements:
+            return []
+        if len(statements) == 1:
+            sql, params = statements[0]
+            cursors = [await conn.execute(*translate(sql, params))]
+        else:
+            async with conn.pipeline():
+                cursors = [await conn.execute(*translate(sql, params))
+                           for sql, params in statements]
+        return [Batched(cursor.rowcount, await cursor.fetchall() if cursor.description else [])
+                for cursor in cursors[skipped:]]
+
+    async def _statements(self, statements: Sequence[Statement]) -> list[Batched]:
+        async with self._connection() as conn:
+            return await self._send(conn, statements)
+
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> _Done:
         """Run one statement; its rowcount is kept."""
-        async with self._connection() as conn:
-            cursor = await conn.execute(*translate(sql, params))
-            return _Done(cursor.rowcount)
+        return _Done((await self._statements([(sql, tuple(params))]))[0].rowcount)
 
     async def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> int:
         """Run one statement for many rows; how many rows it touched."""
         text, _ = translate(sql, ())
-        async with self._connection() as conn, conn.cursor() as cursor:
-            await cursor.executemany(text, [tuple(row) for row in rows])
-            return cursor.rowcount
+        async with self._connection() as conn:
+            await self._send(conn, [])
+            async with conn.cursor() as cursor:
+                await cursor.executemany(text, [tuple(row) for row in rows])
+                return cursor.rowcount
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[PgRow]:
         """All rows of a query."""
-        async with self._connection() as conn:
-            cursor = await conn.execute(*translate(sql, params))
-            return await cursor.fetchall()
+        return (await self._statements([(sql, tuple(params))]))[0].rows
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> PgRow | None:
         """The first row of a query, or None."""
-        async with self._connection() as conn:
-            cursor = await conn.execute(*translate(sql, params))
-            return await cursor.fetchone()
+        return next(iter(await self.fetchall(sql, params)), None)
 
     async def batch(self, statements: Sequence[Statement]) -> list[Batched]:
-        """Run several statements in order on one connection; each one's rowcount and rows.
+        """Run several statements in order on one connection, in one round trip; each one's
+        rowcount and rows.
 
         Outside a transaction they make one of their own: all of them or none.
         """
-        conn = _current.get()
-        if conn is None:
+        if _current.get() is None:
             async with self.transaction():
                 return await self.batch(statements)
-        done = []
-        for sql, params in statements:
-            cursor = await conn.execute(*translate(sql, params))
-            rows = await cursor.fetchall() if cursor.description else []
-            done.append(Batched(cursor.rowcount, rows))
-        return done
+        return await self._statements(statements)
 
     async def execute_later(self, sql: str, params: Iterable[Any] = ()) -> None:
-        """Run at once: the SQLite engine groups such writes to save thread switches, which
-        a server connection does not have."""
-        await self.execute(sql, params)
+        """A write whose outcome nobody reads: inside a transaction it goes with the next
+        statement or before COMMIT (in order, so later reads see it); outside, at once."""
+        pending = _later.get()
+        if pending is None or _current.get() is None:
+            await self.execute(sql, params)
+        else:
+            pending.append((sql, tuple(params)))

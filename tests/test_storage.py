@@ -159,6 +159,24 @@ async def test_statements_sent_together_commit_together_or_not_at_all(
                 raise RuntimeError("fails half-way")
         rows = await db.fetchall("SELECT update_id FROM processed_updates")
         assert [r[0] for r in rows] == ["1"]
+        # Inside a unit, statements after its first (SQLite: on the loop's thread; PostgreSQL:
+        # one pipeline with the deferred writes before them) are undone when one fails.
+        with pytest.raises(Exception, match="(?i)unique|duplicate"):
+            async with db.transaction():
+                await db.execute(_CLAIM, ("t", "3", at))
+                await db.execute_later(_CLAIM, ("t", "4", at))
+                await db.batch([(_CLAIM, ("t", "5", at)), (_CLAIM, ("t", "1", at)),
+                                (_CLAIM, ("t", "6", at))])
+        rows = await db.fetchall("SELECT update_id FROM processed_updates")
+        assert [r[0] for r in rows] == ["1"]
+        # Deferred writes that fail before COMMIT undo the unit too.
+        with pytest.raises(Exception, match="(?i)unique|duplicate"):
+            async with db.transaction():
+                await db.execute(_CLAIM, ("t", "7", at))
+                await db.execute_later(_CLAIM, ("t", "8", at))
+                await db.execute_later(_CLAIM, ("t", "7", at))
+        rows = await db.fetchall("SELECT update_id FROM processed_updates")
+        assert [r[0] for r in rows] == ["1"]
 
 
 @ON_BOTH_ENGINES
