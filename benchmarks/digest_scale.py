@@ -3,9 +3,10 @@
 1,000 hamlets in 70 communes, 200,000 households, then 100k, 300k and 1M visits over a year
 (and a third as many activation entries, one record in fifty voided), with no ANALYZE
 statistics, as a real database would be. At each size, two fresh processes open the same
-database: one times the build and the rendering (text, chart, workbook) with nothing traced and
-reports its peak RSS; the other traces Python's memory peaks (tracemalloc slows allocation, so
-its times are not used).
+database: one times the build and the rendering (text, chart, workbook) with nothing traced,
+then a volunteer's /me sent while a province officer's /digest is built and drawn (both through
+the router), and reports its peak RSS; the other traces Python's memory peaks (tracemalloc
+slows allocation, so its times are not used).
 Run: python -m benchmarks.digest_scale [--quick] [--out FILE]
 """
 
@@ -30,8 +31,12 @@ from benchmarks.common import measured, write
 from bot.app import open_services
 from bot.config import Settings
 from bot.i18n import use_language
+from bot.messages import Incoming, Kind
+from bot.models import Role
 from bot.reports.digest import Digest
 from bot.reports.periods import PeriodKind
+from bot.services import Services
+from handlers.router import Router
 
 NOW = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)  # a Friday, 15:00 in Vietnam
 TOPICS = ("install", "activate", "level2", "portal", "dossier", "payment", "scams", "documents")
@@ -153,6 +158,8 @@ async def measure(path: Path, settings: Settings, trace: bool) -> dict[str, floa
                     outputs[name] = render(digest)
                 figures[f"{name}_{key}"] = step.peak_mib if trace else step.seconds
                 figures[f"{name}_cpu_s"] = time.process_time() - cpu
+        if not trace:
+            figures.update(await me_during_digest(services))
     if trace:
         figures = {k: v for k, v in figures.items() if not k.endswith(("_cpu_s", "_first_s"))}
     else:
@@ -167,6 +174,31 @@ async def measure(path: Path, settings: Settings, trace: bool) -> dict[str, floa
     return figures
 
 
+async def me_during_digest(services: Services) -> dict[str, float]:
+    """A volunteer's /me sent while a province officer's /digest is being built and drawn,
+    both through the router as updates from a channel go: seconds until each is answered."""
+    router = Router(services)
+    await services.repos.members.upsert_member(
+        channel="bench", external_id="province", display_name="Sở Thông tin",
+        role=Role.PROVINCE, commune_code=None, hamlet_code=None, language="vi", at=NOW)
+    run = str(time.time_ns())  # each size measures on the same file: fresh update ids
+    started = time.perf_counter()
+    digest = asyncio.create_task(router.handle(Incoming(
+        "bench", "province", "province", f"digest-{run}", Kind.TEXT, text="/digest")))
+    await asyncio.sleep(0.05)  # the digest's update has committed and its build begun
+    asked = time.perf_counter()
+    me = await router.handle(Incoming("bench", "v2", "v2", f"me-{run}", Kind.TEXT,
+                                      text="/me"))
+    answered = time.perf_counter()
+    still_drawing = not digest.done()
+    drawn = await digest
+    finished = time.perf_counter()
+    if not me or len(drawn) < 3:
+        raise RuntimeError(f"unexpected answers: /me {me!r}, /digest {len(drawn)} replies")
+    return {"me_during_digest_s": answered - asked, "digest_answered_s": finished - started,
+            "me_answered_while_digest_drawn": float(still_drawing)}
+
+
 def child(args: argparse.Namespace) -> None:
     settings = province(args.hamlets, args.communes)
     figures = asyncio.run(measure(Path(args.child), settings, args.trace))
@@ -177,8 +209,9 @@ def in_process(path: Path, args: argparse.Namespace, trace: bool) -> dict[str, f
     """Run one measurement in a fresh Python process and return its figures."""
     command = [sys.executable, "-m", "benchmarks.digest_scale", "--child", str(path),
                "--hamlets", str(args.hamlets), "--communes", str(args.communes)]
+    # stderr is left to show: a child that fails says why.
     done = subprocess.run(command + (["--trace"] if trace else []), check=True,
-                          capture_output=True, text=True)
+                          stdout=subprocess.PIPE, text=True)
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
@@ -214,7 +247,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                   f"start {step['render_first_s']:.2f} s); peak RSS "
                   f"{step['peak_rss_mib']:.0f} MiB; Python peaks build "
                   f"{step['build_peak_mib']:.1f} MiB, workbook {step['workbook_peak_mib']:.1f} "
-                  f"MiB", flush=True)
+                  f"MiB; /me during a /digest answered in {step['me_during_digest_s']:.3f} s "
+                  f"(digest answered in {step['digest_answered_s']:.2f} s)", flush=True)
     first, last = figures["steps"][0], figures["steps"][-1]
     figures["visits_growth"] = last["visits"] / first["visits"]
     figures["build_growth"] = last["build_s"] / first["build_s"]

@@ -38,6 +38,7 @@ from typing import Any
 import aiohttp
 
 from benchmarks.common import RESULTS, percentile
+from benchmarks.procs import cpu_seconds
 from bot.app import open_services
 from bot.config import load_settings
 from bot.models import Role
@@ -82,7 +83,8 @@ async def _prepare(database: str, volunteers: int) -> list[str]:
 
 @contextlib.asynccontextmanager
 async def _workers(stub: BotApiStub, database: str, count: int, logs: Path
-                   ) -> AsyncIterator[list[int]]:
+                   ) -> AsyncIterator[tuple[list[int], list[int]]]:
+    """Start `count` bot processes; their HTTP ports and process ids."""
     ports = [free_port() for _ in range(count)]
     env = {**os.environ, "BOT_DATABASE": database, "TELEGRAM_BOT_TOKEN": stub.token,
            "TELEGRAM_BASE_URL": stub.base_url, "TELEGRAM_BASE_FILE_URL": stub.base_file_url,
@@ -101,7 +103,7 @@ async def _workers(stub: BotApiStub, database: str, count: int, logs: Path
                             if response.status == 200:
                                 break
                     await asyncio.sleep(0.1)
-        yield ports
+        yield ports, [process.pid for process in processes]
     finally:
         for process in processes:
             process.terminate()
@@ -177,8 +179,13 @@ async def run(rate: float, seconds: float, volunteers: int, postgres: str | None
             name = f"{engine}_{workers}"
             database = make[engine](name)
             codes = await _prepare(database, volunteers)
-            async with BotApiStub() as stub, _workers(stub, database, workers, Path(tmp)) as ports:
+            async with BotApiStub() as stub, \
+                    _workers(stub, database, workers, Path(tmp)) as (ports, pids):
+                cpu = sum(cpu_seconds(pid) for pid in pids)
                 result = await _burst(stub, ports, codes, rate, seconds)
+                # The bot processes' CPU (the database server's not included).
+                result["workers_cpu_ms_per_update"] = round(
+                    (sum(cpu_seconds(pid) for pid in pids) - cpu) / result["updates"] * 1000, 2)
             async with open_services(load_settings(ROOT / "config.toml"),
                                      database_path=database) as services:
                 # Each finished script saved one activation: fewer means updates were lost.
@@ -186,7 +193,9 @@ async def run(rate: float, seconds: float, volunteers: int, postgres: str | None
             figures[name] = result
             print(f"{name:14} {result['updates_per_s']:7.1f} updates/s  p50 {result['p50_ms']:8.1f} ms"
                   f"  p95 {result['p95_ms']:8.1f} ms  errors {result['errors']}"
-                  f"  saved {result['activations_saved']}/{result['scripts']}", flush=True)
+                  f"  saved {result['activations_saved']}/{result['scripts']}"
+                  f"  workers' CPU {result['workers_cpu_ms_per_update']:.2f} ms/update",
+                  flush=True)
     return figures
 
 

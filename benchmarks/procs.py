@@ -16,6 +16,12 @@ ROOT = Path(__file__).resolve().parent.parent
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
 class Process:
     """A child process that runs until its stdin is closed; `ready` is its first line."""
 
@@ -35,8 +41,7 @@ class Process:
 
     def cpu_seconds(self) -> float:
         """User and system CPU time used so far."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / _TICK
+        return cpu_seconds(self.pid)
 
     def peak_rss_mib(self) -> float:
         """The most resident memory the process has had (VmHWM)."""
