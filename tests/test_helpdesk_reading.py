@@ -227,6 +227,15 @@ def test_a_how_to_question_still_gets_the_procedure(reader: Reader, text: str, e
     assert reader.read(text).entry_id == entry
 
 
+@pytest.mark.parametrize("text", [
+    "Bố mẹ để lại mảnh đất, không ai tranh chấp gì, sang tên làm online được không",  # no dispute
+    "Tôi chuẩn bị hồ sơ xin việc, cần bản sao chứng thực căn cước, làm online được không",  # not a job here
+    "Hồ sơ mức 2 đã được duyệt. Con tôi đi học chưa về, giờ tôi tự kích hoạt thế nào",  # two sentences
+])
+def test_a_story_that_only_mentions_a_persons_matter_is_still_a_question(vocabulary: Vocabulary, text: str) -> None:
+    assert classify(text, vocabulary).intent is Intent.QUESTION
+
+
 @pytest.mark.parametrize(("text", "outcome"), [
     ("chào em", Outcome.GREET),
     ("alo có ai không", Outcome.GREET),

@@ -152,14 +152,15 @@ _OWN_CASE = _any(
     r"\b(?:xem|kiem tra|tra)\s+(?:giup|gium|dum|ho)\b(?:\s+\w+){0,6}\s+(?:ho so|tien|tro cap)\b"
     r"(?:\s+\w+){0,4}\s+(?:cua|nha)\s+(?:toi|tui|minh|em|nha|me|bo|ong|ba|vo|chong|con|anh|chi)",
     # a mistake in their own papers: "ghi sai năm sinh, ai sửa cho tôi"
-    r"\bai\s+(?:sua|chiu trach nhiem|dinh chinh)\b",
+    r"\bai\s+(?:sua|dinh chinh)\s+(?:cho|giup|gium|lai)\b|\bai\s+chiu trach nhiem\b",
     r"\b(?:why|when)\b(?:\s+\S+){0,8}\s+(?:allowance|pension|payment|benefit|money)\b",
     r"\b(?:my|our|his|her)\b(?:\s+\S+){0,4}\s+(?:pension|allowance|benefit|payment)\b",
 )
 _CHECK_HOW = _any(r"\b(?:xem|tra cuu|tra|kiem tra|coi)\s+(?:o dau|the nao|bang cach nao|cach nao)\b",
                   r"\blam sao (?:biet|xem)\b|\bhow (?:can|do) i (?:check|see|track)\b")
 _DISPUTE = _any(
-    r"\btranh chap\b|\blan (?:dat|chiem|sang)\b|\bxay lan\b|\bhoa giai\b|\bkien tung\b|\bdanh nhau\b",
+    r"(?<!khong )(?<!khong ai )(?<!khong co )\btranh chap\b",  # "không ai tranh chấp gì" is no dispute
+    r"\blan (?:dat|chiem|sang)\b|\bxay lan\b|\bhoa giai\b|\bkien tung\b|\bdanh nhau\b",
     r"\bhang xom\b(?:\s+\w+){0,6}\s+(?:lan|do rac|on ao|xay|chan|danh|no tien|chui)",
     r"\bdispute\b|\bneighbou?r\b(?:\s+\S+){0,6}\s+(?:built|fence|land|noise)",
     # asking the commune to step in: "nhờ xã giải quyết", "báo công an xử lý"
@@ -169,7 +170,9 @@ _DISPUTE = _any(
 _JOB = _any(r"\btuyen dung\b|\btuyen\s+(?:nguoi|them|nhan vien|can bo|tinh nguyen vien)\b|\bviec lam\b"
             r"|\btim viec\b|\bxin viec\b|\blam viec tai xa\b",
             r"\bapply for (?:a |the )?job\b|\bjob\b|\bhiring\b|\bvacanc")
-_NOT_JOB = re.compile(r"\bly lich\b|\btu phap\b|\bcriminal record\b|\bcertificate\b")
+# Papers for a job elsewhere ("hồ sơ xin việc cần bản sao chứng thực") are not a job at the commune.
+_NOT_JOB = re.compile(r"\bly lich\b|\btu phap\b|\bcriminal record\b|\bcertificate\b|\bho so xin viec\b"
+                      r"|\bban sao\b|\bchung thuc\b|\bsao y\b")
 
 _GREETING_WORDS = word_set(
     "xin chao chao hello hallo hi hey alo lo good morning afternoon evening there oi a da "
@@ -218,9 +221,9 @@ def classify(text: str, vocabulary: Vocabulary) -> Reading:
         return Reading(Intent.PERSON if _has_topic(text, vocabulary) else Intent.ASK_TOPIC)
     if _MISCONDUCT.search(rewritten) or (_COMPLAINT.search(rewritten) and not _HOW_TO_SEND.search(rewritten)):
         return Reading(Intent.PERSON)
-    if _OWN_CASE.search(rewritten) and not _CHECK_HOW.search(rewritten):
+    if _in_one_sentence(_OWN_CASE, text, vocabulary) and not _CHECK_HOW.search(rewritten):
         return Reading(Intent.PERSON)
-    if _DISPUTE.search(rewritten) or (_JOB.search(rewritten) and not _NOT_JOB.search(rewritten)):
+    if _in_one_sentence(_DISPUTE, text, vocabulary) or (_JOB.search(rewritten) and not _NOT_JOB.search(rewritten)):
         return Reading(Intent.PERSON)
     thanks = bool(_THANKS.search(rewritten))
     small = _GREETING_WORDS | _THANKS_WORDS if thanks else _GREETING_WORDS
@@ -278,6 +281,15 @@ def _mark_names(text: str) -> str:
 
 def _capitalised(word: str) -> bool:
     return len(word) > 1 and word[0].isupper() and word[1:].islower()
+
+
+_SENTENCE_END = re.compile(r"[.!?;\n]+")
+
+
+def _in_one_sentence(pattern: re.Pattern[str], text: str, vocabulary: Vocabulary) -> bool:
+    """True when one sentence of the message matches: in a story, "hồ sơ đã được duyệt. Con tôi đi
+    học chưa về" is not a dossier that has not come back."""
+    return any(pattern.search(vocabulary.rewrite(_mark_names(sentence))) for sentence in _SENTENCE_END.split(text))
 
 
 # Ways of asking for a person, removed to see whether anything else was said.

@@ -11,8 +11,8 @@ from enum import StrEnum
 from functools import partial
 from typing import Protocol
 
-from bot.helpdesk.classifier import GREET, REFUSE
-from bot.helpdesk.intents import Intent, address_of, classify, focus
+from bot.helpdesk.classifier import REFUSE
+from bot.helpdesk.intents import LONG_MESSAGE_WORDS, Intent, address_of, classify, focus
 from bot.helpdesk.knowledge import KnowledgeBase
 from bot.helpdesk.language import SUPPORTED, VIETNAMESE, detect_language
 from bot.helpdesk.matcher import MatchResult
@@ -85,10 +85,10 @@ class Reader:
         if not any(ch.isalpha() for ch in text):
             return reading(Outcome.GREET)  # only numbers (or nothing left): ask what they want
         result = self._match(text, reply_language)
-        if result.verdict == REFUSE and not result.wants_human:
-            return reading(Outcome.REFUSE, scam=intent.scam)
-        if result.verdict == GREET and not result.wants_human:
-            return reading(Outcome.GREET)
+        # The model's own verdict is for short messages: a long story is the writer's own case,
+        # however much it sounds like the requests it learned to refuse.
+        if result.verdict is not None and not result.wants_human and len(text.split()) <= LONG_MESSAGE_WORDS:
+            return reading(Outcome.REFUSE, scam=intent.scam) if result.verdict == REFUSE else reading(Outcome.GREET)
         entry_id = result.answer_id
         if entry_id is not None and entry_id not in self._handoff:
             return reading(Outcome.ANSWER, entry_id=entry_id, match=result)
