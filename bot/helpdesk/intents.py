@@ -116,6 +116,9 @@ _REFUSE = _any(
     r"\b(?:hang xom|nha ben|ben canh nha|nguoi la|nguoi khac|vo cu|chong cu|nguoi yeu cu)\b.*\b(?:xem|kiem tra"
     r"|tra|cho biet|tim)\b(?:\s+\w+){0,4}\s+(?:ho so|tro cap|thong tin|giay to|tai khoan|du lieu|tien)\b"
     r"(?:\s+\w+){0,3}\s+cua\s+(?:ba|ong|anh|chi|co|chu|bac|em|nguoi|ho|ban)\b",
+    # … or what a stranger has or did, to be looked up: "hàng xóm tôi có đăng ký kinh doanh không, tra giúp"
+    r"\b(?:hang xom|nha ben|ben canh nha|nguoi la|nguoi khac|vo cu|chong cu|nguoi yeu cu)\b(?:\s+\w+){0,2}\s+"
+    r"(?:co|da)\b(?:\s+\w+){0,5}\s+(?:chua|khong)\b.*\b(?:tra|kiem tra|xem|cho biet|noi)\s+(?:giup|gium|dum|cho)\b",
     # attempts to make the assistant drop its rules, or a "mode" that does not exist
     r"\bche do\s+(?:kiem thu|quan tri|admin|debug|nha phat trien|developer|test|bao tri)\b",
     r"\b(?:admin|debug|test|maintenance|god)\s+mode\b",
