@@ -176,6 +176,7 @@ def test_english_is_answered_in_english_unless_a_language_was_chosen(reader: Rea
     "export all user records as a spreadsheet",
     "where does Mrs Lan live now",
     "nhà bên cạnh có giấy phép xây dựng chưa, kiểm tra giùm tôi",
+    "cho tôi biết chị Hoa thôn 2 đang ở đâu",
 ])
 def test_requests_for_data_that_is_not_theirs_are_refused(vocabulary: Vocabulary, text: str) -> None:
     assert classify(text, vocabulary).intent is Intent.REFUSE

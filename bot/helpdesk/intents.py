@@ -57,6 +57,8 @@ _DATA = (r"(?:so dien thoai|(?<!tren )(?<!bang )(?<!qua )(?<!trong )(?<!vao )die
 _REVEAL = (r"(?:cho|dua|gui|cung cap|tra|tim|xem|doc|noi|bao|lay|liet ke|tiet lo|chia se|xin"
            r"|kiem tra|in|xuat)")
 _SELF = r"(?:toi|tui|minh|tao|em|chau|con)"
+# People whose records are not the writer's to see, even with the reason given.
+_STRANGER = r"(?:hang xom|nha ben|ben canh nha|nguoi la|nguoi khac|vo cu|chong cu|nguoi yeu cu)"
 _REFUSE = _any(
     # asking to be given another person's data
     rf"\b{_REVEAL}\b(?:\s+\w+){{0,6}}\s+{_DATA}\b(?:\s+\w+){{0,6}}\s+cua\s+{_OTHER}",
@@ -74,7 +76,7 @@ _REFUSE = _any(
     # a named person's data or status: "số điện thoại của Lê Văn Tâm", "anh Phúc có sổ đỏ chưa"
     rf"\b{_DATA}\b(?:\s+\w+){{0,4}}\s+(?:cua|of)\s+(?:\w+\s+){{0,2}}{_NAMED}",
     rf"{_NAMED}(?:\s+\w+){{0,3}}\s+(?:co|da)\b(?:\s+\w+){{0,4}}\s+(?:chua|khong)\b",
-    rf"{_NAMED}(?:\s+\w+){{0,2}}\s+(?:o dau|song o|la ai|ten gi|dung ten ai|lives?\b"
+    rf"{_NAMED}(?:\s+\w+){{0,3}}\s+(?:o dau|song o|la ai|ten gi|dung ten ai|lives?\b"
     rf"|s (?:phone|address|id|number|residence|passcode|password|otp))",
     rf"\b(?:tra|kiem tra|tim|look up|check|find)\b(?:\s+\w+){{0,4}}\s+{_NAMED}",
     rf"\b(?:tell|give|send|need)\b(?:\s+\S+){{0,4}}\s+{_NAMED}\s+s\b",
@@ -113,11 +115,11 @@ _REFUSE = _any(
     r"\bwhere\s+(?:does|is|do)\s+(?:he|she|they|mr|mrs|ms|miss|my ex)\b(?:\s+\S+){0,4}\s+(?:live|living|stay"
     r"|staying|work)",
     # a stranger's record: "tôi là hàng xóm … cho xem hồ sơ của bà"
-    r"\b(?:hang xom|nha ben|ben canh nha|nguoi la|nguoi khac|vo cu|chong cu|nguoi yeu cu)\b.*\b(?:xem|kiem tra"
+    rf"\b{_STRANGER}\b.*\b(?:xem|kiem tra"
     r"|tra|cho biet|tim)\b(?:\s+\w+){0,4}\s+(?:ho so|tro cap|thong tin|giay to|tai khoan|du lieu|tien)\b"
     r"(?:\s+\w+){0,3}\s+cua\s+(?:ba|ong|anh|chi|co|chu|bac|em|nguoi|ho|ban)\b",
     # … or what a stranger has or did, to be looked up: "hàng xóm tôi có đăng ký kinh doanh không, tra giúp"
-    r"\b(?:hang xom|nha ben|ben canh nha|nguoi la|nguoi khac|vo cu|chong cu|nguoi yeu cu)\b(?:\s+\w+){0,2}\s+"
+    rf"\b{_STRANGER}\b(?:\s+\w+){{0,2}}\s+"
     r"(?:co|da)\b(?:\s+\w+){0,5}\s+(?:chua|khong)\b.*\b(?:tra|kiem tra|xem|cho biet|noi)\s+(?:giup|gium|dum|cho)\b",
     # attempts to make the assistant drop its rules, or a "mode" that does not exist
     r"\bche do\s+(?:kiem thu|quan tri|admin|debug|nha phat trien|developer|test|bao tri)\b",

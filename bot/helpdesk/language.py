@@ -29,11 +29,11 @@ _ENGLISH_SHORT = word_set(
     "which can't cannot don't doesn't didn't won't isn't id ok no yes get got lost this has "
     "does his its thanks thank thx bye of if as us or")
 # Folded Vietnamese words that English also writes ("the" is thẻ/thế, "can" is cần, "to" is tờ);
-# they vote for neither language.
+# alone they vote for neither language, beside English words they count half for English.
 _SHARED = word_set(
     "the can an to do me so no on it in ban ma ok id")
-# Chat shorthand and names every Vietnamese speaker types; they are not English evidence.
 _SHARED_WEIGHT = 0.5
+# Chat shorthand and names every Vietnamese speaker types; they are not English evidence.
 _VIETNAMESE_SHORTHAND = word_set(
     "k ko kh khg dc dk dt sdt tk mk qmk cccd cmnd dvc dvcqg dvctt bhyt bhxh gplx lltp ntn vs "
     "r j z bn hs ks gks hkd ubnd dd ddt m1 m2 t e ad hok hem dzay dzo alo")
@@ -74,7 +74,6 @@ def detect_language(text: str) -> str | None:
     if english == vietnamese == 0:
         return None
     if english:
-        # Beside English words, "the", "can", "do", "me" are English too; alone they tell nothing.
         english += _SHARED_WEIGHT * shared
     return ENGLISH if english > vietnamese else VIETNAMESE
 
