@@ -40,6 +40,9 @@ def reader() -> Reader:
     ("qmk vneid", "quen mat khau vneid"),
     ("mất cái điện thoại", "mat chiec dien thoai"),
     ("đinh danh mức 2", "dinh danh muc 2"),
+    ("thằng em dô ở với tui", "thang em vao o voi toi"),
+    ("mạ tui lãnh tiền người già", "me toi nhan tien nguoi gia"),
+    ("app đứng hình, mần răng", "app ung dung bi treo lam sao"),
 ])
 def test_regional_words_voice_slips_and_shorthand_are_understood(vocabulary: Vocabulary, typed: str,
                                                                  meant: str) -> None:
