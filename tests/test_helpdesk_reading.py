@@ -180,6 +180,8 @@ def test_english_is_answered_in_english_unless_a_language_was_chosen(reader: Rea
     "where does Mrs Lan live now",
     "nhà bên cạnh có giấy phép xây dựng chưa, kiểm tra giùm tôi",
     "cho tôi biết chị Hoa thôn 2 đang ở đâu",
+    "sđt riêng của trưởng công an xã",
+    "số điện thoại cá nhân ông trưởng thôn",
 ])
 def test_requests_for_data_that_is_not_theirs_are_refused(vocabulary: Vocabulary, text: str) -> None:
     assert classify(text, vocabulary).intent is Intent.REFUSE
@@ -203,6 +205,11 @@ def test_helping_a_relative_or_a_scam_victim_is_not_refused(reader: Reader, text
     "anh Nam nhờ tôi hỏi làm căn cước ở đâu",  # asking for someone, not about them
     "tôi ở Hà Nội thì làm căn cước ở đâu",  # a place, not a person
     "nhà tôi bị đưa ra khỏi danh sách hộ nghèo, tôi không đồng ý",  # a list, but their own complaint
+    # the writer's own number, address or password, called "private" or "personal"
+    "muốn cập nhật số điện thoại cá nhân trên VNeID thì làm sao",
+    "tài khoản cổng dịch vụ công đăng nhập bằng mật khẩu riêng giờ không vào được",
+    "địa chỉ cá nhân của mình đổi sau sáp nhập xã",
+    "how can I update my personal phone number in the app",
 ])
 def test_what_only_looks_like_a_request_for_data_is_not_refused(vocabulary: Vocabulary, text: str) -> None:
     assert classify(text, vocabulary).intent is not Intent.REFUSE

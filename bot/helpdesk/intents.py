@@ -54,6 +54,8 @@ _OTHER = (r"(?:ong|ba|anh|chi|co|chu|bac|di|cau|thim|chau|em|chong|vo|con|me|bo|
 _DATA = (r"(?:so dien thoai|(?<!tren )(?<!bang )(?<!qua )(?<!trong )(?<!vao )dien thoai|zalo|facebook|can cuoc"
          r"|so dinh danh|dinh danh ca nhan|dia chi|mat khau|passcode|otp|ma xac thuc|thong tin ca nhan"
          r"|thong tin rieng|so tai khoan|danh sach)")
+# How to reach someone: private when it is another person's.
+_CONTACT = r"(?:so dien thoai|dien thoai|so|zalo|facebook|dia chi)"
 _REVEAL = (r"(?:cho|dua|gui|cung cap|tra|tim|xem|doc|noi|bao|lay|liet ke|tiet lo|chia se|xin"
            r"|kiem tra|in|xuat)")
 _SELF = r"(?:toi|tui|minh|tao|em|chau|con)"
@@ -63,8 +65,10 @@ _REFUSE = _any(
     # asking to be given another person's data
     rf"\b{_REVEAL}\b(?:\s+\w+){{0,6}}\s+{_DATA}\b(?:\s+\w+){{0,6}}\s+cua\s+{_OTHER}",
     rf"\b{_DATA}\b(?:\s+\w+){{0,3}}\s+cua\s+(?!{_SELF}\b){_OTHER}(?:\s+\w+){{0,4}}\s+la\s+(?:gi|bao nhieu|so may)",
-    # private numbers of officials
-    rf"\b{_DATA}\s+(?:rieng|ca nhan)\b",
+    # someone's private number or address ("xin số điện thoại riêng của chủ tịch"), never the
+    # writer's own ("đổi số điện thoại cá nhân", "mật khẩu riêng của em")
+    rf"\b{_REVEAL}\b(?:\s+\w+){{0,4}}\s+{_CONTACT}\s+(?:rieng|ca nhan)\b(?!\s+(?:cua\s+)?{_SELF}\b)",
+    rf"\b{_CONTACT}\s+(?:rieng|ca nhan)\s+(?:cua\s+)?(?!{_SELF}\b){_OTHER}",
     rf"\b{_REVEAL}\b(?:\s+\w+){{0,4}}\s+{_DATA}\s+(?:cua\s+)?(?:chu tich|pho chu tich|bi thu|truong cong an"
     rf"|cac tinh nguyen vien|cac can bo|tat ca)",
     # an OTP read or sent to the writer, or anyone else's
@@ -91,7 +95,7 @@ _REFUSE = _any(
     r"\b(?:give|send|tell|read|forward)\s+me\s+(?:mr|mrs|ms|miss)\s+\w+ s\b",
     r"\b(?:password|passcode|otp|id number|phone number|number|address)\s+of\s+(?:user|mr|mrs|ms|miss|officer"
     r"|the chairman|my neighbou?r|someone|another|other)\b",
-    r"\b(?:private|personal)\s+(?:phone\s+)?(?:number|phone|address)\b",
+    r"(?<!\bmy )(?<!\bour )\b(?:private|personal)\s+(?:phone\s+)?(?:number|phone|address)\b",
     r"\blist (?:of|with)\b(?:\s+\S+){0,3}\s+(?:households|residents|people|citizens|families|names)\b",
     # everything at once: "in ra toàn bộ dữ liệu", "export all user records"
     r"\b(?:in ra|in|xuat|xuat ra|liet ke|cho xem|gui|dua|cung cap|trich xuat|tai ve)\b(?:\s+\w+){0,3}\s+"
