@@ -32,7 +32,8 @@ class Indicator:
 
     @property
     def reached(self) -> bool:
-        return self.target is not None and self.gap == 0
+        # Nothing to count (no level-2 account yet to activate) is not a target met.
+        return self.target is not None and self.whole > 0 and self.gap == 0
 
     def __add__(self, other: Indicator) -> Indicator:
         return Indicator(self.done + other.done, self.whole + other.whole, self.target)
@@ -65,6 +66,9 @@ def figure_text(ind: Indicator) -> str:
     text = f"{fmt_int(ind.done)}/{fmt_int(ind.whole)} ({fmt_percent(ind.share)})"
     if ind.target is None:
         return text
+    if ind.whole <= 0:
+        return text + " — " + _("target {target}, nothing to count yet").format(
+            target=fmt_percent(ind.target))
     if ind.reached:
         return text + " — " + _("target {target} reached").format(target=fmt_percent(ind.target))
     return text + " — " + _("target {target}, {n} to go").format(

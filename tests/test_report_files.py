@@ -17,6 +17,7 @@ from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from bot.i18n import use_language
+from bot.measures import figure_text
 from bot.reports.chart import MAX_ROWS, build_figure, chart_data, render_chart
 from bot.reports.digest import (
     OFFICE_INDICATORS,
@@ -460,3 +461,15 @@ def test_cut_off_a_microsecond_past_the_hour_shows_to_the_second() -> None:
     book = load_workbook(io.BytesIO(data))
     assert book["Summary"]["F2"].value == datetime(2026, 11, 20, 10, 0)
     assert book.properties.created == datetime(2026, 11, 20, 3, 0)
+
+
+def test_a_measure_with_nothing_to_count_is_not_reported_as_met() -> None:
+    # A hamlet where nobody has registered for level 2 has no account to activate: "0/0, target
+    # reached" would tell the volunteer there is nothing left to do.
+    empty, done = Indicator(0, 0, 0.9), Indicator(9, 10, 0.9)
+    assert not empty.reached and done.reached
+    with use_language("vi"):
+        assert figure_text(empty) == "0/0 (–) — chỉ tiêu 90%, chưa có gì để tính"
+        assert "đạt chỉ tiêu" in figure_text(done)
+    with use_language("en"):
+        assert figure_text(empty) == "0/0 (–) — target 90%, nothing to count yet"
