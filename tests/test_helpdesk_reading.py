@@ -210,6 +210,8 @@ def test_helping_a_relative_or_a_scam_victim_is_not_refused(reader: Reader, text
     "tài khoản cổng dịch vụ công đăng nhập bằng mật khẩu riêng giờ không vào được",
     "địa chỉ cá nhân của mình đổi sau sáp nhập xã",
     "how can I update my personal phone number in the app",
+    "đăng ký VNeID có phải cung cấp số điện thoại cá nhân không",
+    "kiểm tra số điện thoại cá nhân đã đăng ký với VNeID ở đâu",
 ])
 def test_what_only_looks_like_a_request_for_data_is_not_refused(vocabulary: Vocabulary, text: str) -> None:
     assert classify(text, vocabulary).intent is not Intent.REFUSE

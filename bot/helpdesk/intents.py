@@ -65,9 +65,8 @@ _REFUSE = _any(
     # asking to be given another person's data
     rf"\b{_REVEAL}\b(?:\s+\w+){{0,6}}\s+{_DATA}\b(?:\s+\w+){{0,6}}\s+cua\s+{_OTHER}",
     rf"\b{_DATA}\b(?:\s+\w+){{0,3}}\s+cua\s+(?!{_SELF}\b){_OTHER}(?:\s+\w+){{0,4}}\s+la\s+(?:gi|bao nhieu|so may)",
-    # someone's private number or address ("xin số điện thoại riêng của chủ tịch"), never the
-    # writer's own ("đổi số điện thoại cá nhân", "mật khẩu riêng của em")
-    rf"\b{_REVEAL}\b(?:\s+\w+){{0,4}}\s+{_CONTACT}\s+(?:rieng|ca nhan)\b(?!\s+(?:cua\s+)?{_SELF}\b)",
+    # someone else's private number or address ("số điện thoại riêng của chủ tịch"): "private"
+    # alone is the writer's own as often ("cung cấp số điện thoại cá nhân khi đăng ký")
     rf"\b{_CONTACT}\s+(?:rieng|ca nhan)\s+(?:cua\s+)?(?!{_SELF}\b){_OTHER}",
     rf"\b{_REVEAL}\b(?:\s+\w+){{0,4}}\s+{_DATA}\s+(?:cua\s+)?(?:chu tich|pho chu tich|bi thu|truong cong an"
     rf"|cac tinh nguyen vien|cac can bo|tat ca)",
