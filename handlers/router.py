@@ -251,8 +251,8 @@ class Router:
         values = [v for reply in replies for v in reply.option_values()
                   if not v.startswith("nav:")]
         if values:
-            await self.services.repos.conversations.remember_options(channel, person, values, now,
-                                                       now - OFFER_LIFETIME)
+            await self.services.repos.conversations.remember_options(
+                channel, person, values, now, now - OFFER_LIFETIME)
 
     async def _dispatch(self, msg: Incoming, member: Member | None,
                         state: Conversation | None) -> list[Reply]:
@@ -359,6 +359,11 @@ class Router:
             return not found
         return intent is not None
 
+    async def _save_state(self, ctx: Ctx, state: Conversation | None) -> None:
+        """Keep where this person is in a flow (None: in none), with the update's writes."""
+        await self.services.repos.conversations.save(ctx.msg.channel, ctx.msg.user_id, state,
+                                                     self.services.clock())
+
     async def _finish(self, ctx: Ctx, turn: Turn) -> list[Reply]:
         """Store where the user is now; follow a hand-over to another flow."""
         replies = list(turn.replies)
@@ -368,8 +373,7 @@ class Router:
             started = await self.flows[name].begin(ctx, data)
             replies += started.replies
             state = started.state
-        await self.services.repos.conversations.save(ctx.msg.channel, ctx.msg.user_id, state,
-                                                    self.services.clock())
+        await self._save_state(ctx, state)
         return replies
 
     async def _begin(self, ctx: Ctx, name: str, data: dict[str, Any] | None = None
@@ -484,8 +488,7 @@ class Router:
         # takes back what it can and says exactly what stays.
         kept = (await flow.stopped(ctx, state)
                 if state is not None and isinstance(flow, Stoppable) else None)
-        await self.services.repos.conversations.save(ctx.msg.channel, ctx.msg.user_id, None,
-                                                    self.services.clock())
+        await self._save_state(ctx, None)
         text = kept or (_("Stopped. Nothing was saved.") if state
                         else _("There was nothing to stop."))
         if ctx.member is None:
@@ -531,8 +534,7 @@ class Router:
             if ctx.member is None:
                 turn = await self.desk.begin(ctx, {})
                 return [*await self._finish(ctx, turn), Reply(commands=commands_for(None))]
-            await self.services.repos.conversations.save(ctx.msg.channel, ctx.msg.user_id, None,
-                                                        self.services.clock())
+            await self._save_state(ctx, None)
             hello = (_("Hello, {name}!").format(name=ctx.member.display_name)
                      if ctx.member.display_name else _("Hello!"))
             return [main_menu(ctx.member, hello + "\n" + _("What would you like to do?")),
@@ -560,8 +562,7 @@ class Router:
                 "You are already on the team ({place}), so I did not use this code: it still "
                 "works for the person it was meant for.").format(place=_place(ctx, member))
                 + "\n" + _("What would you like to do?"))]
-        await self.services.repos.conversations.save(ctx.msg.channel, ctx.msg.user_id, None,
-                                                    self.services.clock())
+        await self._save_state(ctx, None)
         return [main_menu(member, _welcome(ctx, member)),
                 Reply(commands=commands_for(member))]
 
