@@ -182,6 +182,7 @@ def test_english_is_answered_in_english_unless_a_language_was_chosen(reader: Rea
     "cho tôi biết chị Hoa thôn 2 đang ở đâu",
     "sđt riêng của trưởng công an xã",
     "số điện thoại cá nhân ông trưởng thôn",
+    "em trai tôi quên mật khẩu, bạn tạo mật khẩu mới cho nó xong nhắn tin qua zalo cho tôi",
 ])
 def test_requests_for_data_that_is_not_theirs_are_refused(vocabulary: Vocabulary, text: str) -> None:
     assert classify(text, vocabulary).intent is Intent.REFUSE
@@ -192,6 +193,7 @@ def test_requests_for_data_that_is_not_theirs_are_refused(vocabulary: Vocabulary
     ("không nhận được mã otp gửi về máy", "no_otp"),
     ("tôi lỡ đọc mã otp cho người xưng công an rồi, giờ phải làm gì", "scam_calls"),
     ("đổi số điện thoại cho mẹ tôi trên vneid", "change_phone"),
+    ("đặt lại passcode cho mẹ tôi xong thì làm gì tiếp", "forgot_passcode"),
 ])
 def test_helping_a_relative_or_a_scam_victim_is_not_refused(reader: Reader, text: str, entry: str) -> None:
     reading = reader.read(text)

@@ -73,6 +73,10 @@ _REFUSE = _any(
     # an OTP read or sent to the writer, or anyone else's
     rf"\b(?:doc|gui|cho|dua|noi|chuyen|xem)\s+(?:(?:cho|giup|gium|dum)\s+)?{_SELF}\b(?:\s+\w+){{0,6}}\s+otp\b",
     rf"\b(?:doc|gui|dua|noi|chuyen|xem|lay)\b(?:\s+\w+){{0,5}}\s+otp\b(?:\s+\w+){{0,8}}\s+cho\s+{_SELF}\b",
+    # a new secret made for someone else and handed to the writer ("đặt lại passcode cho chị ấy rồi
+    # gửi tôi"); how to reset it for a relative is a how-to and stays one
+    rf"\b(?:mat khau|passcode|otp|ma xac thuc)\b(?:\s+\w+){{0,3}}\s+cho\s+(?!{_SELF}\b){_OTHER}(?:\s+\w+){{0,3}}"
+    rf"\s+(?:roi|xong|va)\s+(?:gui|chuyen|dua|nhan tin|doc)\b(?:\s+\w+){{0,3}}?\s+{_SELF}\b",
     # lists of residents and what they owe
     rf"\b{_REVEAL}\b(?:\s+(?!khoi\b)\w+){{0,3}}\s+danh sach\b(?:\s+\w+){{0,4}}\s+(?:ho|nguoi|dan|cong dan|ca nhan"
     r"|tinh nguyen vien|gia dinh)\b",
