@@ -92,10 +92,12 @@ class Database:
     runs its statements on the event loop's own thread. They cannot wait for anyone then (in
     WAL mode readers never block the writer) and take microseconds, less than the two thread
     wake-ups a trip to aiosqlite's thread costs, which on a busy machine were most of an
-    update's CPU. What may wait goes to that thread: BEGIN IMMEDIATE (another process may
-    hold the lock, up to the busy timeout), COMMIT (its fsync), executemany (imports), and
-    everything outside a unit. The two never use the connection at the same time: a
-    statement run here first waits until the thread has finished everything queued to it.
+    update's CPU. BEGIN IMMEDIATE is tried here too, with no busy wait; only when another
+    program holds the write lock does it go to that thread, to wait up to the busy timeout.
+    What may take long goes there: COMMIT (its fsync, and SQLite's checkpoints), executemany
+    (imports), and everything outside a unit. The two never use the connection at the same
+    time: a statement run here first waits until the thread has finished everything queued
+    to it.
     """
 
     engine = "sqlite"
@@ -203,9 +205,10 @@ class Database:
     async def transaction(self) -> AsyncIterator[None]:
         """All writes inside commit together or not at all; nested use joins the outer one.
 
-        BEGIN IMMEDIATE goes with the first statement (a trip to the connection's thread),
-        the statements after it run on the loop's thread, and deferred writes go with COMMIT
-        (another trip). Inside the lock nothing else writes meanwhile, so the unit sees and
+        BEGIN IMMEDIATE goes with the first statement, on the loop's thread when the write
+        lock is free at once (else on the connection's thread, which may wait for it), the
+        statements after it run on the loop's thread, and deferred writes go with COMMIT (a
+        trip to the connection's thread). Inside the lock nothing else writes meanwhile, so the unit sees and
         does exactly what it would with a trip per statement.
         """
         if self._unit.get() is not None:
@@ -277,6 +280,25 @@ class Database:
             await asyncio.shield(self._last_trip)
         return _run(self.conn._conn, statements)
 
+    async def _begin_here(self) -> bool:
+        """BEGIN IMMEDIATE on the loop's thread when the write lock is free at once (it is,
+        unless another program writes: this process's units take turns on `_lock`).
+
+        False when it is not: the unit then begins on the connection's thread, which waits
+        up to the busy timeout without stopping the event loop.
+        """
+        while self._last_trip is not None and not self._last_trip.done():
+            await asyncio.shield(self._last_trip)
+        raw = self.conn._conn
+        raw.execute("PRAGMA busy_timeout = 0")
+        try:
+            raw.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError:  # SQLITE_BUSY: someone else holds the lock
+            return False
+        finally:
+            raw.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
+        return True
+
     async def batch(self, statements: Sequence[Statement]) -> list[Batched]:
         """Run several statements in one trip, in order; each one's rowcount and rows.
 
@@ -292,6 +314,8 @@ class Database:
         unit = self._unit.get()
         if unit is None:
             return await self._trip(statements, many)
+        if not unit.begun and not many and await self._begin_here():
+            unit.begun = unit.held = True
         head = self._flush(unit)
         if unit.held and not many:
             return (await self._here([*head, *statements]))[len(head):]

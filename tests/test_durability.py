@@ -43,6 +43,42 @@ async def test_a_failed_begin_does_not_leave_later_updates_outside_a_transaction
         assert await db.fetchall("SELECT * FROM t") == []
 
 
+async def test_a_unit_waits_for_another_programs_write_lock_without_stopping_the_loop(
+        tmp_path: Path) -> None:
+    # The write lock is normally taken on the event loop's thread with no waiting; held by
+    # another program, the unit waits for it on the connection's thread (busy timeout)
+    # while the loop goes on serving everyone else, then commits.
+    path = tmp_path / "t.sqlite3"
+    async with Database(path, busy_timeout_ms=5000) as db:
+        await db.execute("CREATE TABLE t (x INTEGER)")
+        other = _lock_for_writing(path)
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0.01)
+
+        async def unit() -> None:
+            async with db.transaction():
+                await db.execute("INSERT INTO t VALUES (1)")
+
+        ticking = asyncio.create_task(ticker())
+        writing = asyncio.create_task(unit())
+        await asyncio.sleep(0.3)
+        assert not writing.done()  # still waiting for the lock…
+        assert ticks >= 10  # …and the loop ran meanwhile
+        other.execute("INSERT INTO t VALUES (0)")
+        other.commit()
+        other.close()
+        await asyncio.wait_for(writing, 5)
+        ticking.cancel()
+        assert [r[0] for r in await db.fetchall("SELECT x FROM t ORDER BY x")] == [0, 1]
+        # The busy timeout is back for whatever runs next on the connection.
+        assert (await db.fetchone("PRAGMA busy_timeout"))[0] == 5000
+
+
 async def test_units_whose_commits_overlap_the_next_unit_all_commit_in_order(
         tmp_path: Path) -> None:
     # A unit lets the lock go once its COMMIT is queued; the next unit (here often one that
