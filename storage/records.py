@@ -108,19 +108,23 @@ class RecordRepository:
 
     async def recent_entries(self, member_id: int, since: datetime, limit: int) -> list[Entry]:
         """A member's own non-voided records since a moment, newest first."""
+        # Each kind takes its newest `limit` rows straight from its (member_id, recorded_at)
+        # index: a busy volunteer's week of records is never all read and sorted to show 6.
         rows = await self.db.fetchall(
             "SELECT kind, r.id, r.household_id, h.code, h.head_name, r.recorded_at, r.level2,"
             " r.activated, r.capable, r.topics, r.follow_up_on FROM ("
-            "  SELECT 'activation' AS kind, id, household_id, recorded_at,"
+            "  SELECT * FROM (SELECT 'activation' AS kind, id, household_id, recorded_at,"
             "   level2_registered AS level2, activated, household_capable AS capable,"
-            "   NULL AS topics, NULL AS follow_up_on FROM activations"
+            "   NULL AS topics, CAST(NULL AS DATE) AS follow_up_on FROM activations"
             "   WHERE member_id = ? AND voided_at IS NULL AND recorded_at >= ?"
+            "   ORDER BY recorded_at DESC, id DESC LIMIT ?) AS a"
             "  UNION ALL"
-            "  SELECT 'visit', id, household_id, recorded_at, 0, 0, 0, topics, follow_up_on"
-            "   FROM visits WHERE member_id = ? AND voided_at IS NULL AND recorded_at >= ?"
+            "  SELECT * FROM (SELECT 'visit', id, household_id, recorded_at, 0, 0, 0, topics,"
+            "   follow_up_on FROM visits WHERE member_id = ? AND voided_at IS NULL"
+            "   AND recorded_at >= ? ORDER BY recorded_at DESC, id DESC LIMIT ?) AS v"
             ") AS r JOIN households h ON h.id = r.household_id"
             " ORDER BY r.recorded_at DESC, r.id DESC LIMIT ?",
-            (member_id, _ts(since), member_id, _ts(since), limit))
+            (member_id, _ts(since), limit, member_id, _ts(since), limit, limit))
         return [Entry(kind=r[0], id=r[1], household_id=r[2], household_code=r[3],
                       head_name=r[4], recorded_at=as_datetime(r[5]),
                       level2_registered=r[6], activated=r[7], household_capable=bool(r[8]),

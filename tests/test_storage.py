@@ -252,3 +252,38 @@ async def test_queued_messages_leave_nothing_that_reads_as_an_id_number(
             await services.repos.outbox.queue_message("console", f"c{n}", {"text": "Chào"},
                                                       clock())
     assert not contains_citizen_id(await dump_tables(services.db))
+
+
+@ON_BOTH_ENGINES
+async def test_recent_entries_mix_both_kinds_newest_first_within_the_limit(
+        services: Services, console: ConsoleChannel, clock: FakeClock) -> None:
+    # What /activate offers and /fix lists: a volunteer's newest entries of either kind,
+    # however many older ones there are, none voided, none of someone else's.
+    await join(services, console, "v1")
+    await join(services, console, "v2", name="Mai")
+    members = services.repos.members
+    v1, v2 = await members.member("console", "v1"), await members.member("console", "v2")
+    assert v1 is not None and v2 is not None
+    households = [await services.repos.households.household_by_code(f"X01-00{n}")
+                  for n in range(1, 5)]
+    logged: list[tuple[str, int]] = []
+    for n in range(8):
+        clock.advance(minutes=5)
+        household = households[n % 4]
+        assert household is not None
+        if n % 3 == 1:
+            visit = await services.records.log_visit(v1, household, topics=["install"],
+                                                     follow_up_on=None)
+            logged.append(("visit", visit.id))
+        else:
+            act = await services.records.log_activation(v1, household, level2=0, activated=0,
+                                                        capable=True)
+            logged.append(("activation", act.id))
+        await services.records.log_activation(v2, household, level2=0, activated=0,
+                                               capable=True)
+    kind, last = logged[-1]
+    assert await services.repos.records.void_record(kind, last, v1.id, clock())
+    newest = list(reversed(logged[:-1]))
+    for limit in (1, 3, 6, 50):
+        entries = await services.records.recent(v1, limit=limit)
+        assert [(e.kind, e.id) for e in entries] == newest[:limit]
