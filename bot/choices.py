@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from functools import lru_cache
 
 from bot.messages import Option, Reply
 from bot.textnorm import fold, parse_count
@@ -52,8 +53,16 @@ def _folded(text: str) -> str:
     return " ".join(_ABBREVIATIONS.get(word, word) for word in _MARKS.sub(" ", fold(text)).split())
 
 
-def _segments(label: str) -> list[str]:
-    return [part for part in _SEGMENT_SPLIT.split(label) if part.strip()]
+@lru_cache(maxsize=4096)
+def _label_forms(label: str, with_diacritics: bool) -> tuple[str, tuple[str, ...]]:
+    """An option's label and its parts, normalised as a typed reply is compared with them.
+
+    Cached: each typed reply is compared with every option, and the same labels (Save,
+    Cancel, a volunteer's households) come back update after update.
+    """
+    norm = _plain if with_diacritics else _folded
+    parts = (part for part in _SEGMENT_SPLIT.split(label) if part.strip())
+    return norm(label), tuple(norm(part) for part in parts)
 
 
 def resolve(text: str, options: Sequence[Option]) -> Option | None:
@@ -76,21 +85,21 @@ def resolve(text: str, options: Sequence[Option]) -> Option | None:
         index = int(typed)
         return options[index - 1] if 1 <= index <= len(options) else None
     # Typed with diacritics: compare with them, so "Lân" never picks "Lan".
-    norm = _plain if fold(typed) != " ".join(typed.casefold().split()) else _folded
-    wanted = norm(typed)
+    diacritics = fold(typed) != " ".join(typed.casefold().split())
+    wanted = (_plain if diacritics else _folded)(typed)
     if not wanted:
         return None
-    whole = [o for o in options
-             if wanted in (norm(o.label), *(norm(s) for s in _segments(o.label)))]
+    forms = [(o, *_label_forms(o.label, diacritics)) for o in options]
+    whole = [o for o, label, parts in forms if wanted == label or wanted in parts]
     if whole:
         return whole[0] if len(whole) == 1 else None
     # The first words of one option ("sua" → "Sửa lại"), or, for a longer phrase, words that
     # only one option contains ("kich hoat" → "Ghi kích hoạt").
-    starts = [o for o in options if f"{norm(o.label)} ".startswith(f"{wanted} ")]
+    starts = [o for o, label, _parts in forms if f"{label} ".startswith(f"{wanted} ")]
     if starts:
         return starts[0] if len(starts) == 1 else None
     if len(wanted) < 4:
         return None
     pattern = re.compile(rf"(?:^|\s){re.escape(wanted)}(?:\s|$)")
-    inside = [o for o in options if pattern.search(norm(o.label))]
+    inside = [o for o, label, _parts in forms if pattern.search(label)]
     return inside[0] if len(inside) == 1 else None
