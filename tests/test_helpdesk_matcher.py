@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"
 DEV = ROOT / "benchmarks" / "helpdesk_dev.tsv"
 # Earlier held-out sets, each measured once, then used for development.
-ROUNDS = [ROOT / "benchmarks" / f"helpdesk_round{n}.tsv" for n in (1, 2, 3, 4, 5, "6dev", "8dev")]
+ROUNDS = [ROOT / "benchmarks" / f"helpdesk_round{n}.tsv" for n in (1, 2, 3, 4, 5, "6dev", "8dev", 6)]
 # Written apart and never looked at question by question: the benchmark reports it. It is added
 # for the final measurement; until then the other sets are checked alone.
 HELDOUT = ROOT / "benchmarks" / "helpdesk_heldout.tsv"
@@ -302,7 +302,7 @@ def test_development_set_figures(reader: Reader) -> None:
     readings = [(r, reader.read(r["question"])) for r in rows]
     right = sum(_right(r, x) for r, x in readings) / len(rows)
     wrong = sum(x.entry_id is not None and x.entry_id != r["expected"] for r, x in readings) / len(rows)
-    # Measured 0.845 right and 0.053 confident-wrong (over 2,015 questions; the later rounds are
+    # Measured 0.847 right and 0.052 confident-wrong (over 2,244 questions; the later rounds are
     # harder than the first development set); the bounds leave a few questions of slack.
     assert right >= 0.835, f"right {right:.3f}"
     assert wrong <= 0.058, f"confident-wrong {wrong:.3f}"
