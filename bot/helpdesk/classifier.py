@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 LABELLED_SETS = tuple(ROOT / "benchmarks" / name for name in (
     "helpdesk_dev.tsv", "helpdesk_round1.tsv", "helpdesk_round2.tsv", "helpdesk_round3.tsv",
     "helpdesk_round4.tsv", "helpdesk_round5.tsv", "helpdesk_round6dev.tsv",
-    "helpdesk_round8dev.tsv", "helpdesk_round6.tsv"))
+    "helpdesk_round7dev.tsv", "helpdesk_round8dev.tsv", "helpdesk_round6.tsv"))
 # Classes that are not entries: questions only a person can answer (out of scope, a specific case),
 # requests nobody may answer, and small talk. The intent rules catch most refusals and greetings
 # before any matching; these classes catch the phrasings the rules do not know.
