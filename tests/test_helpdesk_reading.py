@@ -10,6 +10,7 @@ import pytest
 
 from bot.helpdesk.intents import Intent, address_of, classify, focus
 from bot.helpdesk.language import detect_language
+from bot.helpdesk.matcher import Candidate, MatchResult
 from bot.helpdesk.privacy import redact_ids
 from bot.helpdesk.reader import Outcome, Reader
 from bot.helpdesk.service import knowledge
@@ -143,6 +144,11 @@ def test_codes_phones_and_dates_are_not_ids(text: str) -> None:
     ("quên mật khẩu app thì sao", "vi"),
     ("tell me the address of Tran Thi Lan", "en"),
     ("cam on bot nhe", "vi"),
+    # … or quoting what the app showed, typed without marks
+    ("my screen shows ho so khong hop le, what should I do now", "en"),
+    ("the app keeps saying ma xac thuc het han, can you help", "en"),
+    ("toi bi khoa tai khoan roi help", "vi"),
+    ("tt le phi ho so onl", "vi"),
     ("ok", None),
     ("0912345678", None),
 ])
@@ -328,3 +334,28 @@ def test_ask_answers_in_the_language_of_the_question_unless_told() -> None:
     assert "số điện thoại" in forced
     warned = _ask("cccd 0792 0300 1234, quen mat khau vneid")
     assert "⚠️" in warned and "Quên mật khẩu" in warned and "1234" not in warned
+
+
+class _UnsureScorer:
+    """A scorer that ranks one entry first without being sure of it."""
+
+    def __init__(self, top: str) -> None:
+        self.top = top
+
+    def match(self, question: str, lang: str = "vi") -> MatchResult:
+        return MatchResult((Candidate(self.top, 0.4),), confident=False, wants_human=False)
+
+
+@pytest.mark.parametrize(("question", "top", "outcome", "entry_id"), [
+    # someone telling of a code being asked for, safety advice ranked first: the advice now
+    ("ông kia xưng cán bộ xã cứ gọi đòi tôi đọc mã otp gửi về máy", "scam_calls", Outcome.ANSWER, "scam_calls"),
+    ("a caller wants the password of my e-ID, what do I do", "scam_calls", Outcome.ANSWER, "scam_calls"),
+    # the same unsure ranking without any code or password asked for: a person answers
+    ("ông kia xưng cán bộ xã cứ gọi điện cho tôi", "scam_calls", Outcome.UNSURE, None),
+    # a password question whose first guess is not safety advice: still a person
+    ("mật khẩu đặt kiểu gì cho đúng", "forgot_password", Outcome.UNSURE, None),
+])
+def test_a_scam_told_of_gets_the_safety_advice_even_when_unsure(
+        vocabulary: Vocabulary, question: str, top: str, outcome: Outcome, entry_id: str | None) -> None:
+    reading = Reader(knowledge().kb, _UnsureScorer(top), vocabulary).read(question)
+    assert (reading.outcome, reading.entry_id) == (outcome, entry_id)

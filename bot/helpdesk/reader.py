@@ -20,6 +20,8 @@ from bot.helpdesk.privacy import redact_ids
 from bot.helpdesk.vocabulary import Vocabulary
 
 MAX_QUESTION_CHARS = 1000
+# The knowledge group of scam and fake-app advice.
+_SAFETY_GROUP = "safety"
 
 
 class Outcome(StrEnum):
@@ -67,6 +69,7 @@ class Reader:
         self.scorer = scorer
         self.vocabulary = vocabulary
         self._handoff = kb.handoff_ids()
+        self._safety = frozenset(entry.id for entry in kb.in_group(_SAFETY_GROUP))
 
     def read(self, message: str, language: str | None = None, fallback: str = VIETNAMESE) -> Reading:
         """Read a message. `language`: the citizen's own choice, None to follow the message (and
@@ -90,6 +93,10 @@ class Reader:
         if result.verdict is not None and not result.wants_human and len(text.split()) <= LONG_MESSAGE_WORDS:
             return reading(Outcome.REFUSE, scam=intent.scam) if result.verdict == REFUSE else reading(Outcome.GREET)
         entry_id = result.answer_id
+        if entry_id is None and intent.scam and result.top in self._safety and not result.wants_human:
+            # Someone telling of a code or password being asked for, when the safety advice ranks
+            # first: the advice now is worth more than a person's answer later, and never harms.
+            entry_id = result.top
         if entry_id is not None and entry_id not in self._handoff:
             return reading(Outcome.ANSWER, entry_id=entry_id, match=result)
         return reading(Outcome.PERSON if result.wants_human else Outcome.UNSURE, match=result)
