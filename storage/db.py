@@ -19,6 +19,10 @@ import aiosqlite
 from storage.engine import Batched, Statement
 
 T = TypeVar("T")
+# Commits between two checkpoints (SQLite's own would run inside a COMMIT every ~1000 WAL
+# pages, about 150 updates: here the COMMIT runs on the event loop's thread, the checkpoint
+# does not).
+CHECKPOINT_EVERY = 100
 
 
 @dataclass
@@ -29,6 +33,7 @@ class _Unit:
 
     begun: bool = False
     held: bool = False
+    bulk: bool = False  # an executemany ran: its COMMIT may write many pages
     later: list[Statement] = field(default_factory=list)
 
 
@@ -59,6 +64,13 @@ def _run(raw: sqlite3.Connection, statements: Sequence[Statement], many: bool = 
             raw.execute("ROLLBACK")
         raise
     return done
+
+
+def _checkpoint(raw: sqlite3.Connection) -> None:
+    """Copy the WAL's pages back into the database file, as far as open readers allow."""
+    # Nobody awaits it: a checkpoint that cannot finish now is simply done by a later one.
+    with contextlib.suppress(sqlite3.Error):
+        raw.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
 
 def _migrations() -> list[tuple[int, str, str]]:
@@ -94,10 +106,10 @@ class Database:
     wake-ups a trip to aiosqlite's thread costs, which on a busy machine were most of an
     update's CPU. BEGIN IMMEDIATE is tried here too, with no busy wait; only when another
     program holds the write lock does it go to that thread, to wait up to the busy timeout.
-    What may take long goes there: COMMIT (its fsync, and SQLite's checkpoints), executemany
-    (imports), and everything outside a unit. The two never use the connection at the same
-    time: a statement run here first waits until the thread has finished everything queued
-    to it.
+    COMMIT runs here as well (one fsync of the WAL), except after an executemany (imports).
+    What may take long goes to that thread: checkpoints, executemany, and everything outside
+    a unit. The two never use the connection at the same time: a statement run here first
+    waits until the thread has finished everything queued to it.
     """
 
     engine = "sqlite"
@@ -118,6 +130,7 @@ class Database:
         self._last_trip: asyncio.Future[Any] | None = None
         # Per database: a report read on the reader never joins the writer's transaction.
         self._unit: ContextVar[_Unit | None] = ContextVar(f"unit_{id(self)}", default=None)
+        self._commits = 0
 
     async def open(self) -> Database:
         """Open the file (creating folders), set pragmas and apply pending migrations."""
@@ -152,6 +165,8 @@ class Database:
         if self.read_only:
             await self._conn.execute("PRAGMA query_only = ON")
         else:
+            # Checkpoints are queued to the connection's thread by transaction() instead.
+            await self._conn.execute("PRAGMA wal_autocheckpoint = 0")
             await self._migrate()
 
     async def open_reader(self) -> Database:
@@ -206,10 +221,10 @@ class Database:
         """All writes inside commit together or not at all; nested use joins the outer one.
 
         BEGIN IMMEDIATE goes with the first statement, on the loop's thread when the write
-        lock is free at once (else on the connection's thread, which may wait for it), the
-        statements after it run on the loop's thread, and deferred writes go with COMMIT (a
-        trip to the connection's thread). Inside the lock nothing else writes meanwhile, so the unit sees and
-        does exactly what it would with a trip per statement.
+        lock is free at once (else on the connection's thread, which may wait for it); the
+        statements after it, then deferred writes and COMMIT, run on the loop's thread.
+        Inside the lock nothing else writes meanwhile, so the unit sees and does exactly what
+        it would with a trip per statement.
         """
         if self._unit.get() is not None:
             yield
@@ -220,14 +235,24 @@ class Database:
             token = self._unit.set(unit)
             try:
                 yield
-                if unit.begun or unit.later:
-                    # The COMMIT is queued on the connection's thread before the lock is let
-                    # go, and awaited after: the next unit's BEGIN queues behind it, but
-                    # nobody holds the lock through the fsync and this task's wake-up. A
-                    # COMMIT that fails rolls back on that thread, so the next unit never
-                    # finds a transaction open.
+                if unit.held and not unit.bulk:
+                    # The lock is ours and the statements ran here: COMMIT too. Its fsync
+                    # (WAL, synchronous=FULL) takes a fraction of a millisecond, less CPU
+                    # than the two thread wake-ups of a trip; checkpoints, which write
+                    # megabytes, still go to the connection's thread. A COMMIT that fails
+                    # is rolled back below before the lock is let go.
+                    await self._here([*self._flush(unit), ("COMMIT", ())])
+                elif unit.begun or unit.later:
+                    # An import's many pages, or a unit that has not begun yet (BEGIN may
+                    # wait): on the connection's thread, queued before the lock is let go
+                    # and awaited after. A COMMIT that fails rolls back on that thread, so
+                    # the next unit never finds a transaction open.
                     commit = self._queue(_run, self.conn._conn,
                                          [*self._flush(unit), ("COMMIT", ())], closing=True)
+                if unit.begun:
+                    self._commits += 1
+                    if self._commits % CHECKPOINT_EVERY == 0 or commit is not None:
+                        self._queue(_checkpoint, self.conn._conn)
             except BaseException:
                 unit.later.clear()
                 # The original error is the one worth raising, not a failed ROLLBACK's.
@@ -319,6 +344,7 @@ class Database:
         head = self._flush(unit)
         if unit.held and not many:
             return (await self._here([*head, *statements]))[len(head):]
+        unit.bulk = unit.bulk or many
         done = await self._trip([*head, *statements], many)
         unit.held = True  # BEGIN IMMEDIATE went with this trip, or an earlier one
         return done[len(head):]

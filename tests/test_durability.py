@@ -13,7 +13,7 @@ import pytest
 
 from bot.channels.console import ConsoleChannel
 from bot.services import Services
-from storage.db import Database
+from storage.db import CHECKPOINT_EVERY, Database
 from tests.conftest import join
 
 
@@ -76,7 +76,29 @@ async def test_a_unit_waits_for_another_programs_write_lock_without_stopping_the
         ticking.cancel()
         assert [r[0] for r in await db.fetchall("SELECT x FROM t ORDER BY x")] == [0, 1]
         # The busy timeout is back for whatever runs next on the connection.
-        assert (await db.fetchone("PRAGMA busy_timeout"))[0] == 5000
+        timeout = await db.fetchone("PRAGMA busy_timeout")
+        assert timeout is not None and timeout[0] == 5000
+
+
+async def test_the_wal_is_checkpointed_while_updates_commit_so_it_stays_small(
+        tmp_path: Path) -> None:
+    # Commits run on the loop's thread with SQLite's own checkpoints off; the connection's
+    # thread copies the WAL back every CHECKPOINT_EVERY commits, so the file is reused
+    # instead of growing by every update ever written.
+    path = tmp_path / "t.sqlite3"
+    async with Database(path) as db:
+        await db.execute("CREATE TABLE t (x BLOB)")
+        wal = Path(f"{path}-wal")
+        rounds: list[int] = []
+        for _ in range(6):
+            for _ in range(CHECKPOINT_EVERY):
+                async with db.transaction():
+                    await db.execute("INSERT INTO t VALUES (?)", (bytes(3000),))
+            rounds.append(wal.stat().st_size)
+        # Unchecked, the sixth round would leave a WAL six times the first round's size.
+        assert rounds[-1] <= 2 * rounds[0], rounds
+        row = await db.fetchone("SELECT COUNT(*) FROM t")
+        assert row is not None and row[0] == 6 * CHECKPOINT_EVERY
 
 
 async def test_units_whose_commits_overlap_the_next_unit_all_commit_in_order(
