@@ -106,10 +106,11 @@ class Database:
     wake-ups a trip to aiosqlite's thread costs, which on a busy machine were most of an
     update's CPU. BEGIN IMMEDIATE is tried here too, with no busy wait; only when another
     program holds the write lock does it go to that thread, to wait up to the busy timeout.
-    COMMIT runs here as well (one fsync of the WAL), except after an executemany (imports).
-    What may take long goes to that thread: checkpoints, executemany, and everything outside
-    a unit. The two never use the connection at the same time: a statement run here first
-    waits until the thread has finished everything queued to it.
+    COMMIT runs here as well (one fsync of the WAL) unless other units wait for the lock,
+    whose work the loop then does during the fsync. What may take long goes to that thread:
+    checkpoints, executemany (imports) and its COMMIT, and everything outside a unit. The
+    two never use the connection at the same time: a statement run here first waits until
+    the thread has finished everything queued to it.
     """
 
     engine = "sqlite"
@@ -131,6 +132,7 @@ class Database:
         # Per database: a report read on the reader never joins the writer's transaction.
         self._unit: ContextVar[_Unit | None] = ContextVar(f"unit_{id(self)}", default=None)
         self._commits = 0
+        self._waiting = 0  # units waiting for `_lock`
 
     async def open(self) -> Database:
         """Open the file (creating folders), set pragmas and apply pending migrations."""
@@ -222,7 +224,8 @@ class Database:
 
         BEGIN IMMEDIATE goes with the first statement, on the loop's thread when the write
         lock is free at once (else on the connection's thread, which may wait for it); the
-        statements after it, then deferred writes and COMMIT, run on the loop's thread.
+        statements after it, then deferred writes and COMMIT, run on the loop's thread (the
+        COMMIT on the connection's thread when other units wait, see the class docstring).
         Inside the lock nothing else writes meanwhile, so the unit sees and does exactly what
         it would with a trip per statement.
         """
@@ -230,28 +233,35 @@ class Database:
             yield
             return
         commit: asyncio.Future[list[Batched]] | None = None
-        async with self._lock:
+        self._waiting += 1
+        try:
+            await self._lock.acquire()
+        finally:
+            self._waiting -= 1
+        try:
             unit = _Unit()
             token = self._unit.set(unit)
             try:
                 yield
-                if unit.held and not unit.bulk:
-                    # The lock is ours and the statements ran here: COMMIT too. Its fsync
-                    # (WAL, synchronous=FULL) takes a fraction of a millisecond, less CPU
-                    # than the two thread wake-ups of a trip; checkpoints, which write
-                    # megabytes, still go to the connection's thread. A COMMIT that fails
-                    # is rolled back below before the lock is let go.
+                if unit.held and not unit.bulk and not self._waiting:
+                    # Nobody waits for the database: COMMIT here, like the statements.
+                    # Its fsync (WAL, synchronous=FULL) takes a fraction of a millisecond,
+                    # less CPU than the two thread wake-ups of a trip. A COMMIT that fails
+                    # is rolled back below, before the lock is let go.
                     await self._here([*self._flush(unit), ("COMMIT", ())])
                 elif unit.begun or unit.later:
-                    # An import's many pages, or a unit that has not begun yet (BEGIN may
-                    # wait): on the connection's thread, queued before the lock is let go
-                    # and awaited after. A COMMIT that fails rolls back on that thread, so
-                    # the next unit never finds a transaction open.
+                    # Other units waiting (the loop has their work to do during the fsync),
+                    # an import's many pages, or a unit that has not begun (BEGIN may wait):
+                    # on the connection's thread, queued before the lock is let go and
+                    # awaited after. A COMMIT that fails rolls back on that thread, so the
+                    # next unit never finds a transaction open.
                     commit = self._queue(_run, self.conn._conn,
                                          [*self._flush(unit), ("COMMIT", ())], closing=True)
                 if unit.begun:
+                    # Checkpoints write megabytes: on the connection's thread, after an
+                    # import and every CHECKPOINT_EVERY commits, never inside a COMMIT.
                     self._commits += 1
-                    if self._commits % CHECKPOINT_EVERY == 0 or commit is not None:
+                    if unit.bulk or self._commits % CHECKPOINT_EVERY == 0:
                         self._queue(_checkpoint, self.conn._conn)
             except BaseException:
                 unit.later.clear()
@@ -260,6 +270,8 @@ class Database:
                 raise
             finally:
                 self._unit.reset(token)
+        finally:
+            self._lock.release()
         if commit is not None:
             await asyncio.shield(commit)
 
