@@ -19,9 +19,9 @@ import aiosqlite
 from storage.engine import Batched, Statement
 
 T = TypeVar("T")
-# Commits between two checkpoints (SQLite's own would run inside a COMMIT every ~1000 WAL
-# pages, about 150 updates: here the COMMIT runs on the event loop's thread, the checkpoint
-# does not).
+# Commits between two checkpoints, which run on the connection's thread: SQLite's own would
+# run inside a COMMIT (every ~1000 WAL pages, about 150 updates), and most COMMITs run on the
+# event loop's thread.
 CHECKPOINT_EVERY = 100
 
 
