@@ -48,6 +48,7 @@ _NAME_MARK = "người được nêu tên"
 # Someone other than the writer ("của mẹ tôi", "của bà Lan", "của nó", "of Mr Nam").
 _OTHER = (r"(?:ong|ba|anh|chi|co|chu|bac|di|cau|thim|chau|em|chong|vo|con|me|bo|cha|no|ho|nguoi"
           r"|hang xom|chu tich|pho chu tich|bi thu|truong|can bo|tinh nguyen vien|user|thanh vien"
+          r"|(?:\d+\s+)?(?:hoc sinh|nhan vien|cong nhan|khach hang)|nguoi giup viec"
           r"|cac|tat ca|moi|nha)\b")
 # "điện thoại" alone is the number only when it is not the device something is done on
 # ("xin trên điện thoại của nó" is using the grandson's phone).
@@ -55,7 +56,7 @@ _DATA = (r"(?:so dien thoai|(?<!tren )(?<!bang )(?<!qua )(?<!trong )(?<!vao )die
          r"|so dinh danh|dinh danh ca nhan|dia chi|mat khau|passcode|otp|ma xac thuc|thong tin ca nhan"
          r"|thong tin rieng|so tai khoan|danh sach)")
 # How to reach someone: private when it is another person's.
-_CONTACT = r"(?:so dien thoai|dien thoai|so|zalo|facebook|dia chi)"
+_CONTACT = r"(?:so dien thoai|dien thoai|so di dong|di dong|so|zalo|facebook|dia chi)"
 _REVEAL = (r"(?:cho|dua|gui|cung cap|tra|tim|xem|doc|noi|bao|lay|liet ke|tiet lo|chia se|xin"
            r"|kiem tra|in|xuat)")
 _SELF = r"(?:toi|tui|minh|tao|em|chau|con)"
@@ -98,7 +99,10 @@ _REFUSE = _any(
     r"\b(?:give|send|tell|read|forward)\s+me\s+(?:mr|mrs|ms|miss)\s+\w+ s\b",
     r"\b(?:password|passcode|otp|id number|phone number|number|address)\s+of\s+(?:user|mr|mrs|ms|miss|officer"
     r"|the chairman|my neighbou?r|someone|another|other)\b",
-    r"(?<!\bmy )(?<!\bour )\b(?:private|personal)\s+(?:phone\s+)?(?:number|phone|address)\b",
+    r"(?<!\bmy )(?<!\bour )\b(?:private|personal)\s+(?:phone\s+|mobile\s+|cell\s+)?(?:number|phone|address)\b",
+    # a relative's secret: "just tell me my husband's VNeID password"
+    r"\b(?:give|send|tell|show|read)\s+me\b(?:\s+\S+){0,3}\s+(?:husband|wife|son|daughter|mother|father|mom|mum|dad"
+    r"|brother|sister|neighbou?r|friend|boss)\s+s\b(?:\s+\S+){0,2}\s+(?:password|passcode|otp|code|id number)\b",
     r"\blist (?:of|with)\b(?:\s+\S+){0,3}\s+(?:households|residents|people|citizens|families|names)\b",
     # everything at once: "in ra toàn bộ dữ liệu", "export all user records"
     r"\b(?:in ra|in|xuat|xuat ra|liet ke|cho xem|gui|dua|cung cap|trich xuat|tai ve)\b(?:\s+\w+){0,3}\s+"
@@ -128,10 +132,28 @@ _REFUSE = _any(
     # … or what a stranger has or did, to be looked up: "hàng xóm tôi có đăng ký kinh doanh không, tra giúp"
     rf"\b{_STRANGER}\b(?:\s+\w+){{0,2}}\s+"
     r"(?:co|da)\b(?:\s+\w+){0,5}\s+(?:chua|khong)\b.*\b(?:tra|kiem tra|xem|cho biet|noi)\s+(?:giup|gium|dum|cho)\b",
+    # where an officer lives, who filed a petition: "cán bộ một cửa tên Lan nhà ở đâu", "ai đã phản ánh nhà tôi"
+    r"\b(?:can bo|chu tich|pho chu tich|bi thu|truong thon|truong cong an|cong an khu vuc)\b(?:\s+\w+){0,6}"
+    r"\s+nha\s+(?:o|tai)\s+(?:dau|cho nao|thon nao)",
+    r"\bai\s+(?:la nguoi\s+|da\s+)?(?:gui\s+)?(?:phan anh|to cao|to giac|khieu nai|kien nghi)\b"
+    r"|\bwho\s+(?:reported|complained about|filed)\b",
+    # someone else's records looked up: "xem lý lịch tư pháp của người giúp việc", "kiểm tra xem anh ấy
+    # có đăng ký kết hôn với ai khác không", a named person's dossier, a list of who did what
+    rf"\b(?:xem|tra|kiem tra|tra cuu|check|coi)\b(?:\s+\w+){{0,4}}\s+(?:ly lich|tien an|tien su|giay to)"
+    rf"(?:\s+tu phap)?\s+cua\s+(?!{_SELF}\b|con\b){_OTHER}",
+    r"\b(?:kiem tra|tra|tra cuu|xem)\b(?:\s+\w+){0,5}\s+(?:anh ay|chi ay|co ay|ong ay|ba ay|em ay|nguoi do"
+    r"|nguoi nay|chong toi|vo toi)\s+(?:co|da)\s+(?:dang ky|ket hon|vay|no|tien an)\b",
+    rf"\bho so\b(?:\s+\w+){{0,3}}\s+(?:cua\s+|nha\s+){_NAMED}",
+    r"\b(?:liet ke|ke ten|cho biet ten)\b(?:\s+\w+){0,2}\s+(?:nhung|cac|tat ca)\s+(?:nguoi|ho|gia dinh)\b",
+    # a neighbour's benefits: "ông hàng xóm có được nhận trợ cấp không, bao nhiêu tiền"
+    rf"\b{_STRANGER}\b(?:\s+\w+){{0,2}}\s+(?:co|da)\s+(?:duoc\s+)?(?:nhan|huong|lanh)\b(?:\s+\w+){{0,5}}\s+(?:chua|khong)\b",
+    # finding where someone is through the app
+    r"\b(?:dinh vi|vi tri)\b(?:\s+\w+){0,6}\s+(?:qua|bang|tren|trong)\s+(?:app\s+|ung dung\s+)?vneid\s+cua\b",
     # attempts to make the assistant drop its rules, or a "mode" that does not exist
     r"\bche do\s+(?:kiem thu|quan tri|admin|debug|nha phat trien|developer|test|bao tri)\b",
     r"\b(?:admin|debug|test|maintenance|god)\s+mode\b",
-    r"\bbo qua\s+(?:\w+\s+){0,2}(?:quy tac|luat|huong dan|chi dan|quy dinh)",
+    r"\b(?:bo qua|quen|quen het|vut)\s+(?:\w+\s+){0,2}(?:quy tac|luat|huong dan|chi dan|quy dinh)",
+    r"\blam theo lenh\s+(?:cua\s+)?(?:toi|tui|tao)\b|\bkhong phai (?:la )?(?:chatbot|bot|tro ly)\b(?:\s+\w+){0,2}\s+nua\b",
     r"\b(?:hay\s+)?dong vai\b|\bkhong co luat\b|\bkhong can tuan thu\b",
     r"\b(?:ignore|forget|disregard)\s+(?:\w+\s+){0,3}(?:rules|instructions|prompt)\b",
     r"\bpretend (?:you are|to be)\b|\byou are now\b|\bjailbreak\b|\bsystem prompt\b|\bdeveloper mode\b",
@@ -219,8 +241,20 @@ _SOCIAL_MAX_WORDS = 15
 _ABOUT_BOT = _any(
     r"\b(?:ban|bot|em|may|chatbot|tro ly)\s+(?:la ai|la gi|ten (?:la )?gi|(?:co )?khoe khong|la nguoi that"
     r"|la nguoi hay may|la may|la robot)\b",
-    r"\b(?:who|what) are you\b|\bare you (?:a |an )?(?:bot|robot|human|real|ai|machine)\b|\bhow are you\b")
+    r"\b(?:who|what) are you\b|\bare you (?:a |an )?(?:bot|robot|human|real|ai|machine)\b|\bhow are you\b",
+    r"\b(?:is this|am i (?:talking|chatting) (?:to|with)) (?:a |an )?(?:real person|person|human|bot|robot|machine)\b")
 _ABOUT_BOT_MAX_WORDS = 8
+# Impatience with nothing asked yet ("chờ lâu quá", "sao trả lời chậm thế", "anyone there?"): the
+# greeting asks what they want to know, which is what the wait was for.
+_WAITING = _any(
+    r"\b(?:cho|doi)\s+(?:\w+\s+){0,2}lau\b|\b(?:tra loi|phan hoi|rep)\s+(?:\w+\s+){0,2}(?:lau|cham)\b",
+    r"\b(?:chang|khong|chua)\s+thay\s+ai\b|\bai\s+(?:tra loi|o do|o day)\s+khong\b",
+    r"\btaking so long\b|\bso slow\b|\banyone (?:home|there|here)\b|\bstill waiting\b")
+_WAITING_MAX_WORDS = 8
+# Greetings and goodbyes that also say who is writing or why they leave ("nhà em chào anh chị tổ
+# công nghệ số", "thôi chào em, bác đi nấu cơm"): small talk when nothing is asked and no entry fits.
+_HELLO = re.compile(r"\b(?:chao|xin chao|hello|hi|hiya|hey|alo|tam biet|bye)\b")
+_HELLO_MAX_WORDS = 12
 
 
 def classify(text: str, vocabulary: Vocabulary) -> Reading:
@@ -229,7 +263,9 @@ def classify(text: str, vocabulary: Vocabulary) -> Reading:
     if _REFUSE.search(rewritten):
         return Reading(Intent.REFUSE, scam=bool(_SCAM.search(rewritten)))
     words = rewritten.split()
-    if asks_for_person_in(vocabulary.expand(text)):
+    # "bạn là người thật hay máy?" names a person but asks about the assistant.
+    about_bot = bool(_ABOUT_BOT.search(rewritten)) and len(words) <= _ABOUT_BOT_MAX_WORDS
+    if asks_for_person_in(vocabulary.expand(text)) and not about_bot:
         return Reading(Intent.PERSON if _has_topic(text, vocabulary) else Intent.ASK_TOPIC)
     if _MISCONDUCT.search(rewritten) or (_COMPLAINT.search(rewritten) and not _HOW_TO_SEND.search(rewritten)):
         return Reading(Intent.PERSON)
@@ -244,10 +280,17 @@ def classify(text: str, vocabulary: Vocabulary) -> Reading:
     if (thanks or _SOCIAL.search(rewritten)) and len(words) <= _SOCIAL_MAX_WORDS and "?" not in text \
             and not _ASKS.search(rewritten):
         return Reading(Intent.THANKS)  # "you're welcome, ask me anything else" fits each of them
-    if _ABOUT_BOT.search(rewritten) and len(words) <= _ABOUT_BOT_MAX_WORDS:
+    if about_bot or (_WAITING.search(rewritten) and len(words) <= _WAITING_MAX_WORDS):
         return Reading(Intent.GREETING)
     # The scam flag travels with a question too: the learned model may still refuse it.
     return Reading(Intent.QUESTION, scam=bool(_SCAM.search(rewritten)))
+
+
+def only_greets(text: str, vocabulary: Vocabulary) -> bool:
+    """True for a short greeting or goodbye that asks nothing (what to make of it when no entry fits)."""
+    rewritten = vocabulary.rewrite(text)
+    return bool(_HELLO.search(rewritten)) and not _ASKS.search(rewritten) and "?" not in text \
+        and len(rewritten.split()) <= _HELLO_MAX_WORDS
 
 
 # Titles before a given name, and the commonest family names, which start a full name.
@@ -272,7 +315,8 @@ def _mark_names(text: str) -> str:
     while i < len(tokens):
         word = re.sub(r"['’]s$", "", tokens[i].strip(".,!?;:\"()"))
         start = i == 0 or tokens[i - 1][-1] in ".!?"
-        after_title = i > 0 and tokens[i - 1].lower().strip(",.") in _TITLES
+        # "… cho cháu. Trẻ chưa đủ 14": a title ending a sentence does not name the next one's first word
+        after_title = i > 0 and not start and tokens[i - 1].lower().strip(",") in _TITLES
         place = i > 0 and fold(tokens[i - 1].strip(",.")) in _BEFORE_PLACE
         if _capitalised(word) and (after_title or (not start and not place and fold(word) in _FAMILY_NAMES)) \
                 and fold(word) not in _NOT_NAMES:

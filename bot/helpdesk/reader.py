@@ -12,7 +12,7 @@ from functools import partial
 from typing import Protocol
 
 from bot.helpdesk.classifier import REFUSE
-from bot.helpdesk.intents import LONG_MESSAGE_WORDS, Intent, address_of, classify, focus
+from bot.helpdesk.intents import LONG_MESSAGE_WORDS, Intent, address_of, classify, focus, only_greets
 from bot.helpdesk.knowledge import KnowledgeBase
 from bot.helpdesk.language import SUPPORTED, VIETNAMESE, detect_language
 from bot.helpdesk.matcher import MatchResult
@@ -99,6 +99,8 @@ class Reader:
             entry_id = result.top
         if entry_id is not None and entry_id not in self._handoff:
             return reading(Outcome.ANSWER, entry_id=entry_id, match=result)
+        if not result.wants_human and only_greets(text, self.vocabulary):
+            return reading(Outcome.GREET)
         return reading(Outcome.PERSON if result.wants_human else Outcome.UNSURE, match=result)
 
     def _match(self, text: str, language: str) -> MatchResult:
