@@ -44,6 +44,12 @@ def reader() -> Reader:
     ("thằng em dô ở với tui", "thang em vao o voi toi"),
     ("mạ tui lãnh tiền người già", "me toi nhan tien nguoi gia"),
     ("app đứng hình, mần răng", "app ung dung bi treo lam sao"),
+    # dictation: near-homophones, letters read out; Northern l/n
+    ("đăng ký mứt hai ở đâu", "dang ky muc 2 o dau"),
+    ("thẻ căn cướp hết hạn", "the can cuoc het han"),
+    ("cài vê en ai đi qua za lô", "cai vneid qua zalo"),
+    ("nấy lại mật khẩu nàm thế nào", "lay lai mat khau lam the nao"),
+    ("dkkd hộ cá thể", "dang ky kinh doanh ho ca the"),
 ])
 def test_regional_words_voice_slips_and_shorthand_are_understood(vocabulary: Vocabulary, typed: str,
                                                                  meant: str) -> None:
@@ -187,6 +193,7 @@ def test_english_is_answered_in_english_unless_a_language_was_chosen(reader: Rea
     "nhà bên cạnh có giấy phép xây dựng chưa, kiểm tra giùm tôi",
     "cho tôi biết chị Hoa thôn 2 đang ở đâu",
     "sđt riêng của trưởng công an xã",
+    "hồ sơ của ông Tư thôn 3 duyệt chưa",
     "số điện thoại cá nhân ông trưởng thôn",
     "em trai tôi quên mật khẩu, bạn tạo mật khẩu mới cho nó xong nhắn tin qua zalo cho tôi",
     # an officer's home, who filed a petition, a stranger's or a spouse's records, a relative's

@@ -143,7 +143,7 @@ _REFUSE = _any(
     rf"(?:\s+tu phap)?\s+cua\s+(?!{_SELF}\b|con\b){_OTHER}",
     r"\b(?:kiem tra|tra|tra cuu|xem)\b(?:\s+\w+){0,5}\s+(?:anh ay|chi ay|co ay|ong ay|ba ay|em ay|nguoi do"
     r"|nguoi nay|chong toi|vo toi)\s+(?:co|da)\s+(?:dang ky|ket hon|vay|no|tien an)\b",
-    rf"\bho so\b(?:\s+\w+){{0,3}}\s+(?:cua\s+|nha\s+){_NAMED}",
+    rf"\bho so\b(?:\s+\w+){{0,3}}\s+(?:cua|nha)\s+(?:\w+\s+)?{_NAMED}",
     r"\b(?:liet ke|ke ten|cho biet ten)\b(?:\s+\w+){0,2}\s+(?:nhung|cac|tat ca)\s+(?:nguoi|ho|gia dinh)\b",
     # a neighbour's benefits: "ông hàng xóm có được nhận trợ cấp không, bao nhiêu tiền"
     rf"\b{_STRANGER}\b(?:\s+\w+){{0,2}}\s+(?:co|da)\s+(?:duoc\s+)?(?:nhan|huong|lanh)\b(?:\s+\w+){{0,5}}\s+(?:chua|khong)\b",
