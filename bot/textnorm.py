@@ -84,7 +84,9 @@ def _citizen_id_spans(text: str) -> list[tuple[int, int]]:
             while total > CITIZEN_ID_DIGITS:
                 total -= len(groups[first].group())
                 first += 1
-            in_code = (first == 0 and left_code) or (last == len(groups) - 1 and right_code)
+            # Digits glued to a letter are a code ("H29.22-251203-0041"): none of its parts is
+            # an ID, though a lone 12-digit group after a prefix still is ("cccd001203004567").
+            in_code = left_code or right_code
             if total == CITIZEN_ID_DIGITS and (first == last or not in_code):
                 spans.append((origin[groups[first].start()], origin[group.end() - 1] + 1))
     return spans

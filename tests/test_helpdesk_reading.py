@@ -116,6 +116,7 @@ def test_id_numbers_are_cut_out_however_typed(text: str) -> None:
 
 @pytest.mark.parametrize("text", [
     "mã hồ sơ 000.00.21.H40-250918-0012 tra ở đâu",
+    "mã hồ sơ H29.22-251203-0041 tra thế nào",  # a code of other shape: none of its parts is an ID
     "sđt 0912345678 không nhận được otp",
     "0912 345 678",
     "+84 912 345 678",
