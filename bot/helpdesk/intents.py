@@ -288,7 +288,7 @@ def classify(text: str, vocabulary: Vocabulary) -> Reading:
 
 
 def only_greets(text: str, vocabulary: Vocabulary) -> bool:
-    """True for a short greeting or goodbye that asks nothing (what to make of it when no entry fits)."""
+    """True for a short greeting or goodbye that asks nothing; the reader greets it when no entry fits."""
     rewritten = vocabulary.rewrite(text)
     return bool(_HELLO.search(rewritten)) and not _ASKS.search(rewritten) and "?" not in text \
         and len(rewritten.split()) <= _HELLO_MAX_WORDS

@@ -62,7 +62,7 @@ _SHARED_KIND, _MARKED_KIND = "shared", "marked"
 
 
 def _votes(words: list[str]) -> list[tuple[str, float]]:
-    """Each word's language vote; a quoted Vietnamese term counts once (see `detect_language`)."""
+    """Each word's language vote (kind, weight); a term quoted in Vietnamese counts once."""
     votes: list[tuple[str, float]] = []
     for word in words:
         if _marked(word):
