@@ -167,9 +167,11 @@ class Database:
         if self.read_only:
             await self._conn.execute("PRAGMA query_only = ON")
         else:
-            # Checkpoints are queued to the connection's thread by transaction() instead.
+            # Checkpoints are queued to the connection's thread by transaction() instead;
+            # one now folds in what a process killed before its next checkpoint left.
             await self._conn.execute("PRAGMA wal_autocheckpoint = 0")
             await self._migrate()
+            await self._on_thread(_checkpoint, self._conn._conn)
 
     async def open_reader(self) -> Database:
         """A second, read-only connection to the same file (the same one for `:memory:`)."""

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import random
+import shutil
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -99,6 +101,25 @@ async def test_the_wal_is_checkpointed_while_updates_commit_so_it_stays_small(
         assert rounds[-1] <= 2 * rounds[0], rounds
         row = await db.fetchone("SELECT COUNT(*) FROM t")
         assert row is not None and row[0] == 6 * CHECKPOINT_EVERY
+
+
+async def test_a_wal_left_by_a_killed_process_is_folded_in_at_the_next_start(
+        tmp_path: Path) -> None:
+    # Fewer commits than CHECKPOINT_EVERY, then the process dies (its files copied while it
+    # runs): the next start checkpoints, so the records reach the database file itself.
+    running, restarted, file_only = (tmp_path / n for n in ("a.sqlite3", "b.sqlite3",
+                                                             "c.sqlite3"))
+    async with Database(running) as db:
+        await db.execute("CREATE TABLE t (x INTEGER)")
+        for n in range(5):
+            async with db.transaction():
+                await db.execute("INSERT INTO t VALUES (?)", (n,))
+        shutil.copyfile(running, restarted)
+        shutil.copyfile(f"{running}-wal", f"{restarted}-wal")
+    async with Database(restarted):
+        shutil.copyfile(restarted, file_only)  # the database file without its WAL
+    with contextlib.closing(sqlite3.connect(file_only)) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM t").fetchone()[0] == 5
 
 
 async def test_units_whose_commits_overlap_the_next_unit_all_commit_in_order(
