@@ -61,7 +61,7 @@ _REVEAL = (r"(?:cho|dua|gui|cung cap|tra|tim|xem|doc|noi|bao|lay|liet ke|tiet lo
            r"|kiem tra|in|xuat)")
 _SELF = r"(?:toi|tui|minh|tao|em|chau|con)"
 # People whose records are not the writer's to see, even with the reason given.
-_STRANGER = r"(?:hang xom|nha ben|ben canh nha|nguoi la|nguoi khac|vo cu|chong cu|nguoi yeu cu)"
+_STRANGER = r"(?:hang xom|nha ben|canh nha|nha doi dien|nguoi la|nguoi khac|vo cu|chong cu|nguoi yeu cu)"
 _REFUSE = _any(
     # asking to be given another person's data
     rf"\b{_REVEAL}\b(?:\s+\w+){{0,6}}\s+{_DATA}\b(?:\s+\w+){{0,6}}\s+cua\s+{_OTHER}",
@@ -89,7 +89,7 @@ _REFUSE = _any(
     rf"\b(?:tra|kiem tra|tim|look up|check|find)\b(?:\s+\w+){{0,4}}\s+{_NAMED}",
     rf"\b(?:tell|give|send|need)\b(?:\s+\S+){{0,4}}\s+{_NAMED}\s+s\b",
     r"\b(?:ai|nguoi nao|ho nao|nha nao)\s+(?:trong|o)\s+(?:thon|xom|xa|ap|ban|to)\b(?:\s+\w+){0,3}\s+"
-    r"(?:con no|no|chua dong|chua nop|chua kich hoat)",
+    r"(?:con no|no|chua dong|chua nop|chua kich hoat)\b",
     # English
     r"\b(?:give|send|tell|show|find|list|share|read|forward)\b(?:\s+\S+){0,6}\s+(?:\S+ s\s+)?"
     r"(?:phone numbers?|numbers?|address(?:es)?|id numbers?|password|passcode|otp|codes?|details|data)\b"
@@ -115,8 +115,9 @@ _REFUSE = _any(
     r"|server|co so du lieu|database)\b",
     r"\b(?:admin|administrator|root|server|database)\s+(?:password|credentials|token)\b",
     # where someone lives or stays: "cô ấy đang tạm trú ở đâu", "where does she live now"
-    r"\b(?:co ay|anh ay|ong ay|ba ay|chi ay|em ay|nguoi nay|nguoi do|ong ta|ba ta|co ta|anh ta|chi ta|vo cu toi"
-    r"|chong cu toi)\s+(?:hien\s+)?(?:dang\s+|hien dang\s+)?(?:dang ky\s+)?(?:o|song|tam tru|thuong tru|cu tru"
+    r"\b(?:co ay|anh ay|ong ay|ba ay|chi ay|em ay|nguoi nay|nguoi do|ong ta|ba ta|co ta|anh ta|chi ta"
+    r"|(?:vo|chong|nguoi yeu) cu(?: toi| cua toi)?)\s+(?:(?:gio|bay gio|hien|hien nay|nay)\s+)?"
+    r"(?:dang\s+|hien dang\s+)?(?:dang ky\s+)?(?:o|song|tam tru|thuong tru|cu tru"
     r"|lam viec|tro)\s+(?:o\s+|tai\s+)?(?:dau|cho nao|noi nao|thon nao|xa nao)\b",
     # … or of a tenant, a lodger, a neighbour: "người thuê trọ nhà tôi thường trú ở đâu, quê quán thế nào"
     r"\b(?:nguoi thue (?:tro|nha)|khach (?:tro|thue)|nguoi o tro|hang xom|nguoi la)\b"
@@ -146,9 +147,17 @@ _REFUSE = _any(
     rf"\bho so\b(?:\s+\w+){{0,3}}\s+(?:cua|nha)\s+(?:\w+\s+)?{_NAMED}",
     r"\b(?:liet ke|ke ten|cho biet ten)\b(?:\s+\w+){0,2}\s+(?:nhung|cac|tat ca)\s+(?:nguoi|ho|gia dinh)\b",
     # a neighbour's benefits: "ông hàng xóm có được nhận trợ cấp không, bao nhiêu tiền"
-    rf"\b{_STRANGER}\b(?:\s+\w+){{0,2}}\s+(?:co|da)\s+(?:duoc\s+)?(?:nhan|huong|lanh)\b(?:\s+\w+){{0,5}}\s+(?:chua|khong)\b",
+    rf"\b{_STRANGER}\b(?:\s+\w+){{0,2}}\s+(?:co|da)\s+(?:duoc\s+|dang\s+)?(?:nhan|huong|lanh)\b(?:\s+\w+){{0,5}}\s+(?:chua|khong)\b",
     # finding where someone is through the app
     r"\b(?:dinh vi|vi tri)\b(?:\s+\w+){0,6}\s+(?:qua|bang|tren|trong)\s+(?:app\s+|ung dung\s+)?vneid\s+cua\b",
+    # … asked for first: "cho tôi biết nhà cạnh nhà tôi có đang nhận trợ cấp không"
+    rf"\b(?:cho (?:toi|minh|em|chau) biet|(?:tra|kiem tra|xem) (?:giup|gium|dum))\b.*\b{_STRANGER}\b"
+    r"(?:\s+\w+){0,3}\s+(?:co|da)\b(?:\s+\w+){0,6}\s+(?:chua|khong)\b",
+    # the details of whoever "that person" is: "tra giúp tôi địa chỉ và số điện thoại người đó"
+    rf"\b{_REVEAL}\b(?:\s+\w+){{0,6}}\s+{_DATA}\b(?:\s+\w+){{0,4}}\s+(?:cua\s+)?(?:nguoi do|nguoi nay|nguoi ay"
+    r"|nguoi kia|chu nhan)\b",
+    # being asked to impersonate someone (a scam's first step); someone else doing it is a scam report
+    r"\b(?:ban|em|bot|hay)\s+(?:hay\s+)?gia\s+(?:lam|danh|vo lam)\b",
     # attempts to make the assistant drop its rules, or a "mode" that does not exist
     r"\bche do\s+(?:kiem thu|quan tri|admin|debug|nha phat trien|developer|test|bao tri)\b",
     r"\b(?:admin|debug|test|maintenance|god)\s+mode\b",
@@ -167,11 +176,16 @@ _HOW_TO_SEND = _any(r"\b(?:gui|nop)\b(?:\s+\w+){0,6}\s+(?:o dau|qua dau|bang cac
                     r"\b(?:o dau|qua dau|bang cach nao|cach nao|where|how)\b")
 _COMPLAINT = _any(
     r"\bkhieu nai\b|\bto cao\b|\bbuc xuc\b|\bphan nan\b|\bcomplain\w*|\bkhong dong y\b|\bdisagree\b",
+    # feedback about a person, not a matter: "tôi muốn phản ánh anh đó"
+    r"\bphan anh\s+(?:ve\s+)?(?:anh|chi|ong|ba|co|chu|can bo|cong an|nhan vien)\s+(?:do|ay|nay|ta|kia)\b",
 )
 _MISCONDUCT = _any(
     r"\bcan bo\b(?:\s+\w+){0,8}\s+(?:thai do|hach dich|nhung nhieu|an tien|nhan tien|voi tien"
     r"|lam an kieu gi|kho chiu|kho nghe|tham nhung|bat nat|quat|chui|te|cham qua|doi tien|doi phong bi)",
     r"\b(?:thai do|hach dich|nhung nhieu|voi tien|an hoi lo)\b",
+    # money taken beyond the fee: "công an khu vực thu của dân 50 nghìn"
+    r"\b(?:can bo|cong an|truong thon|truong ap|to truong|nhan vien|canh sat)\b(?:\s+\w+){0,4}\s+(?:thu|doi|lay|an)"
+    r"\s+(?:cua dan|them|tien ngoai|khong (?:co )?bien lai)\b",
     r"\bnang\s+(?:noi\s+)?kho nghe\b|\bnoi nang kho nghe\b",
     r"\b(?:complain\w*|report)\s+(?:about\s+)?(?:an?|the)?\s*(?:officer|official|staff)",
 )

@@ -170,7 +170,10 @@ _HUMAN_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         rf"\bchuyen\s+(?:cho|sang|qua|toi|den)\s+{_PERSON}\b",
         r"\btong dai vien\b|\bnguoi that\b",
         r"\b(?:gap|goi) can bo\b\W*$|^\W*gap (?:can bo|nguoi|nhan vien)\b",
-        r"\bkhong muon\s+(?:noi chuyen|chat|hoi)\s+(?:voi\s+)?(?:may|bot|robot|chatbot)\b",
+        r"\bkhong\s+(?:muon\s+)?(?:noi chuyen|chat|hoi|nhan tin|nhan)\s+(?:voi\s+|cung\s+)?(?:may|bot|robot|chatbot)\b",
+        # "kêu người nào ở xã ra nói chuyện với tui": someone sent to talk to the writer
+        r"\b(?:nguoi(?! ta\b)|can bo|nhan vien)\b(?:\s+\w+){0,4}\s+(?:ra\s+|vao\s+|vo\s+)?(?:noi chuyen|chat)"
+        r"\s+(?:duoc\s+)?(?:voi|cho)\s+(?:toi|minh|em|chau|con|bac|ba|ong|co|chu|tao)\b",
         r"\b(?:bot|may) khong hieu\b",
         r"\b(?:talk|speak|chat)\s+(?:to|with)\s+(?:a\s+|an\s+|some\s+)?"
         r"(?:human|person|real person|someone|agent|officer|staff|operator|people)\b",
