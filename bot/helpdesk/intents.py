@@ -62,6 +62,9 @@ _REVEAL = (r"(?:cho|dua|gui|cung cap|tra|tim|xem|doc|noi|bao|lay|liet ke|tiet lo
 _SELF = r"(?:toi|tui|minh|tao|em|chau|con)"
 # People whose records are not the writer's to see, even with the reason given.
 _STRANGER = r"(?:hang xom|nha ben|canh nha|nha doi dien|nguoi la|nguoi khac|vo cu|chong cu|nguoi yeu cu)"
+# What a stranger has or did ("hàng xóm có đăng ký kinh doanh không"), and a request to look it up.
+_STRANGER_HAS = rf"\b{_STRANGER}\b(?:\s+\w+){{0,3}}\s+(?:co|da)\b(?:\s+\w+){{0,6}}\s+(?:chua|khong)\b"
+_LOOKUP = r"\b(?:cho (?:toi|minh|em|chau) biet|(?:tra|kiem tra|xem|cho biet|noi)\s+(?:giup|gium|dum|cho))\b"
 _REFUSE = _any(
     # asking to be given another person's data
     rf"\b{_REVEAL}\b(?:\s+\w+){{0,6}}\s+{_DATA}\b(?:\s+\w+){{0,6}}\s+cua\s+{_OTHER}",
@@ -130,9 +133,9 @@ _REFUSE = _any(
     rf"\b{_STRANGER}\b.*\b(?:xem|kiem tra"
     r"|tra|cho biet|tim)\b(?:\s+\w+){0,4}\s+(?:ho so|tro cap|thong tin|giay to|tai khoan|du lieu|tien)\b"
     r"(?:\s+\w+){0,3}\s+cua\s+(?:ba|ong|anh|chi|co|chu|bac|em|nguoi|ho|ban)\b",
-    # … or what a stranger has or did, to be looked up: "hàng xóm tôi có đăng ký kinh doanh không, tra giúp"
-    rf"\b{_STRANGER}\b(?:\s+\w+){{0,2}}\s+"
-    r"(?:co|da)\b(?:\s+\w+){0,5}\s+(?:chua|khong)\b.*\b(?:tra|kiem tra|xem|cho biet|noi)\s+(?:giup|gium|dum|cho)\b",
+    # … or what a stranger has or did, to be looked up, asked after or before: "hàng xóm tôi có đăng
+    # ký kinh doanh không, tra giúp", "cho tôi biết nhà cạnh nhà tôi có đang nhận trợ cấp không"
+    rf"{_STRANGER_HAS}.*{_LOOKUP}|{_LOOKUP}.*{_STRANGER_HAS}",
     # where an officer lives, who filed a petition: "cán bộ một cửa tên Lan nhà ở đâu", "ai đã phản ánh nhà tôi"
     r"\b(?:can bo|chu tich|pho chu tich|bi thu|truong thon|truong cong an|cong an khu vuc)\b(?:\s+\w+){0,6}"
     r"\s+nha\s+(?:o|tai)\s+(?:dau|cho nao|thon nao)",
@@ -150,9 +153,6 @@ _REFUSE = _any(
     rf"\b{_STRANGER}\b(?:\s+\w+){{0,2}}\s+(?:co|da)\s+(?:duoc\s+|dang\s+)?(?:nhan|huong|lanh)\b(?:\s+\w+){{0,5}}\s+(?:chua|khong)\b",
     # finding where someone is through the app
     r"\b(?:dinh vi|vi tri)\b(?:\s+\w+){0,6}\s+(?:qua|bang|tren|trong)\s+(?:app\s+|ung dung\s+)?vneid\s+cua\b",
-    # … asked for first: "cho tôi biết nhà cạnh nhà tôi có đang nhận trợ cấp không"
-    rf"\b(?:cho (?:toi|minh|em|chau) biet|(?:tra|kiem tra|xem) (?:giup|gium|dum))\b.*\b{_STRANGER}\b"
-    r"(?:\s+\w+){0,3}\s+(?:co|da)\b(?:\s+\w+){0,6}\s+(?:chua|khong)\b",
     # the details of whoever "that person" is: "tra giúp tôi địa chỉ và số điện thoại người đó"
     rf"\b{_REVEAL}\b(?:\s+\w+){{0,6}}\s+{_DATA}\b(?:\s+\w+){{0,4}}\s+(?:cua\s+)?(?:nguoi do|nguoi nay|nguoi ay"
     r"|nguoi kia|chu nhan)\b",
