@@ -23,17 +23,37 @@ T = TypeVar("T")
 # run inside a COMMIT (every ~1000 WAL pages, about 150 updates), and most COMMITs run on the
 # event loop's thread.
 CHECKPOINT_EVERY = 100
+# Units sharing one COMMIT at most: the first of them waits for the others' work.
+GROUP_MOST = 32
+
+
+@dataclass
+class _Group:
+    """Units of work sharing one SQLite transaction, committed together.
+
+    Under load many updates end within one turn of the event loop; one COMMIT (one fsync of
+    the WAL) on the loop's thread for all of them costs less than one each, and no unit has
+    to hand its COMMIT to the connection's thread to keep the loop free. Each unit after
+    the first runs inside a SAVEPOINT, so its failure undoes its own writes only.
+    """
+
+    begun: bool = False  # BEGIN IMMEDIATE sent
+    held: bool = False  # and succeeded: the write lock is held
+    bulk: bool = False  # an executemany ran: its COMMIT may write many pages
+    units: int = 0  # units that ran a statement in it
+    committed: asyncio.Future[None] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future())
+    closer: asyncio.Task[None] | None = None
 
 
 @dataclass
 class _Unit:
-    """The transaction in progress in this context: whether BEGIN was sent yet, whether it
-    succeeded (the write lock is held), and writes whose results nobody reads, sent with the
-    next statement or with COMMIT."""
+    """One `transaction()` in its group: whether it ran a statement yet, inside a SAVEPOINT
+    or not, and writes whose results nobody reads, sent with its next statement or at its end."""
 
+    group: _Group
     begun: bool = False
-    held: bool = False
-    bulk: bool = False  # an executemany ran: its COMMIT may write many pages
+    savepoint: bool = False
     later: list[Statement] = field(default_factory=list)
 
 
@@ -41,13 +61,15 @@ def _run(raw: sqlite3.Connection, statements: Sequence[Statement], many: bool = 
          own: bool = False, closing: bool = False) -> list[Batched]:
     """Run statements in order on the connection's own thread; the last may be an executemany.
 
-    `own`: when no transaction is open, the statements make one of their own (all or none).
+    `own`: the statements succeed or fail together: in a transaction of their own, or in a
+    SAVEPOINT inside the one open (units waiting for their shared COMMIT).
     `closing`: a unit's last trip (ending in COMMIT); if anything fails its transaction is
     rolled back here, so whatever the thread runs next finds no transaction left open.
     """
-    begin = own and not raw.in_transaction
-    if begin:
-        raw.execute("BEGIN")
+    nested = own and raw.in_transaction
+    begin = own and not nested
+    if begin or nested:
+        raw.execute("BEGIN" if begin else "SAVEPOINT batch")
     try:
         done = []
         for index, (sql, params) in enumerate(statements):
@@ -57,10 +79,14 @@ def _run(raw: sqlite3.Connection, statements: Sequence[Statement], many: bool = 
             else:
                 cursor = raw.execute(sql, params)
                 done.append(Batched(cursor.rowcount, cursor.fetchall()))
-        if begin:
-            raw.execute("COMMIT")
+        if begin or nested:
+            raw.execute("COMMIT" if begin else "RELEASE batch")
     except BaseException:
-        if (begin or closing) and raw.in_transaction:
+        if nested and raw.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                raw.execute("ROLLBACK TO batch")
+                raw.execute("RELEASE batch")
+        elif (begin or closing) and raw.in_transaction:
             raw.execute("ROLLBACK")
         raise
     return done
@@ -106,11 +132,11 @@ class Database:
     wake-ups a trip to aiosqlite's thread costs, which on a busy machine were most of an
     update's CPU. BEGIN IMMEDIATE is tried here too, with no busy wait; only when another
     program holds the write lock does it go to that thread, to wait up to the busy timeout.
-    COMMIT runs here as well (one fsync of the WAL) unless other units wait for the lock,
-    whose work the loop then does during the fsync. What may take long goes to that thread:
-    checkpoints, executemany (imports) and its COMMIT, and everything outside a unit. The
-    two never use the connection at the same time: a statement run here first waits until
-    the thread has finished everything queued to it.
+    COMMIT runs here as well (one fsync of the WAL), once for all the units that ended in
+    the same turn of the loop. What may take long goes to that thread: checkpoints,
+    executemany (imports) and its COMMIT, and everything outside a unit. The two never use
+    the connection at the same time: a statement run here first waits until the thread has
+    finished everything queued to it.
     """
 
     engine = "sqlite"
@@ -132,7 +158,7 @@ class Database:
         # Per database: a report read on the reader never joins the writer's transaction.
         self._unit: ContextVar[_Unit | None] = ContextVar(f"unit_{id(self)}", default=None)
         self._commits = 0
-        self._waiting = 0  # units waiting for `_lock`
+        self._group: _Group | None = None  # the transaction units join, until its COMMIT
 
     async def open(self) -> Database:
         """Open the file (creating folders), set pragmas and apply pending migrations."""
@@ -181,7 +207,9 @@ class Database:
                               read_only=True).open()
 
     async def close(self) -> None:
-        """Close the connection."""
+        """Close the connection (after the COMMIT its last units wait for)."""
+        if self._group is not None and self._group.closer is not None:
+            await asyncio.shield(self._group.closer)
         if self._conn is not None:
             await self._conn.close()
             self._conn = None
@@ -224,63 +252,115 @@ class Database:
     async def transaction(self) -> AsyncIterator[None]:
         """All writes inside commit together or not at all; nested use joins the outer one.
 
-        BEGIN IMMEDIATE goes with the first statement, on the loop's thread when the write
-        lock is free at once (else on the connection's thread, which may wait for it); the
-        statements after it, then deferred writes and COMMIT, run on the loop's thread (the
-        COMMIT on the connection's thread when other units wait, see the class docstring).
-        Inside the lock nothing else writes meanwhile, so the unit sees and does exactly what
-        it would with a trip per statement.
+        Returns once its COMMIT is done. Units take turns on the write lock; the ones that
+        end within one turn of the event loop share a transaction and its COMMIT (see
+        `_Group`). BEGIN IMMEDIATE goes with the first statement, on the loop's thread when
+        the write lock is free at once (else on the connection's thread, which may wait for
+        it); then statements, deferred writes and COMMIT run on the loop's thread.
         """
         if self._unit.get() is not None:
             yield
             return
-        commit: asyncio.Future[list[Batched]] | None = None
-        self._waiting += 1
-        try:
-            await self._lock.acquire()
-        finally:
-            self._waiting -= 1
-        try:
-            unit = _Unit()
+        async with self._lock:
+            if self._group is None:
+                self._group = _Group()
+            group = self._group
+            unit = _Unit(group)
             token = self._unit.set(unit)
             try:
                 yield
-                if unit.held and not unit.bulk and not self._waiting:
-                    # Nobody waits for the database: COMMIT here, like the statements.
-                    # Its fsync (WAL, synchronous=FULL) takes a fraction of a millisecond,
-                    # less CPU than the two thread wake-ups of a trip. A COMMIT that fails
-                    # is rolled back below, before the lock is let go.
-                    await self._here([*self._flush(unit), ("COMMIT", ())])
-                elif unit.begun or unit.later:
-                    # Other units waiting (the loop has their work to do during the fsync),
-                    # an import's many pages, or a unit that has not begun (BEGIN may wait):
-                    # on the connection's thread, queued before the lock is let go and
-                    # awaited after. A COMMIT that fails rolls back on that thread, so the
-                    # next unit never finds a transaction open.
-                    commit = self._queue(_run, self.conn._conn,
-                                         [*self._flush(unit), ("COMMIT", ())], closing=True)
-                if unit.begun:
-                    # Checkpoints write megabytes: on the connection's thread, after an
-                    # import and every CHECKPOINT_EVERY commits, never inside a COMMIT.
-                    self._commits += 1
-                    if unit.bulk or self._commits % CHECKPOINT_EVERY == 0:
-                        self._queue(_checkpoint, self.conn._conn)
-            except BaseException:
-                unit.later.clear()
-                # The original error is the one worth raising, not a failed ROLLBACK's.
-                await self._on_thread(_rollback, self.conn._conn)
+                if unit.savepoint:
+                    await self._statements([("RELEASE unit", ())])
+                elif unit.later:
+                    await self._statements([])
+            except BaseException as exc:
+                await self._undo(unit, exc)
                 raise
             finally:
                 self._unit.reset(token)
-        finally:
-            self._lock.release()
-        if commit is not None:
-            await asyncio.shield(commit)
+            if not unit.begun:
+                return  # nothing read or written: nothing to commit
+            if group.units >= GROUP_MOST or group.bulk or not group.held:
+                await self._commit(group)
+            elif group.closer is None:
+                # Queued behind the units already waiting for the lock: they join this
+                # COMMIT, and so does whoever takes the lock before the closer's turn.
+                group.closer = asyncio.create_task(self._close(group))
+        await asyncio.shield(group.committed)
+
+    async def _close(self, group: _Group) -> None:
+        async with self._lock:
+            await self._commit(group)
+
+    async def _commit(self, group: _Group) -> None:
+        """COMMIT the group (called holding the lock); its units learn the outcome."""
+        if self._group is not group:
+            return  # committed already, or rolled back by a unit's failure
+        self._group = None
+        try:
+            if group.held and not group.bulk:
+                # A fraction of a millisecond (one fsync of the WAL), less CPU than the two
+                # thread wake-ups of a trip; its failure rolls back right here.
+                await self._here([("COMMIT", ())], closing=True)
+            else:
+                # An import's many pages, or a transaction not yet begun (BEGIN may wait).
+                await self._trip([("COMMIT", ())], closing=True)
+        except asyncio.CancelledError:
+            # Cancelled before COMMIT ran (a shutdown): nothing of the group is kept.
+            self._queue(_rollback, self.conn._conn)
+            group.committed.cancel()
+            raise
+        except BaseException as exc:
+            group.committed.set_exception(exc)
+            return
+        group.committed.set_result(None)
+        # Checkpoints write megabytes: on the connection's thread, after an import and
+        # every CHECKPOINT_EVERY commits, never inside a COMMIT.
+        self._commits += 1
+        if group.bulk or self._commits % CHECKPOINT_EVERY == 0:
+            self._queue(_checkpoint, self.conn._conn)
+
+    async def _undo(self, unit: _Unit, error: BaseException) -> None:
+        """Take back a failed unit's writes: to its SAVEPOINT when others share the
+        transaction, else all of it (then the others, if any, fail with the same error)."""
+        unit.later.clear()
+        group = unit.group
+        if not unit.begun:
+            return
+        raw = self.conn._conn
+        if unit.savepoint and self._group is group:
+            with contextlib.suppress(sqlite3.Error):
+                await self._on_thread(_run, raw, [("ROLLBACK TO unit", ()),
+                                                  ("RELEASE unit", ())])
+            # SQLite rolls a whole transaction back by itself on some errors (a full disk).
+            if raw.in_transaction:
+                return
+        if self._group is group:
+            self._group = None
+        if not group.committed.done():
+            if group.units > 1:
+                shared = error if isinstance(error, sqlite3.Error) else sqlite3.OperationalError(
+                    "rolled back with another update's failure")
+                group.committed.set_exception(shared)
+            else:
+                group.committed.cancel()  # nobody else waits for it
+        # The original error is the one worth raising, not a failed ROLLBACK's.
+        await self._on_thread(_rollback, raw)
 
     def _flush(self, unit: _Unit) -> list[Statement]:
-        """What must run before the next statement of this unit: BEGIN, then deferred writes."""
-        head: list[Statement] = [] if unit.begun else [("BEGIN IMMEDIATE", ())]
-        unit.begun = True
+        """What must run before the unit's next statement: BEGIN or its SAVEPOINT at first,
+        then its deferred writes."""
+        head: list[Statement] = []
+        if not unit.begun:
+            group = unit.group
+            if group.units:
+                head.append(("SAVEPOINT unit", ()))
+                unit.savepoint = True
+            elif not group.begun:
+                head.append(("BEGIN IMMEDIATE", ()))
+                group.begun = True
+            group.units += 1
+            unit.begun = True
         head += unit.later
         unit.later.clear()
         return head
@@ -313,11 +393,12 @@ class Database:
         return await self._on_thread(_run, self.conn._conn, statements, many, own=own,
                                      closing=closing)
 
-    async def _here(self, statements: list[Statement]) -> list[Batched]:
+    async def _here(self, statements: list[Statement], *, closing: bool = False
+                    ) -> list[Batched]:
         """Run statements on the loop's thread once the connection's thread is idle."""
         while self._last_trip is not None and not self._last_trip.done():
             await asyncio.shield(self._last_trip)
-        return _run(self.conn._conn, statements)
+        return _run(self.conn._conn, statements, closing=closing)
 
     async def _begin_here(self) -> bool:
         """BEGIN IMMEDIATE on the loop's thread when the write lock is free at once (it is,
@@ -353,14 +434,15 @@ class Database:
         unit = self._unit.get()
         if unit is None:
             return await self._trip(statements, many)
-        if not unit.begun and not many and await self._begin_here():
-            unit.begun = unit.held = True
+        group = unit.group
+        if not group.begun and not many and await self._begin_here():
+            group.begun = group.held = True
         head = self._flush(unit)
-        if unit.held and not many:
+        if group.held and not many:
             return (await self._here([*head, *statements]))[len(head):]
-        unit.bulk = unit.bulk or many
+        group.bulk = group.bulk or many
         done = await self._trip([*head, *statements], many)
-        unit.held = True  # BEGIN IMMEDIATE went with this trip, or an earlier one
+        group.held = True  # BEGIN IMMEDIATE went with this trip, or an earlier one
         return done[len(head):]
 
     async def execute_later(self, sql: str, params: Iterable[Any] = ()) -> None:
@@ -371,6 +453,11 @@ class Database:
             await self.execute(sql, params)
         else:
             unit.later.append((sql, tuple(params)))
+
+    @property
+    def commits(self) -> int:
+        """COMMITs so far: fewer than units of work when updates share them."""
+        return self._commits
 
     @property
     def target(self) -> str:

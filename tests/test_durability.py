@@ -7,7 +7,10 @@ import contextlib
 import contextvars
 import random
 import shutil
+import signal
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,7 +18,7 @@ import pytest
 
 from bot.channels.console import ConsoleChannel
 from bot.services import Services
-from storage.db import CHECKPOINT_EVERY, Database
+from storage.db import CHECKPOINT_EVERY, GROUP_MOST, Database
 from tests.conftest import join
 
 
@@ -164,7 +167,7 @@ async def test_a_failing_batch_from_elsewhere_leaves_the_open_unit_alone(
 
         async def elsewhere() -> None:  # another task, outside any unit of work
             with pytest.raises(sqlite3.IntegrityError):
-                await db.batch([("INSERT INTO t VALUES (1)", ())])
+                await db.batch([("INSERT INTO t VALUES (3)", ()), ("INSERT INTO t VALUES (1)", ())])
 
         async with db.transaction():
             await db.execute("INSERT INTO t VALUES (1)")
@@ -243,3 +246,99 @@ async def test_a_unit_goes_on_only_after_work_queued_from_elsewhere_has_finished
         result = await slow
         assert result is not None and result[0] == 300000 * 300001 // 2
         assert [r[0] for r in await db.fetchall("SELECT x FROM t ORDER BY x")] == [1, 2, 3]
+
+
+async def _units_together(db: Database, work: Callable[[int], object], count: int
+                          ) -> list[BaseException | None]:
+    """`count` units of work started in the same turn of the event loop, as a burst of
+    updates is; each one's outcome (None when it committed)."""
+
+    async def unit(index: int) -> None:
+        async with db.transaction():
+            await db.execute("INSERT INTO t VALUES (?)", (index,))
+            then = work(index)
+            if then is not None:
+                await db.execute(str(then))
+
+    return list(await asyncio.gather(*(unit(i) for i in range(count)), return_exceptions=True))
+
+
+async def test_updates_ending_together_share_a_commit_and_one_failing_takes_back_only_its_own(
+        tmp_path: Path) -> None:
+    async with Database(tmp_path / "t.sqlite3") as db:
+        await db.execute("CREATE TABLE t (x INTEGER PRIMARY KEY)")
+        before = db.commits
+        # The fifth unit's second statement fails: its row goes, the nine others stay.
+        outcomes = await _units_together(
+            db, lambda i: "INSERT INTO t VALUES (0)" if i == 4 else None, 10)
+        assert [type(o).__name__ for o in outcomes].count("IntegrityError") == 1
+        assert isinstance(outcomes[4], sqlite3.IntegrityError)
+        rows = [r[0] for r in await db.fetchall("SELECT x FROM t ORDER BY x")]
+        assert rows == [0, 1, 2, 3, 5, 6, 7, 8, 9]
+        assert db.commits - before == 1  # one fsync for the burst, not ten
+        # A longer burst is cut into groups, so the first unit never waits for all of it.
+        before = db.commits
+        await db.execute("DELETE FROM t")
+        outcomes = await _units_together(db, lambda i: None, 3 * GROUP_MOST)
+        assert outcomes == [None] * (3 * GROUP_MOST)
+        assert db.commits - before == 3
+        row = await db.fetchone("SELECT COUNT(*) FROM t")
+        assert row is not None and row[0] == 3 * GROUP_MOST
+
+
+async def test_a_shared_commit_that_fails_fails_every_update_in_it_and_keeps_none(
+        tmp_path: Path) -> None:
+    async with Database(tmp_path / "t.sqlite3") as db:
+        await db.execute("CREATE TABLE t (x INTEGER PRIMARY KEY)")
+        # A deferred foreign key is checked by COMMIT only: the third unit's row makes the
+        # shared COMMIT fail, and no unit may then say it saved anything.
+        await db.execute("CREATE TABLE child (parent INTEGER REFERENCES t (x)"
+                         " DEFERRABLE INITIALLY DEFERRED)")
+        outcomes = await _units_together(
+            db, lambda i: "INSERT INTO child VALUES (999)" if i == 2 else None, 5)
+        assert all(isinstance(o, sqlite3.IntegrityError) for o in outcomes), outcomes
+        assert await db.fetchall("SELECT * FROM t") == []
+        assert await _units_together(db, lambda i: None, 3) == [None] * 3
+        assert [r[0] for r in await db.fetchall("SELECT x FROM t ORDER BY x")] == [0, 1, 2]
+
+
+_SAVER = """
+import asyncio, sys
+from storage.db import Database
+
+async def main():
+    async with Database(sys.argv[1]) as db:
+        await db.execute("CREATE TABLE IF NOT EXISTS t (x INTEGER PRIMARY KEY)")
+        async def unit(n):
+            async with db.transaction():
+                await db.execute("INSERT INTO t VALUES (?)", (n,))
+            print(n, flush=True)  # said saved
+        n = 0
+        while True:
+            await asyncio.gather(*(unit(n + i) for i in range(25)))
+            n += 25
+
+asyncio.run(main())
+"""
+
+
+async def test_a_process_killed_amid_shared_commits_keeps_every_record_it_said_was_saved(
+        tmp_path: Path) -> None:
+    path = tmp_path / "t.sqlite3"
+    root = Path(__file__).resolve().parents[1]
+    saver = subprocess.Popen([sys.executable, "-c", _SAVER, str(path)], cwd=root,
+                             stdout=subprocess.PIPE, text=True)
+    assert saver.stdout is not None
+    said: list[int] = []
+    while len(said) < 2000:
+        line = saver.stdout.readline()
+        assert line, "the saver stopped by itself"
+        said.append(int(line))
+    saver.send_signal(signal.SIGKILL)
+    saver.wait()
+    said += [int(line) for line in saver.stdout.read().split()]
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        kept = {row[0] for row in conn.execute("SELECT x FROM t")}
+    assert set(said) <= kept
+    # Whatever was written after the last COMMIT and never confirmed is simply not there.
+    assert len(kept) - len(set(said)) <= 25
