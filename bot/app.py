@@ -99,11 +99,9 @@ def build_router(services: Services) -> Router:
 
 
 def setup_logging(level: int = logging.INFO, secrets: Iterable[str | None] = ()) -> None:
-    """Plain logs on stderr, with secrets and citizen ID numbers redacted; python-telegram-bot's
-    HTTP chatter kept at warnings."""
+    """Plain logs on stderr, with secrets and citizen ID numbers redacted."""
     redaction.install(secrets)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 @dataclass

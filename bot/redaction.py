@@ -1,7 +1,7 @@
 """Keep secrets and citizen ID numbers out of every log line, whoever writes it.
 
 python-telegram-bot puts the token in some messages (InvalidToken: "The token `…` was
-rejected"), httpx puts it in request URLs, and an exception may carry what a person typed.
+rejected"), an HTTP error may carry a request URL, and an exception may carry what a person typed.
 A log record factory sees every record before any handler does, so nothing reaches a log
 file, the console or a test's captured logs unredacted.
 """

@@ -12,7 +12,6 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
-import httpx
 from aiohttp import web
 from telegram import (
     Bot,
@@ -28,6 +27,7 @@ from telegram.constants import MessageLimit
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
+from bot.channels.telegram_http import NOT_SENT, AiohttpRequest
 from bot.channels.telegram_limiter import TelegramLimiter, retry_seconds
 from bot.channels.telegram_updates import PerChatUpdateProcessor
 from bot.config import Secrets, Settings
@@ -44,8 +44,6 @@ CHANNEL = "telegram"
 ALLOWED_UPDATES = ["message", "callback_query"]
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-# httpx errors raised before any byte of the request left: retrying cannot double a message.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 class InDoubt(Exception):
@@ -56,7 +54,7 @@ class InDoubt(Exception):
 def surely_not_sent(exc: NetworkError) -> bool:
     """A NetworkError Telegram answered (5xx) or whose connection never opened."""
     cause = exc.__cause__
-    return cause is None or isinstance(cause, _NOT_SENT)
+    return cause is None or isinstance(cause, NOT_SENT)
 
 
 def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
@@ -158,8 +156,8 @@ class TelegramChannel:
             # Different chats at the same time, each chat's updates in order (`concurrent`
             # False: one update at a time, as a benchmark's baseline).
             .concurrent_updates(PerChatUpdateProcessor() if concurrent else False)
-            .read_timeout(request_timeout).write_timeout(request_timeout)
-            .connect_timeout(request_timeout).pool_timeout(request_timeout)
+            .request(AiohttpRequest(timeout=request_timeout))
+            .get_updates_request(AiohttpRequest(pool_size=1, timeout=request_timeout))
         )
         if limiter is True:
             workers = secrets.workers
