@@ -6,7 +6,8 @@ Closed-loop users: each sends, waits for the bot's answer, sends again. Our user
 activation flow (open, pick a household, numbers, save: four updates, one record written);
 the echo bot's users get their text back. Runs with no limiter on either side and with the same
 flood limiter on both; then with a 100 ms round trip added by the stand-in, concurrent against
-one update at a time.
+one update at a time. The programs of a setting run in turns, a few seconds each, so that
+both meet the same machine.
 
 python -m benchmarks.bot_vs_echo [--quick] [--seconds 8] [--out FILE]
 """
@@ -16,9 +17,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import shutil
 import sqlite3
 import statistics
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +34,7 @@ from bot.models import Role
 CONFIG = ROOT / "config.toml"
 ECHO_USERS, OUR_USERS = 20_000, 30_000
 HOUSEHOLDS_PER_USER = 12
+WARM_UP = 1.0  # seconds of each turn not measured
 
 
 # Names have no digits (the import refuses them): each digit of the code becomes a word. The
@@ -90,86 +94,124 @@ def _summary(result: dict[str, Any], cpu: float, rss: float) -> dict[str, Any]:
             "peak_rss_mib": rss}
 
 
-async def _measure(standin: StandIn, bot: Process, program: str, user_counts: list[int],
-                   seconds: float, settle: float, database: Path | None) -> dict[str, Any]:
-    figures: dict[str, Any] = {}
+@dataclass
+class _Bot:
+    """One program under test: its stand-in, its process, its database, its answers per step."""
+
+    program: str
+    standin: StandIn
+    process: Process
+    database: Path | None
+    answers: list[int]
+
+
+async def _start(stack: contextlib.ExitStack, program: str, *, limiter: bool, latency: float,
+                 sequential: bool, database: Path | None, calibrate_user: int) -> _Bot:
+    standin = stack.enter_context(contextlib.closing(StandIn(latency=latency)))
+    args = ["-m", "benchmarks.bots", program, "--base-url", standin.base_url]
+    if limiter:
+        args.append("--limiter")
     if program == "ours":
-        # How many messages each step of the flow answers with (read once, untimed).
+        assert database is not None
+        args += ["--config", str(CONFIG), "--database", str(database)]
+        if sequential:
+            args.append("--sequential")
+    process = stack.enter_context(contextlib.closing(Process(*args)))
+    await standin.wait_polling(0)
+    answers = [1]
+    if program == "ours":
+        # How many messages each step of the flow answers with (read once, untimed). With
+        # the limiter a chat's answers are a second apart: wait longer to count them.
         answers = await standin.call("/calibrate", {
-            "user": OUR_USERS + max(user_counts),  # a volunteer kept out of the timed runs
-            "texts": activation_script(max(user_counts), 1), "settle": settle})
+            "user": calibrate_user, "texts": activation_script(calibrate_user - OUR_USERS, 1),
+            "settle": 1.6 if limiter else 0.6})
         if 0 in answers:
             raise RuntimeError(f"a step of the flow got no answer: {answers}")
-    else:
-        answers = [1]
-    for users in user_counts:
-        first = OUR_USERS if program == "ours" else ECHO_USERS
-        ids = [first + u for u in range(users)]
-        rounds = max(10, 4000 // users)  # more than any user gets through: ends on time
-        script = ([activation_script(u, rounds) for u in range(users)] if program == "ours"
-                  else [["xin chào"] * (4 * rounds) for _ in range(users)])
-        records = saved_records(database) if program == "ours" else 0
-        cpu = bot.cpu_seconds()
-        result = await standin.call("/run", {"users": ids, "script": script,
-                                             "answers": answers, "seconds": seconds})
-        figures[str(users)] = _summary(result, bot.cpu_seconds() - cpu, bot.peak_rss_mib())
-        if program == "ours":
-            # Each record is the last of its four steps: a run that saved none measured
-            # something else than the activation flow.
-            figures[str(users)]["records_saved"] = saved_records(database) - records
+    return _Bot(program, standin, process, database, answers)
+
+
+async def _slice(bot: _Bot, users: int, seconds: float) -> dict[str, Any]:
+    """One stretch of closed-loop users on one bot; every user stops after a whole round."""
+    first = OUR_USERS if bot.program == "ours" else ECHO_USERS
+    rounds = max(10, 4000 // users)  # more than any user gets through: ends on time
+    script = ([activation_script(u, rounds) for u in range(users)] if bot.program == "ours"
+              else [["xin chào"] * (4 * rounds) for _ in range(users)])
+    run = {"users": [first + u for u in range(users)], "script": script,
+           "answers": bot.answers, "round": len(bot.answers)}
+    # Untimed: the users' first messages, the bot's connections to the stand-in opened again.
+    await bot.standin.call("/run", {**run, "seconds": WARM_UP})
+    records = saved_records(bot.database)
+    cpu = bot.process.cpu_seconds()
+    result = await bot.standin.call("/run", {**run, "seconds": seconds})
+    result["cpu"] = bot.process.cpu_seconds() - cpu
+    result["records"] = saved_records(bot.database) - records
+    return result
+
+
+async def _side_by_side(programs: dict[str, tuple[str, bool]], user_counts: list[int],
+                        seconds: float, slices: int, *, limiter: bool, latency: float = 0.0,
+                        database: Path) -> dict[str, Any]:
+    """Every program started at once, each in its own process with its own stand-in (and
+    copy of the database), then run in turns: slices of `seconds / slices`, the order
+    reversed every slice. A machine whose speed drifts from minute to minute (a shared
+    virtual machine) then slows every program alike instead of whichever ran last."""
+    figures: dict[str, Any] = {name: {} for name in programs}
+    with contextlib.ExitStack() as stack:
+        bots: dict[str, _Bot] = {}
+        for name, (program, sequential) in programs.items():
+            copy = None
+            if program == "ours":
+                copy = database.with_name(f"{name}-{database.name}")
+                shutil.copyfile(database, copy)
+            bots[name] = await _start(stack, program, limiter=limiter, latency=latency,
+                                      sequential=sequential, database=copy,
+                                      calibrate_user=OUR_USERS + max(user_counts))
+        for users in user_counts:
+            totals: dict[str, dict[str, Any]] = {
+                name: {"updates": 0, "seconds": 0.0, "latencies": [], "cpu": 0.0, "records": 0}
+                for name in programs}
+            order = list(programs)
+            for _ in range(slices):
+                for name in order:
+                    result = await _slice(bots[name], users, seconds / slices)
+                    for key, total in totals[name].items():
+                        totals[name][key] = total + result[key]
+                order.reverse()
+            for name, total in totals.items():
+                figures[name][str(users)] = _summary(total, total["cpu"],
+                                                     bots[name].process.peak_rss_mib())
+                if bots[name].program == "ours":
+                    # Each record is the last of its four steps: a run that saved none
+                    # measured something else than the activation flow.
+                    figures[name][str(users)]["records_saved"] = total["records"]
     return figures
 
 
-async def _program(program: str, user_counts: list[int], seconds: float, *, limiter: bool,
-                   latency: float = 0.0, sequential: bool = False,
-                   database: Path | None = None) -> dict[str, Any]:
-    standin = StandIn(latency=latency)
-    try:
-        args = ["-m", "benchmarks.bots", program, "--base-url", standin.base_url]
-        if limiter:
-            args.append("--limiter")
-        if program == "ours":
-            assert database is not None
-            args += ["--config", str(CONFIG), "--database", str(database)]
-            if sequential:
-                args.append("--sequential")
-        bot = Process(*args)
-        try:
-            await standin.wait_polling(0)
-            # With the limiter a chat's answers are a second apart: wait longer to count them.
-            settle = 1.6 if limiter else 0.6
-            return await _measure(standin, bot, program, user_counts, seconds, settle,
-                                  database)
-        finally:
-            bot.close()
-    finally:
-        standin.close()
-
-
 async def run(user_counts: list[int], seconds: float, *, rtt_users: int | None,
-              rtt: float = 0.1, limiter_modes: tuple[bool, ...] = (False, True)
-              ) -> dict[str, Any]:
+              rtt: float = 0.1, limiter_modes: tuple[bool, ...] = (False, True),
+              slices: int = 2) -> dict[str, Any]:
     """Every run of the comparison; figures keyed by setting, program and users."""
     figures: dict[str, Any] = {"setup": {
         "user_counts": user_counts, "seconds_per_run": seconds, "rtt_s": rtt,
+        "slices_per_run": slices,
         "ours": "activation flow: 4 updates per record, SQLite WAL file",
-        "echo": "python-telegram-bot Application, concurrent updates, reply_text"}}
+        "echo": "python-telegram-bot Application, concurrent updates, reply_text",
+        "echo_aiohttp": "the same echo bot on our HTTP client instead of httpx"}}
     with tempfile.TemporaryDirectory() as folder:
         database = Path(folder) / "bench.sqlite3"
         await prepare(database, max(user_counts) + 1)
+        both = {"echo": ("echo", False), "ours": ("ours", False)}
         for limiter in limiter_modes:
             setting = "limiter" if limiter else "no_limiter"
-            figures[setting] = {
-                program: await _program(program, user_counts, seconds, limiter=limiter,
-                                        database=database)
-                for program in ("echo", "ours")}
+            # With no limiter, also the echo bot on our HTTP client: what the client alone
+            # is worth, apart from everything else ours does.
+            programs = both if limiter else {**both, "echo_aiohttp": ("echo_aiohttp", False)}
+            figures[setting] = await _side_by_side(programs, user_counts, seconds, slices,
+                                                   limiter=limiter, database=database)
         if rtt_users:
-            figures["rtt"] = {
-                name: await _program(program, [rtt_users], seconds, limiter=False, latency=rtt,
-                                     sequential=sequential, database=database)
-                for name, program, sequential in (("echo", "echo", False),
-                                                  ("ours", "ours", False),
-                                                  ("ours_one_at_a_time", "ours", True))}
+            figures["rtt"] = await _side_by_side(
+                {**both, "ours_one_at_a_time": ("ours", True)}, [rtt_users], seconds, slices,
+                limiter=False, latency=rtt, database=database)
     return figures
 
 
@@ -190,6 +232,12 @@ def table(figures: dict[str, Any]) -> str:
                 f"| {e['p95_ms']:.0f} | {o['p95_ms']:.0f} | {o['p95_ms'] / e['p95_ms']:.2f} "
                 f"| {e['cpu_ms_per_update']:.2f} | {o['cpu_ms_per_update']:.2f} "
                 f"| {o['peak_rss_mib']:.0f} |")
+    other = figures.get("no_limiter", {}).get("echo_aiohttp")
+    if other:
+        lines.append("\nThe echo bot on our HTTP client (aiohttp), no limiter: " + "; ".join(
+            f"{users} users {f['updates_per_s']:.0f} updates/s, p95 {f['p95_ms']:.0f} ms, "
+            f"{f['cpu_ms_per_update']:.2f} ms CPU per update" for users, f in other.items())
+            + ".")
     if "rtt" in figures:
         rtt = figures["rtt"]
         users = next(iter(rtt["ours"]))

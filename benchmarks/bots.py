@@ -1,11 +1,13 @@
 """The two programs the benchmarks compare, each run in its own process.
 
-python -m benchmarks.bots echo --base-url URL [--limiter]
+python -m benchmarks.bots echo|echo_aiohttp --base-url URL [--limiter]
 python -m benchmarks.bots ours --base-url URL --config CFG --database DB [--limiter]
     [--sequential]
 Both serve until stdin closes. `--limiter` gives either the same flood limiter
 (bot.channels.telegram_limiter: 30 messages in any second, one a second per chat); the echo bot
 handles updates concurrently like ours, so the baseline is python-telegram-bot at its best.
+`echo_aiohttp` is the same echo bot on the HTTP client ours uses instead of
+python-telegram-bot's default (bot/channels/telegram_http.py): what that client alone changes.
 """
 
 from __future__ import annotations
@@ -25,10 +27,15 @@ async def _until_stdin_closes() -> None:
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
 
 
-async def echo(base_url: str, limiter: bool) -> None:
+async def echo(base_url: str, limiter: bool, aiohttp: bool = False) -> None:
     """A bare python-telegram-bot echo bot."""
     builder = Application.builder().token(DEFAULT_TOKEN).base_url(base_url)
     builder = builder.concurrent_updates(True)
+    if aiohttp:
+        from bot.channels.telegram_http import AiohttpRequest
+
+        builder = builder.request(AiohttpRequest()).get_updates_request(
+            AiohttpRequest(pool_size=1))
     if limiter:
         builder = builder.rate_limiter(TelegramLimiter())  # type: ignore[arg-type]
 
@@ -73,15 +80,15 @@ async def ours(base_url: str, config: str, database: str, limiter: bool,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("program", choices=("echo", "ours"))
+    parser.add_argument("program", choices=("echo", "echo_aiohttp", "ours"))
     parser.add_argument("--base-url", required=True)
     parser.add_argument("--limiter", action="store_true")
     parser.add_argument("--config")
     parser.add_argument("--database")
     parser.add_argument("--sequential", action="store_true")
     args = parser.parse_args()
-    if args.program == "echo":
-        asyncio.run(echo(args.base_url, args.limiter))
+    if args.program.startswith("echo"):
+        asyncio.run(echo(args.base_url, args.limiter, aiohttp=args.program == "echo_aiohttp"))
     else:
         asyncio.run(ours(args.base_url, args.config, args.database, args.limiter,
                          args.sequential))

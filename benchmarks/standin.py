@@ -57,8 +57,9 @@ class Users:
         return counts
 
     async def run(self, users: list[int], script: list[list[str]], answers: list[int],
-                  seconds: float) -> dict[str, Any]:
-        """Every user loops over its own script until `seconds` pass; latencies of each step."""
+                  seconds: float, whole: int = 1) -> dict[str, Any]:
+        """Every user loops over its own script until `seconds` pass, stopping only after a
+        whole round of `whole` steps (a record finished); latencies of each step."""
         latencies: list[float] = []
         stop_at = time.perf_counter() + seconds
         started = time.perf_counter()
@@ -66,7 +67,7 @@ class Users:
         async def one(index: int, user: int) -> None:
             steps = script[index]
             n = 0
-            while time.perf_counter() < stop_at and n < len(steps):
+            while (time.perf_counter() < stop_at or n % whole) and n < len(steps):
                 latencies.append(await self.step(user, steps[n], answers[n % len(answers)]))
                 n += 1
 
@@ -79,7 +80,7 @@ def _control(stub: BotApiStub, users: Users) -> web.Application:
     async def run(request: web.Request) -> web.Response:
         body = await request.json()
         return web.json_response(await users.run(body["users"], body["script"], body["answers"],
-                                                 body["seconds"]))
+                                                 body["seconds"], body.get("round", 1)))
 
     async def calibrate(request: web.Request) -> web.Response:
         body = await request.json()
