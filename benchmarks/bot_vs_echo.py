@@ -131,13 +131,13 @@ async def _start(stack: contextlib.ExitStack, program: str, *, limiter: bool, la
 
 
 async def _slice(bot: _Bot, users: int, seconds: float) -> dict[str, Any]:
-    """One stretch of closed-loop users on one bot; every user stops after a whole round."""
+    """One stretch of closed-loop users on one bot; each user goes on where it stopped."""
     first = OUR_USERS if bot.program == "ours" else ECHO_USERS
-    rounds = max(10, 4000 // users)  # more than any user gets through: ends on time
+    rounds = max(12, 4000 // users)  # read round and round: its length does not matter
     script = ([activation_script(u, rounds) for u in range(users)] if bot.program == "ours"
               else [["xin chào"] * (4 * rounds) for _ in range(users)])
     run = {"users": [first + u for u in range(users)], "script": script,
-           "answers": bot.answers, "round": len(bot.answers)}
+           "answers": bot.answers, "resume": True}
     # Untimed: the users' first messages, the bot's connections to the stand-in opened again.
     await bot.standin.call("/run", {**run, "seconds": WARM_UP})
     records = saved_records(bot.database)

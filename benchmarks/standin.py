@@ -27,6 +27,7 @@ class Users:
     def __init__(self, stub: BotApiStub) -> None:
         self.stub = stub
         self.received: Counter[int] = Counter()
+        self.position: Counter[int] = Counter()  # each user's next step, for `resume`
         self.waiting: dict[int, tuple[int, asyncio.Future[None]]] = {}
         stub.sent_listeners.append(self._on_sent)
 
@@ -57,19 +58,24 @@ class Users:
         return counts
 
     async def run(self, users: list[int], script: list[list[str]], answers: list[int],
-                  seconds: float, whole: int = 1) -> dict[str, Any]:
-        """Every user loops over its own script until `seconds` pass, stopping only after a
-        whole round of `whole` steps (a record finished); latencies of each step."""
+                  seconds: float, resume: bool = False) -> dict[str, Any]:
+        """Every user loops over its own script until `seconds` pass; latencies of each step.
+
+        `resume`: each user goes on from the step its previous run stopped at (a flow is
+        never cut short by a run's end), its script read round and round."""
         latencies: list[float] = []
         stop_at = time.perf_counter() + seconds
         started = time.perf_counter()
 
         async def one(index: int, user: int) -> None:
             steps = script[index]
-            n = 0
-            while (time.perf_counter() < stop_at or n % whole) and n < len(steps):
-                latencies.append(await self.step(user, steps[n], answers[n % len(answers)]))
+            n = self.position[user] if resume else 0
+            end = n + len(steps)
+            while time.perf_counter() < stop_at and n < end:
+                latencies.append(await self.step(user, steps[n % len(steps)],
+                                                 answers[n % len(answers)]))
                 n += 1
+            self.position[user] = n
 
         await asyncio.gather(*(one(i, u) for i, u in enumerate(users)))
         return {"updates": len(latencies), "seconds": time.perf_counter() - started,
@@ -80,7 +86,7 @@ def _control(stub: BotApiStub, users: Users) -> web.Application:
     async def run(request: web.Request) -> web.Response:
         body = await request.json()
         return web.json_response(await users.run(body["users"], body["script"], body["answers"],
-                                                 body["seconds"], body.get("round", 1)))
+                                                 body["seconds"], body.get("resume", False)))
 
     async def calibrate(request: web.Request) -> web.Response:
         body = await request.json()

@@ -269,10 +269,10 @@ class Database:
             token = self._unit.set(unit)
             try:
                 yield
+                if unit.later:
+                    await self._statements([])  # after BEGIN or its SAVEPOINT, if not sent
                 if unit.savepoint:
                     await self._statements([("RELEASE unit", ())])
-                elif unit.later:
-                    await self._statements([])
             except BaseException as exc:
                 await self._undo(unit, exc)
                 raise

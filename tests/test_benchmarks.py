@@ -11,9 +11,11 @@ async def test_inbound_benchmark_runs_both_bots_in_their_own_processes() -> None
     for program in (echo, ours, figures["no_limiter"]["echo_aiohttp"]["2"]):
         assert program["updates"] > 0 and program["p95_ms"] >= program["p50_ms"] > 0
         assert program["cpu_ms_per_update"] > 0 and program["peak_rss_mib"] > 20
-    # Our users really go through the activation flow, in whole rounds even when the two
-    # programs take turns: one record saved for every four updates.
-    assert ours["records_saved"] > 0 and ours["records_saved"] * 4 == ours["updates"]
+    # Our users really go through the activation flow, picking it up where they left it
+    # when the programs take turns: one record saved for every four updates.
+    assert ours["records_saved"] > 0
+    # Each turn may start and end inside a round: at most one round off per user and turn.
+    assert abs(ours["records_saved"] * 4 - ours["updates"]) < 4 * 2 * 2
     assert "| no limiter | 2 |" in bot_vs_echo.table(figures)
     assert "The echo bot on our HTTP client" in bot_vs_echo.table(figures)
 

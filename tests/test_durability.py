@@ -255,7 +255,10 @@ async def _units_together(db: Database, work: Callable[[int], object], count: in
 
     async def unit(index: int) -> None:
         async with db.transaction():
-            await db.execute("INSERT INTO t VALUES (?)", (index,))
+            if index % 3 == 1:  # sent with the unit's next statement, or at its end
+                await db.execute_later("INSERT INTO t VALUES (?)", (index,))
+            else:
+                await db.execute("INSERT INTO t VALUES (?)", (index,))
             then = work(index)
             if then is not None:
                 await db.execute(str(then))
