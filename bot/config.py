@@ -235,6 +235,9 @@ class Secrets(BaseModel):
     # Telegram's overall budget for one token: 30 a second; more only where the Bot API allows
     # it (paid broadcasts), or in a benchmark that measures the workers rather than Telegram.
     telegram_per_second: int = Field(default=30, ge=1, le=1000)
+    # False only against a Bot API server of one's own that enforces no limits (a benchmark
+    # with no limiter on either side); against Telegram it would earn 429s.
+    telegram_limiter: bool = True
     zalo_bot_token: SecretStr | None = None
     zalo_base_url: str = "https://bot-api.zaloplatforms.com"
     zalo_webhook_secret: SecretStr | None = None
@@ -269,6 +272,8 @@ class Secrets(BaseModel):
             public_url=env.get("BOT_PUBLIC_URL"),
             workers=env.get("BOT_WORKERS", 1),
             telegram_per_second=env.get("TELEGRAM_MESSAGES_PER_SECOND", 30),
+            telegram_limiter=env.get("TELEGRAM_LIMITER", "on").lower() not in ("off", "0",
+                                                                                "false", "no"),
             zalo_bot_token=secret("ZALO_BOT_TOKEN"),
             zalo_base_url=env.get("ZALO_BASE_URL", cls.model_fields["zalo_base_url"].default),
             zalo_webhook_secret=secret("ZALO_WEBHOOK_SECRET"),

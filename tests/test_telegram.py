@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import socket
+import time
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from bot.channels.telegram import TelegramChannel, Webhook, split_text
+from bot.channels.telegram_limiter import TelegramLimiter
 from bot.config import Secrets, Settings
 from bot.models import Role
 from bot.runtime import Runtime
@@ -288,3 +291,23 @@ async def test_webhook_mode_checks_the_secret(stub: BotApiStub, settings: Settin
         await stub.wait_for(lambda s: any("Anh/Chị" in (m.text or "") for m in s.sent_to(6100)))
     finally:
         await channel.stop()
+
+
+async def test_the_flood_limiter_can_be_turned_off_for_a_server_without_limits(
+        stub: BotApiStub, settings: Settings, services: Services,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", stub.token)
+    monkeypatch.setenv("TELEGRAM_BASE_URL", stub.base_url)
+    assert isinstance(TelegramChannel(settings, Secrets.from_env(), runtime=Runtime(services))
+                      .app.bot.rate_limiter, TelegramLimiter)  # on unless told otherwise
+    monkeypatch.setenv("TELEGRAM_LIMITER", "off")
+    channel = TelegramChannel(settings, Secrets.from_env(), runtime=Runtime(services))
+    await channel.app.initialize()
+    try:
+        started = time.perf_counter()
+        for n in range(3):  # one chat: a second apart with the limiter
+            await channel.app.bot.send_message(6200, f"tin {n}")
+        assert time.perf_counter() - started < 0.9
+        assert [m.text for m in stub.sent_to(6200)] == ["tin 0", "tin 1", "tin 2"]
+    finally:
+        await channel.app.shutdown()

@@ -159,6 +159,10 @@ class TelegramChannel:
             .request(AiohttpRequest(timeout=request_timeout))
             .get_updates_request(AiohttpRequest(pool_size=1, timeout=request_timeout))
         )
+        if limiter is True and not secrets.telegram_limiter:
+            log.warning("Telegram flood limiter off (TELEGRAM_LIMITER): only for a Bot API "
+                        "server that enforces no limits")
+            limiter = False
         if limiter is True:
             workers = secrets.workers
             shared = SharedChatPacing(runtime.services.db, CHANNEL) if workers > 1 else None
