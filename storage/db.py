@@ -306,7 +306,9 @@ class Database:
                 # An import's many pages, or a transaction not yet begun (BEGIN may wait).
                 await self._trip([("COMMIT", ())], closing=True)
         except asyncio.CancelledError:
-            # Cancelled before COMMIT ran (a shutdown): nothing of the group is kept.
+            # A shutdown cancelled it while it waited for the connection's thread: the units
+            # are not told their writes were saved, and the thread rolls back whatever the
+            # COMMIT (if it was still to run) did not keep.
             self._queue(_rollback, self.conn._conn)
             group.committed.cancel()
             raise
