@@ -5,11 +5,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import sqlite3
+import sys
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import Any
-
-import psycopg
 
 from bot import redaction
 from bot.clock import Clock, system_clock
@@ -58,7 +57,12 @@ async def check_database(settings: Settings, database_path: str | None = None) -
         return describe_database_error(path, exc)
     except OSError as exc:
         return f"error: cannot open the database {path}: {exc.strerror}"
-    except psycopg.Error as exc:  # the URL is not repeated: it may hold a password
+    except Exception as exc:
+        # psycopg is imported only for a PostgreSQL database (start-up on SQLite skips it).
+        psycopg = sys.modules.get("psycopg")
+        if psycopg is None or not isinstance(exc, psycopg.Error):
+            raise
+        # The URL is not repeated: it may hold a password.
         return f"error: cannot use the PostgreSQL database: {exc}"
     return None
 
