@@ -12,8 +12,7 @@ from telegram.error import NetworkError, TimedOut
 from telegram.request import RequestData
 from telegram.request._requestparameter import RequestParameter
 
-from bot.channels.telegram import surely_not_sent
-from bot.channels.telegram_http import AiohttpRequest
+from bot.channels.telegram_http import AiohttpRequest, surely_not_sent
 
 
 @pytest.fixture

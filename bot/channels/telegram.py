@@ -27,7 +27,7 @@ from telegram.constants import MessageLimit
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
-from bot.channels.telegram_http import NOT_SENT, AiohttpRequest
+from bot.channels.telegram_http import AiohttpRequest, surely_not_sent
 from bot.channels.telegram_limiter import TelegramLimiter, retry_seconds
 from bot.channels.telegram_updates import PerChatUpdateProcessor
 from bot.config import Secrets, Settings
@@ -49,12 +49,6 @@ T = TypeVar("T")
 class InDoubt(Exception):
     """The request may have reached Telegram but its answer was lost (timeout, dropped
     connection): sending it again could show the message twice."""
-
-
-def surely_not_sent(exc: NetworkError) -> bool:
-    """A NetworkError Telegram answered (5xx) or whose connection never opened."""
-    cause = exc.__cause__
-    return cause is None or isinstance(cause, NOT_SENT)
 
 
 def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:

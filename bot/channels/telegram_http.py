@@ -9,8 +9,14 @@ from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 # aiohttp errors raised before any byte of a request left: retrying cannot double a message.
-NOT_SENT: tuple[type[BaseException], ...] = (aiohttp.ClientConnectorError,
-                                             aiohttp.ConnectionTimeoutError)
+_NOT_SENT: tuple[type[BaseException], ...] = (aiohttp.ClientConnectorError,
+                                              aiohttp.ConnectionTimeoutError)
+
+
+def surely_not_sent(exc: NetworkError) -> bool:
+    """A NetworkError Telegram answered (5xx) or whose connection never opened."""
+    cause = exc.__cause__
+    return cause is None or isinstance(cause, _NOT_SENT)
 
 
 class AiohttpRequest(BaseRequest):
@@ -57,7 +63,7 @@ class AiohttpRequest(BaseRequest):
                          pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
                          ) -> tuple[int, bytes]:
         """Send one call; its HTTP status and body. TimedOut or NetworkError on failure,
-        caused by the aiohttp error (see NOT_SENT)."""
+        caused by the aiohttp error (see `surely_not_sent`)."""
         if self._session is None or self._session.closed:
             raise RuntimeError("This AiohttpRequest is not initialized!")
         files = request_data.multipart_data if request_data else None
